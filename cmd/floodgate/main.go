@@ -1,0 +1,74 @@
+// Command floodgate is Floodgate's one binary: the rate-limit service, the
+// throttle engine, the xDS control plane and their tools.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: floodgate [command] [flags]
+
+Commands:
+  serve          run the RLS, throttle engine and control plane in one process (the default)
+  rls            run an RLS replica that reports hits to throttle engines
+  engine         run a throttle engine
+  control-plane  run the xDS control plane and its admin API
+  check-config   validate policy files and directories
+  client         send one ShouldRateLimit request and print the answer
+  bench          load-test an RLS and compare it with a constant-OK baseline
+
+With no command, floodgate serves the example policies built into the binary.
+Every flag also reads from FLOODGATE_<FLAG> (for --grpc-addr: FLOODGATE_GRPC_ADDR).
+Run 'floodgate COMMAND -h' for a command's flags.
+`
+
+type command func(ctx context.Context, args []string) error
+
+func commands() map[string]command {
+	return map[string]command{
+		"serve":         runServe,
+		"rls":           runRLS,
+		"engine":        runEngine,
+		"control-plane": runControlPlane,
+		"check-config":  runCheckConfig,
+		"client":        runClient,
+		"bench":         runBench,
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:]))
+}
+
+func run(ctx context.Context, args []string) int {
+	name, rest := "serve", args
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		name, rest = args[0], args[1:]
+	}
+	if name == "help" {
+		fmt.Print(usage)
+		return 0
+	}
+	cmd, ok := commands()[name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "floodgate: unknown command %q\n\n%s", name, usage)
+		return 2
+	}
+	err := cmd(ctx, rest)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	}
+	fmt.Fprintf(os.Stderr, "floodgate %s: %v\n", name, err)
+	return 1
+}

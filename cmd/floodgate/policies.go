@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path"
+	"time"
+
+	"github.com/floodgate/floodgate/examples"
+	"github.com/floodgate/floodgate/policy"
+)
+
+// policySource is where a role's policies come from: files (watched), or
+// the examples built into the binary when none are given.
+type policySource struct {
+	paths    []string
+	interval time.Duration
+}
+
+// load reads and compiles the policies once; a role refuses to start on a
+// bad policy rather than serve without one.
+func (p policySource) load() (*policy.Snapshot, error) {
+	if len(p.paths) == 0 {
+		return embeddedPolicies()
+	}
+	configs, err := policy.Load(p.paths...)
+	if err != nil {
+		return nil, err
+	}
+	return policy.Compile(configs)
+}
+
+// watch reloads changed files until ctx is done; a bad reload is logged and
+// counted by reject while the last good snapshot keeps serving.
+func (p policySource) watch(ctx context.Context, apply func(*policy.Snapshot), reject func()) {
+	if len(p.paths) == 0 {
+		return
+	}
+	policy.Watch(ctx, p.paths, p.interval, func(s *policy.Snapshot) {
+		slog.Info("policies loaded", "paths", p.paths, "domains", len(s.Configs()))
+		apply(s)
+	}, func(err error) {
+		slog.Error("policies rejected; the last good ones keep serving", "error", err)
+		reject()
+	})
+}
+
+func embeddedPolicies() (*policy.Snapshot, error) {
+	entries, err := fs.ReadDir(examples.Policies, "policies")
+	if err != nil {
+		return nil, err
+	}
+	var configs []*policy.Config
+	for _, e := range entries {
+		name := path.Join("policies", e.Name())
+		data, err := fs.ReadFile(examples.Policies, name)
+		if err != nil {
+			return nil, err
+		}
+		c, err := policy.Parse("examples/"+name, data)
+		if err != nil {
+			return nil, fmt.Errorf("built-in example: %w", err)
+		}
+		configs = append(configs, c)
+	}
+	return policy.Compile(configs)
+}

@@ -1,0 +1,23 @@
+// Package counter holds fixed-window hit counters shared by every process that
+// counts: the RLS in exact mode and the throttle engine.
+package counter
+
+import (
+	"context"
+	"time"
+)
+
+// Increment adds Hits to the counter Key, which lives until Expiry.
+// Hits may be 0: the call then reads the current count.
+type Increment struct {
+	Key    string
+	Hits   uint64
+	Expiry time.Duration
+}
+
+// Store adds hits to counters and returns each counter's value after the add,
+// in the order of the increments. One call is one round trip to the backend.
+type Store interface {
+	Add(ctx context.Context, incs []Increment, counts []uint64) error
+	Close() error
+}

@@ -1,0 +1,127 @@
+package counter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+)
+
+// memcachedParallel bounds the requests one Add has in flight. gomemcache
+// has no pipelining, so a batch costs a round trip per counter; running them
+// side by side keeps a batch close to one round trip without letting a large
+// batch open a connection per counter.
+const memcachedParallel = 8
+
+// Memcached keeps counters in memcached, spread over several servers by
+// key. Every process sharing counts must list the same servers in the same
+// order, since the order decides which server holds a key. A counter's
+// expiry is set when it is created and never extended.
+type Memcached struct {
+	client     *memcache.Client
+	serversErr error
+	prefix     string
+}
+
+var _ Store = (*Memcached)(nil)
+
+// NewMemcached counts on servers ("host:port"). A bad server address is
+// reported by every Add. See memcachedKey for how keys are formed.
+func NewMemcached(servers []string, prefix string) *Memcached {
+	var list memcache.ServerList
+	err := list.SetServers(servers...)
+	if err == nil && len(servers) == 0 {
+		err = errors.New("none given")
+	}
+	client := memcache.NewFromSelector(&list)
+	client.MaxIdleConns = memcachedParallel
+	return &Memcached{client: client, serversErr: err, prefix: memcachedPrefix(prefix)}
+}
+
+// Add increments each counter, creating missing ones; see the package
+// constant memcachedParallel for how a batch is sent.
+func (m *Memcached) Add(ctx context.Context, incs []Increment, counts []uint64) error {
+	if err := checkAdd(incs, counts); err != nil {
+		return err
+	}
+	if m.serversErr != nil {
+		return fmt.Errorf("counter: memcached servers: %w", m.serversErr)
+	}
+	if len(incs) == 1 {
+		return m.addOne(ctx, incs[0], &counts[0])
+	}
+	var (
+		next     atomic.Int64
+		firstErr error
+		errOnce  sync.Once
+		wg       sync.WaitGroup
+	)
+	for range min(memcachedParallel, len(incs)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(incs); i = int(next.Add(1) - 1) {
+				if err := m.addOne(ctx, incs[i], &counts[i]); err != nil {
+					errOnce.Do(func() { firstErr = err })
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return firstErr
+}
+
+// addOne increments a counter. memcached cannot increment a missing key, so
+// a miss is followed by an Add of the initial value; if another writer
+// created the key in between, the Add fails and the Increment is retried.
+func (m *Memcached) addOne(ctx context.Context, inc Increment, count *uint64) error {
+	key := m.key(inc.Key)
+	for range 3 {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("counter %q: %w", inc.Key, err)
+		}
+		n, err := m.client.Increment(key, inc.Hits)
+		if err == nil {
+			*count = n
+			return nil
+		}
+		if !errors.Is(err, memcache.ErrCacheMiss) {
+			return fmt.Errorf("counter %q: memcached incr: %w", inc.Key, err)
+		}
+		if inc.Hits == 0 { // a read of a missing counter does not create it
+			*count = 0
+			return nil
+		}
+		err = m.client.Add(&memcache.Item{Key: key, Value: strconv.AppendUint(nil, inc.Hits, 10),
+			Expiration: memcachedExpiration(inc.Expiry, time.Now())})
+		if err == nil {
+			*count = inc.Hits
+			return nil
+		}
+		if !errors.Is(err, memcache.ErrNotStored) {
+			return fmt.Errorf("counter %q: memcached add: %w", inc.Key, err)
+		}
+	}
+	// Only a key that expires again and again between incr and add gets here.
+	return fmt.Errorf("counter %q: memcached: created by another writer but gone on every retry", inc.Key)
+}
+
+// Close closes idle connections to the servers.
+func (m *Memcached) Close() error { return m.client.Close() }
+
+// memcachedMaxRelative is the longest expiry memcached takes as seconds from
+// now; a larger number is read as a Unix time.
+const memcachedMaxRelative = 30 * 24 * 60 * 60
+
+// memcachedExpiration rounds d up to whole seconds, and switches to an
+// absolute Unix time beyond 30 days (month and year windows).
+func memcachedExpiration(d time.Duration, now time.Time) int32 {
+	secs := int64((d + time.Second - 1) / time.Second)
+	if secs > memcachedMaxRelative {
+		return int32(now.Unix() + secs)
+	}
+	return int32(secs)
+}

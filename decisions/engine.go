@@ -1,0 +1,404 @@
+package decisions
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	stats "github.com/lyft/gostats"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/floodgate/floodgate/decisions/counter"
+	"github.com/floodgate/floodgate/decisions/enginepb"
+	"github.com/floodgate/floodgate/policy"
+)
+
+// EngineOptions configures an Engine. Counter and Publisher are required.
+type EngineOptions struct {
+	// ID names the engine in its decisions; host-pid when empty.
+	ID string
+	// Counter holds the window counts. Engines that share a store share one
+	// count, and an engine restart loses none of it. Engines serving
+	// different replica groups each see all traffic, so they must not share
+	// counters: give each group its own store or CounterPrefix.
+	Counter counter.Store
+	// Publisher carries decisions to the replicas.
+	Publisher Publisher
+	// KeyPrefix is the RLS's cache key prefix (ratelimit.Options.KeyPrefix):
+	// decisions name keys as replicas do.
+	KeyPrefix string
+	// CounterPrefix is prepended to the cache key to name the counter.
+	CounterPrefix string
+	// FlushInterval is how often hits are added to the counters; 20ms when
+	// zero.
+	FlushInterval time.Duration
+	// MaxPendingKeys bounds the keys waiting for a flush; hits for further
+	// keys are dropped and counted. 1<<20 when zero.
+	MaxPendingKeys int
+	// Timeout bounds one counter round trip and one publish; 2s when zero.
+	Timeout time.Duration
+
+	Stats  stats.Scope // the engine's stats go under "engine"
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Engine is the throttle engine: it implements ThrottleEngine, counts the
+// hits replicas stream to it, and publishes a Throttled decision when a key
+// crosses its limit and a Released one when that key's window ends.
+type Engine struct {
+	enginepb.UnimplementedThrottleEngineServer
+
+	o        EngineOptions
+	log      *slog.Logger
+	now      func() time.Time
+	snapshot atomic.Pointer[policy.Snapshot]
+	seq      atomic.Uint64
+	st       engineStats
+
+	mu      sync.Mutex
+	pending map[string]*pendingHit
+	spare   map[string]*pendingHit
+
+	flushMu     sync.Mutex // serialises flushes; guards what follows
+	throttled   map[string]Decision
+	nextRelease int64
+	warned      time.Time
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// pendingHit is one key's hits since the last flush.
+type pendingHit struct {
+	domain    string
+	hits      uint64
+	limit     uint32
+	windowEnd int64
+	expiry    time.Duration
+}
+
+type engineStats struct {
+	batches, hits, unmatched, stale, dropped stats.Counter
+	flushes, counterErrors, publishErrors    stats.Counter
+	throttled, released                      stats.Counter
+	streams                                  stats.Gauge
+}
+
+// NewEngine starts an engine; its flush goroutine runs until Close.
+func NewEngine(o EngineOptions) (*Engine, error) {
+	if o.Counter == nil || o.Publisher == nil {
+		return nil, errors.New("engine: Counter and Publisher are required")
+	}
+	if o.ID == "" {
+		host, _ := os.Hostname()
+		o.ID = host + "-" + strconv.Itoa(os.Getpid())
+	}
+	o.FlushInterval = durOr(o.FlushInterval, 20*time.Millisecond)
+	o.Timeout = durOr(o.Timeout, 2*time.Second)
+	if o.MaxPendingKeys <= 0 {
+		o.MaxPendingKeys = 1 << 20
+	}
+	sc := nullStats(o.Stats, "engine")
+	if o.Stats != nil {
+		sc = o.Stats.Scope("engine")
+	}
+	e := &Engine{
+		o:   o,
+		log: cmpLogger(o.Logger).With("component", "engine", "engine", o.ID),
+		now: nowOr(o.Now),
+		st: engineStats{
+			batches:       sc.NewCounter("batches"),
+			hits:          sc.NewCounter("hits"),
+			unmatched:     sc.NewCounter("hits_unmatched"),
+			stale:         sc.NewCounter("hits_stale"),
+			dropped:       sc.NewCounter("hits_dropped"),
+			flushes:       sc.NewCounter("flushes"),
+			counterErrors: sc.NewCounter("counter_errors"),
+			publishErrors: sc.NewCounter("publish_errors"),
+			throttled:     sc.NewCounter("decisions.throttled"),
+			released:      sc.NewCounter("decisions.released"),
+			streams:       sc.NewGauge("streams"),
+		},
+		pending:   make(map[string]*pendingHit),
+		spare:     make(map[string]*pendingHit),
+		throttled: make(map[string]Decision),
+		done:      make(chan struct{}),
+	}
+	// Sequence numbers start from the clock so that a restarted engine's
+	// decisions still order after its earlier ones.
+	e.seq.Store(uint64(time.Now().UnixNano()))
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	go e.run(ctx)
+	return e, nil
+}
+
+// ID is the engine's id as it appears in decisions.
+func (e *Engine) ID() string { return e.o.ID }
+
+// SetSnapshot swaps the policies hits are matched against.
+func (e *Engine) SetSnapshot(s *policy.Snapshot) { e.snapshot.Store(s) }
+
+// Register serves ThrottleEngine on s.
+func (e *Engine) Register(s *grpc.Server) { enginepb.RegisterThrottleEngineServer(s, e) }
+
+// Close stops the flush goroutine after one last flush.
+func (e *Engine) Close() error {
+	e.cancel()
+	<-e.done
+	return nil
+}
+
+// StreamHits ingests a replica's batches, acknowledging each one.
+func (e *Engine) StreamHits(stream grpc.BidiStreamingServer[enginepb.HitBatch, enginepb.BatchAck]) error {
+	e.st.streams.Inc()
+	defer e.st.streams.Dec()
+	// Headers now tell the replica its stream is up before any ack.
+	if err := stream.SendHeader(metadata.MD{}); err != nil {
+		return err
+	}
+	for {
+		b, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		n := e.Ingest(b)
+		if err := stream.Send(&enginepb.BatchAck{Seq: b.GetSeq(), Hits: n}); err != nil {
+			return err
+		}
+	}
+}
+
+// Ingest matches a batch's hits against the engine's policies and adds them
+// to the pending counts; it returns how many hits it accepted.
+func (e *Engine) Ingest(b *enginepb.HitBatch) uint64 {
+	e.st.batches.Inc()
+	snap := e.snapshot.Load()
+	nowUnix := e.now().Unix()
+	var buf [256]byte
+	var accepted, unmatched, stale, dropped, total uint64
+	e.mu.Lock()
+	for _, h := range b.GetHits() {
+		n := h.GetHits()
+		total += n
+		domain, entries := h.GetDomain(), h.GetEntries()
+		var keyLimit *policy.Limit
+		var rpu uint32
+		var unit policy.Unit
+		if o := h.GetLimit(); o != nil && snap.HasDomain(domain) {
+			u, ok := policy.ParseUnit(o.GetUnit())
+			if !ok {
+				unmatched += n
+				continue
+			}
+			rpu, unit = o.GetRequestsPerUnit(), u
+		} else {
+			l := policy.Find(snap, domain, entries)
+			if l == nil || l.Unlimited || l.Unit == policy.UnitUnknown {
+				unmatched += n
+				continue
+			}
+			keyLimit, rpu, unit = l, l.RequestsPerUnit, l.Unit
+		}
+		start := unit.WindowStart(h.GetUnixTime())
+		end := start + unit.Seconds()
+		if end <= nowUnix {
+			stale += n
+			continue
+		}
+		key := policy.AppendCacheKey(buf[:0], e.o.KeyPrefix, domain, entries, keyLimit, start)
+		p := e.pending[string(key)]
+		if p == nil {
+			if len(e.pending) >= e.o.MaxPendingKeys {
+				dropped += n
+				continue
+			}
+			p = &pendingHit{domain: domain, limit: rpu, windowEnd: end,
+				expiry: time.Duration(unit.Seconds()) * time.Second}
+			e.pending[string(key)] = p
+		}
+		p.hits += n
+		accepted += n
+	}
+	e.mu.Unlock()
+	e.st.hits.Add(total)
+	e.st.unmatched.Add(unmatched)
+	e.st.stale.Add(stale)
+	e.st.dropped.Add(dropped)
+	return accepted
+}
+
+func (e *Engine) run(ctx context.Context) {
+	defer close(e.done)
+	t := time.NewTicker(e.o.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			// One last flush, so a clean shutdown loses no hits.
+			fctx, cancel := context.WithTimeout(context.Background(), e.o.Timeout)
+			e.flush(fctx)
+			cancel()
+			return
+		case <-t.C:
+			e.flush(ctx)
+		}
+	}
+}
+
+// Flush adds the pending hits to the counters now and publishes what
+// follows. The engine flushes by itself every FlushInterval; Flush is for
+// tests and shutdown paths that cannot wait.
+func (e *Engine) Flush(ctx context.Context) { e.flush(ctx) }
+
+func (e *Engine) flush(ctx context.Context) {
+	e.flushMu.Lock()
+	defer e.flushMu.Unlock()
+	e.mu.Lock()
+	batch := e.pending
+	e.pending, e.spare = e.spare, nil
+	e.mu.Unlock()
+
+	var ds []Decision
+	if len(batch) > 0 {
+		ds = e.count(ctx, batch)
+	}
+	ds = e.releases(ds)
+	if len(ds) > 0 {
+		e.publish(ctx, ds)
+	}
+	clear(batch)
+	e.mu.Lock()
+	e.spare = batch
+	e.mu.Unlock()
+}
+
+// count adds batch to the counters and returns the Throttled decisions of
+// keys that crossed their limit.
+func (e *Engine) count(ctx context.Context, batch map[string]*pendingHit) []Decision {
+	e.st.flushes.Inc()
+	keys := make([]string, 0, len(batch))
+	incs := make([]counter.Increment, 0, len(batch))
+	for k, p := range batch {
+		keys = append(keys, k)
+		incs = append(incs, counter.Increment{Key: e.o.CounterPrefix + k, Hits: p.hits, Expiry: p.expiry})
+	}
+	counts := make([]uint64, len(incs))
+	actx, cancel := context.WithTimeout(ctx, e.o.Timeout)
+	err := e.o.Counter.Add(actx, incs, counts)
+	cancel()
+	if err != nil {
+		e.st.counterErrors.Inc()
+		e.warn("add hits to counters; keeping them for the next flush", "keys", len(incs), "err", err)
+		e.requeue(batch)
+		return nil
+	}
+	var ds []Decision
+	for i, k := range keys {
+		p := batch[k]
+		if counts[i] <= uint64(p.limit) {
+			continue
+		}
+		if _, ok := e.throttled[k]; ok {
+			continue
+		}
+		ds = append(ds, Decision{
+			Domain: p.domain, Key: k, State: Throttled, WindowEnd: p.windowEnd,
+			Limit: p.limit, Count: counts[i], Engine: e.o.ID, Seq: e.seq.Add(1),
+		})
+	}
+	return ds
+}
+
+// requeue puts back hits a failed flush could not count, unless their
+// window has ended meanwhile.
+func (e *Engine) requeue(batch map[string]*pendingHit) {
+	nowUnix := e.now().Unix()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for k, p := range batch {
+		if p.windowEnd <= nowUnix {
+			e.st.stale.Add(p.hits)
+			continue
+		}
+		if q := e.pending[k]; q != nil {
+			q.hits += p.hits
+			continue
+		}
+		if len(e.pending) >= e.o.MaxPendingKeys {
+			e.st.dropped.Add(p.hits)
+			continue
+		}
+		cp := *p
+		e.pending[k] = &cp
+	}
+}
+
+// releases appends a Released decision for every throttled key whose window
+// has ended.
+func (e *Engine) releases(ds []Decision) []Decision {
+	nowUnix := e.now().Unix()
+	if len(e.throttled) == 0 || nowUnix < e.nextRelease {
+		return ds
+	}
+	next := int64(0)
+	for k, d := range e.throttled {
+		if d.WindowEnd > nowUnix {
+			if next == 0 || d.WindowEnd < next {
+				next = d.WindowEnd
+			}
+			continue
+		}
+		delete(e.throttled, k)
+		d.State, d.Seq = Released, e.seq.Add(1)
+		ds = append(ds, d)
+	}
+	e.nextRelease = next
+	return ds
+}
+
+func (e *Engine) publish(ctx context.Context, ds []Decision) {
+	pctx, cancel := context.WithTimeout(ctx, e.o.Timeout)
+	err := e.o.Publisher.Publish(pctx, ds)
+	cancel()
+	if err != nil {
+		// A throttle stays unrecorded so the key's next hits publish it
+		// again; a lost release is harmless, the decision expires anyway.
+		e.st.publishErrors.Inc()
+		e.warn("publish decisions", "decisions", len(ds), "err", err)
+	}
+	for _, d := range ds {
+		switch d.State {
+		case Throttled:
+			e.st.throttled.Inc()
+			if err != nil {
+				continue
+			}
+			e.throttled[d.Key] = d
+			if e.nextRelease == 0 || d.WindowEnd < e.nextRelease {
+				e.nextRelease = d.WindowEnd
+			}
+		case Released:
+			e.st.released.Inc()
+		}
+	}
+}
+
+// warn logs at most once a second: a down Redis fails every flush.
+func (e *Engine) warn(msg string, args ...any) {
+	if now := time.Now(); now.Sub(e.warned) >= time.Second {
+		e.warned = now
+		e.log.Warn(msg, args...)
+	}
+}

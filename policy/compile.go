@@ -1,0 +1,184 @@
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Compile checks configs, each on its own and all together (a domain defined
+// twice, replaces naming a rule its domain does not have), and builds the
+// Snapshot that Find reads. Every problem is returned as Errors; the configs
+// are not modified and stay reachable through Snapshot.Configs.
+func Compile(configs []*Config) (*Snapshot, error) {
+	var errs Errors
+	owner := map[string]*Config{}
+	kept := make([]*Config, 0, len(configs))
+	for _, c := range configs {
+		if c == nil {
+			continue
+		}
+		errs = append(errs, checkConfig(c)...)
+		if c.Domain == "" {
+			continue
+		}
+		if prev := owner[c.Domain]; prev != nil {
+			errs = append(errs, &Error{
+				Source: c.Source, Line: c.domainAt.line, Column: c.domainAt.col,
+				Problem: fmt.Sprintf("domain %q is already defined%s", c.Domain, definedIn(prev)),
+			})
+			continue
+		}
+		owner[c.Domain] = c
+		kept = append(kept, c)
+	}
+	for _, c := range kept {
+		errs = append(errs, checkReplaces(c)...)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+
+	slices.SortFunc(kept, func(a, b *Config) int { return strings.Compare(a.Domain, b.Domain) })
+	s := &Snapshot{
+		configs: kept,
+		domains: make(map[string]map[string]*keyGroup, len(kept)),
+		names:   make([]string, 0, len(kept)),
+	}
+	for _, c := range kept {
+		b := builder{snap: s, domain: c.Domain}
+		s.domains[c.Domain] = b.level(c.Descriptors, c.Domain, nil)
+		s.names = append(s.names, c.Domain)
+	}
+	return s, nil
+}
+
+func definedIn(c *Config) string {
+	switch {
+	case c.Source != "" && c.domainAt.line > 0:
+		return fmt.Sprintf(" in %s:%d", c.Source, c.domainAt.line)
+	case c.Source != "":
+		return " in " + c.Source
+	}
+	return ""
+}
+
+// checkReplaces reports replaces entries naming no rate_limit of the domain:
+// replaces only ever acts between rules of one domain, so such an entry can
+// never take effect and is almost surely a typo.
+func checkReplaces(c *Config) Errors {
+	names := map[string]bool{}
+	walk(c.Descriptors, "", func(d *Descriptor, _ string) {
+		if d.RateLimit != nil && d.RateLimit.Name != "" {
+			names[d.RateLimit.Name] = true
+		}
+	})
+	ck := checker{source: c.Source}
+	walk(c.Descriptors, "", func(d *Descriptor, path string) {
+		if d.RateLimit == nil {
+			return
+		}
+		for i, name := range d.RateLimit.Replaces {
+			if name != "" && name != d.RateLimit.Name && !names[name] {
+				at, _ := d.at("rate_limit.replaces." + strconv.Itoa(i))
+				ck.add(at, path, "replaces %q, but no rate_limit in domain %q has that name", name, c.Domain)
+			}
+		}
+	})
+	return ck.errs
+}
+
+// walk calls fn for every descriptor, depth first, with its path.
+func walk(ds []Descriptor, parent string, fn func(d *Descriptor, path string)) {
+	for i := range ds {
+		d := &ds[i]
+		path := joinPath(parent, segment(d.Key, d.Value))
+		fn(d, path)
+		walk(d.Descriptors, path, fn)
+	}
+}
+
+// builder turns one domain's checked descriptors into the matching tree.
+type builder struct {
+	snap   *Snapshot
+	domain string
+}
+
+// above describes the levels between the domain and the one being built.
+type above struct {
+	shared        []string
+	valueToMetric []bool
+}
+
+func (b *builder) level(ds []Descriptor, statsPrefix string, up *above) map[string]*keyGroup {
+	groups := make(map[string]*keyGroup, len(ds))
+	if up == nil {
+		up = &above{}
+	}
+	for i := range ds {
+		d := &ds[i]
+		g := groups[d.Key]
+		if g == nil {
+			g = &keyGroup{}
+			groups[d.Key] = g
+		}
+		wild := strings.Contains(d.Value, "*")
+		shared := ""
+		if wild && d.ShareThreshold {
+			shared = d.Value
+		}
+		here := &above{
+			shared:        append(slices.Clip(up.shared), shared),
+			valueToMetric: append(slices.Clip(up.valueToMetric), d.ValueToMetric),
+		}
+		statsKey := statsPrefix + "." + segment(d.Key, d.Value)
+
+		n := &node{}
+		if d.RateLimit != nil {
+			n.limit = b.limit(d, statsKey, here)
+		}
+		if len(d.Descriptors) > 0 {
+			n.children = b.level(d.Descriptors, statsKey, here)
+		}
+		switch {
+		case d.Value == "":
+			g.keyOnly = n
+		case wild:
+			g.wildcards = append(g.wildcards, wildcardNode{wildcard: newWildcard(d.Value), node: n})
+		default:
+			if g.exact == nil {
+				g.exact = map[string]*node{}
+			}
+			g.exact[d.Value] = n
+		}
+	}
+	return groups
+}
+
+func (b *builder) limit(d *Descriptor, statsKey string, path *above) *Limit {
+	rl := d.RateLimit
+	unit, _ := ParseUnit(rl.Unit)
+	if rl.Unlimited {
+		unit = UnitUnknown
+	}
+	l := &Limit{
+		Domain:          b.domain,
+		Name:            rl.Name,
+		RequestsPerUnit: rl.RequestsPerUnit,
+		Unit:            unit,
+		Unlimited:       rl.Unlimited,
+		ShadowMode:      d.ShadowMode,
+		QuotaMode:       d.QuotaMode,
+		Replaces:        slices.Clone(rl.Replaces),
+		DetailedMetric:  d.DetailedMetric,
+		StatsKey:        statsKey,
+		Depth:           len(path.shared),
+		SharedValue:     slices.Clone(path.shared),
+		ValueToMetric:   slices.Clone(path.valueToMetric),
+		Metadata:        d.Metadata,
+		Index:           len(b.snap.Limits),
+	}
+	b.snap.Limits = append(b.snap.Limits, l)
+	return l
+}

@@ -1,0 +1,100 @@
+package ratelimit
+
+import (
+	"strconv"
+	"strings"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
+)
+
+// HeaderOptions control the RateLimit-* response headers that Envoy adds to
+// the client's response (response_headers_to_add).
+type HeaderOptions struct {
+	Enabled   bool
+	Limit     string // default "RateLimit-Limit"
+	Remaining string // default "RateLimit-Remaining"
+	Reset     string // default "RateLimit-Reset"
+	// Policy names the IETF RateLimit-Policy header, which lists every
+	// limit that applied ("10;w=60, 1000;w=3600"); "" leaves it out.
+	Policy string
+}
+
+func (h HeaderOptions) withDefaults() HeaderOptions {
+	if h.Limit == "" {
+		h.Limit = "RateLimit-Limit"
+	}
+	if h.Remaining == "" {
+		h.Remaining = "RateLimit-Remaining"
+	}
+	if h.Reset == "" {
+		h.Reset = "RateLimit-Reset"
+	}
+	return h
+}
+
+// add reports the most restrictive limit of the response: the descriptor
+// with the fewest requests remaining.
+func (h HeaderOptions) add(resp *rlsv3.RateLimitResponse) {
+	if !h.Enabled {
+		return
+	}
+	var tightest *rlsv3.RateLimitResponse_DescriptorStatus
+	var policies []string
+	for _, st := range resp.Statuses {
+		if st.CurrentLimit == nil {
+			continue
+		}
+		if tightest == nil || st.LimitRemaining < tightest.LimitRemaining {
+			tightest = st
+		}
+		if h.Policy != "" {
+			window := int64(0)
+			if u := policyUnit(st.CurrentLimit.Unit); u != 0 {
+				window = u
+			}
+			policies = append(policies, strconv.FormatUint(uint64(st.CurrentLimit.RequestsPerUnit), 10)+";w="+strconv.FormatInt(window, 10))
+		}
+	}
+	if tightest == nil {
+		return
+	}
+	reset := int64(0)
+	if d := tightest.DurationUntilReset; d != nil {
+		reset = d.Seconds
+		if d.Nanos > 0 {
+			reset++ // a client must not retry before the window really ends
+		}
+	}
+	resp.ResponseHeadersToAdd = append(resp.ResponseHeadersToAdd,
+		header(h.Limit, strconv.FormatUint(uint64(tightest.CurrentLimit.RequestsPerUnit), 10)),
+		header(h.Remaining, strconv.FormatUint(uint64(tightest.LimitRemaining), 10)),
+		header(h.Reset, strconv.FormatInt(reset, 10)),
+	)
+	if len(policies) > 0 {
+		resp.ResponseHeadersToAdd = append(resp.ResponseHeadersToAdd, header(h.Policy, strings.Join(policies, ", ")))
+	}
+}
+
+func header(k, v string) *corev3.HeaderValue { return &corev3.HeaderValue{Key: k, Value: v} }
+
+// policyUnit is the window length in seconds of a response unit.
+func policyUnit(u rlsv3.RateLimitResponse_RateLimit_Unit) int64 {
+	switch u {
+	case rlsv3.RateLimitResponse_RateLimit_SECOND:
+		return 1
+	case rlsv3.RateLimitResponse_RateLimit_MINUTE:
+		return 60
+	case rlsv3.RateLimitResponse_RateLimit_HOUR:
+		return 3600
+	case rlsv3.RateLimitResponse_RateLimit_DAY:
+		return 86400
+	case rlsv3.RateLimitResponse_RateLimit_WEEK:
+		return 7 * 86400
+	case rlsv3.RateLimitResponse_RateLimit_MONTH:
+		return 30 * 86400
+	case rlsv3.RateLimitResponse_RateLimit_YEAR:
+		return 365 * 86400
+	}
+	return 0
+}

@@ -1,0 +1,98 @@
+package ratelimit
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+
+	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/floodgate/floodgate/policy"
+)
+
+// Health reports whether the service can answer well, with detail for
+// operators (engine and bus connections, dropped hits, policy version).
+type Health func() (healthy bool, detail map[string]any)
+
+// maxJSONBody bounds a /json request body.
+const maxJSONBody = 1 << 20
+
+// HTTPHandler serves the HTTP side of the RLS:
+//
+//	GET  /healthcheck  200 "OK", or 500 with the health detail
+//	POST /json         a RateLimitRequest in protojson; 200, 429 over limit, 400 bad input
+//	GET  /rlconfig     the policies in force, as YAML
+func (s *Service) HTTPHandler(health Health) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthcheck", func(w http.ResponseWriter, r *http.Request) {
+		ok, detail := true, map[string]any(nil)
+		if health != nil {
+			ok, detail = health()
+		}
+		if r.URL.Query().Has("detail") || !ok {
+			w.Header().Set("Content-Type", "application/json")
+			if !ok {
+				w.WriteHeader(http.StatusInternalServerError)
+			}
+			_ = json.NewEncoder(w).Encode(map[string]any{"healthy": ok, "detail": detail})
+			return
+		}
+		_, _ = io.WriteString(w, "OK\n")
+	})
+	mux.HandleFunc("POST /json", s.serveJSON)
+	mux.HandleFunc("GET /rlconfig", s.servePolicies)
+	return mux
+}
+
+func (s *Service) serveJSON(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody+1))
+	if err != nil || len(body) > maxJSONBody {
+		http.Error(w, "request body: too large or unreadable", http.StatusBadRequest)
+		return
+	}
+	var req rlsv3.RateLimitRequest
+	if err := protojson.Unmarshal(body, &req); err != nil {
+		http.Error(w, "request body: not a RateLimitRequest: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	resp, err := s.ShouldRateLimit(r.Context(), &req)
+	if err != nil {
+		code := http.StatusInternalServerError
+		if status.Code(err) == codes.InvalidArgument {
+			code = http.StatusBadRequest
+		}
+		http.Error(w, status.Convert(err).Message(), code)
+		return
+	}
+	out, err := protojson.Marshal(resp)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if resp.OverallCode == rlsv3.RateLimitResponse_OVER_LIMIT {
+		w.WriteHeader(http.StatusTooManyRequests)
+	}
+	_, _ = w.Write(out)
+}
+
+func (s *Service) servePolicies(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	snap := s.Snapshot()
+	if snap == nil {
+		_, _ = io.WriteString(w, "# no policies loaded\n")
+		return
+	}
+	for _, c := range snap.Configs() {
+		out, err := policy.Marshal(c)
+		if err != nil {
+			http.Error(w, "domain "+c.Domain+": "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "---\n# source: "+c.Source+"\n")
+		_, _ = w.Write(out)
+	}
+}

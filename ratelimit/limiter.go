@@ -1,0 +1,43 @@
+package ratelimit
+
+import (
+	"context"
+
+	ratelimitv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
+
+	"github.com/floodgate/floodgate/policy"
+)
+
+// Item is one request descriptor that matched a limit, as handed to a Limiter.
+type Item struct {
+	Domain  string
+	Entries []*ratelimitv3.RateLimitDescriptor_Entry
+	Limit   *policy.Limit
+
+	// RequestsPerUnit and Unit are the effective limit: the rule's, or the
+	// descriptor's own `limit` override.
+	RequestsPerUnit uint32
+	Unit            policy.Unit
+	// Override reports that RequestsPerUnit and Unit come from the
+	// descriptor's own `limit`; the async limiter passes them on to the
+	// engine, which otherwise applies its own policy.
+	Override bool
+
+	// Key identifies the counter: prefix, domain, entries and window start,
+	// in the form of envoyproxy/ratelimit ("domain_k_v_k2_v2_1700000000").
+	Key         string
+	WindowStart int64 // Unix seconds
+	Hits        uint64
+
+	// Count is set by the Limiter: the window's count including Hits.
+	Count uint64
+}
+
+// A Limiter counts the hits of matched descriptors. The exact limiter counts
+// synchronously in a shared store; the async limiter answers from the local
+// decision cache and reports hits to the throttle engine.
+type Limiter interface {
+	Limit(ctx context.Context, items []*Item) error
+}
+
+type ratelimitEntry = ratelimitv3.RateLimitDescriptor_Entry

@@ -1,0 +1,213 @@
+package ratelimit
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/floodgate/floodgate/policy"
+)
+
+// check is what one request descriptor resolved to.
+type check struct {
+	limit    *policy.Limit
+	replaced bool // another matched limit names this one in `replaces`
+	item     int  // index in request.items, -1 when nothing is counted
+	stats    *ruleStats
+}
+
+// request holds the per-request working state; it is pooled so that a
+// request allocates only what it returns.
+type request struct {
+	checks  []check
+	storage []Item
+	items   []*Item
+	keyBuf  []byte
+}
+
+func (r *request) reset() {
+	clear(r.checks)
+	clear(r.storage)
+	clear(r.items)
+	r.checks, r.storage, r.items = r.checks[:0], r.storage[:0], r.items[:0]
+}
+
+// match resolves every descriptor to its limit and builds the items the
+// Limiter counts.
+func (r *request) match(s *Service, req *rlsv3.RateLimitRequest, now time.Time) {
+	snap := s.snapshot.Load()
+	domain := req.GetDomain()
+	descs := req.GetDescriptors()
+	r.checks = slices.Grow(r.checks, len(descs))[:len(descs)]
+	for i, d := range descs {
+		c := &r.checks[i]
+		*c = check{item: -1}
+		if snap == nil {
+			continue
+		}
+		if o := d.GetLimit(); o != nil && snap.HasDomain(domain) {
+			c.limit = overrideLimit(domain, d.GetEntries(), o.GetRequestsPerUnit(), overrideUnit(o.GetUnit()))
+		} else {
+			c.limit = policy.Find(snap, domain, d.GetEntries())
+		}
+	}
+	r.applyReplaces()
+
+	reqHits := uint64(req.GetHitsAddend())
+	if reqHits == 0 {
+		reqHits = 1
+	}
+	nowUnix := now.Unix()
+	r.storage = slices.Grow(r.storage, len(descs))
+	for i, d := range descs {
+		c := &r.checks[i]
+		l := c.limit
+		if l == nil || c.replaced || l.Unlimited || l.Unit == policy.UnitUnknown {
+			continue
+		}
+		hits := reqHits
+		if h := d.GetHitsAddend(); h != nil {
+			hits = h.GetValue()
+		}
+		start := l.Unit.WindowStart(nowUnix)
+		r.keyBuf = policy.AppendCacheKey(r.keyBuf[:0], s.prefix, domain, d.GetEntries(), l, start)
+		r.storage = append(r.storage, Item{
+			Domain:          domain,
+			Entries:         d.GetEntries(),
+			Limit:           l,
+			RequestsPerUnit: l.RequestsPerUnit,
+			Unit:            l.Unit,
+			Key:             string(r.keyBuf),
+			WindowStart:     start,
+			Hits:            hits,
+		})
+		c.item = len(r.storage) - 1
+		c.stats = s.statsFor(domain, d.GetEntries(), l)
+	}
+	for i := range r.storage {
+		r.items = append(r.items, &r.storage[i])
+	}
+}
+
+// applyReplaces drops every matched limit whose name another matched limit
+// lists in `replaces`.
+func (r *request) applyReplaces() {
+	for i := range r.checks {
+		by := r.checks[i].limit
+		if by == nil || len(by.Replaces) == 0 {
+			continue
+		}
+		for j := range r.checks {
+			l := r.checks[j].limit
+			if j != i && l != nil && l.Name != "" && slices.Contains(by.Replaces, l.Name) {
+				r.checks[j].replaced = true
+			}
+		}
+	}
+}
+
+// respond turns counts into the response Envoy expects.
+func (r *request) respond(s *Service, now time.Time) *rlsv3.RateLimitResponse {
+	resp := &rlsv3.RateLimitResponse{
+		OverallCode: rlsv3.RateLimitResponse_OK,
+		Statuses:    make([]*rlsv3.RateLimitResponse_DescriptorStatus, len(r.checks)),
+	}
+	var quotas, quotasOver int
+	for i := range r.checks {
+		c := &r.checks[i]
+		st := &rlsv3.RateLimitResponse_DescriptorStatus{Code: rlsv3.RateLimitResponse_OK}
+		resp.Statuses[i] = st
+		switch {
+		case c.limit == nil || c.replaced:
+			continue
+		case c.limit.Unlimited:
+			st.LimitRemaining = math.MaxUint32
+			continue
+		case c.item < 0:
+			continue
+		}
+		over := s.judge(c, &r.storage[c.item], st, now)
+		if c.limit.QuotaMode {
+			quotas++
+			if over {
+				quotasOver++
+			}
+		} else if over && st.Code == rlsv3.RateLimitResponse_OVER_LIMIT {
+			resp.OverallCode = rlsv3.RateLimitResponse_OVER_LIMIT
+		}
+	}
+	// Quota descriptors deny only when every one of them is exhausted.
+	if quotas > 0 && quotasOver == quotas {
+		resp.OverallCode = rlsv3.RateLimitResponse_OVER_LIMIT
+	}
+	resp.DynamicMetadata = r.metadata()
+	s.headers.add(resp)
+	return resp
+}
+
+// judge fills one descriptor status from its count and keeps the rule's
+// stats the way envoyproxy/ratelimit does. It reports whether the
+// descriptor is over its limit.
+func (s *Service) judge(c *check, it *Item, st *rlsv3.RateLimitResponse_DescriptorStatus, now time.Time) bool {
+	limit := uint64(it.RequestsPerUnit)
+	near := uint64(math.Floor(float64(limit) * s.nearRatio))
+	after, hits := it.Count, it.Hits
+	before := uint64(0)
+	if after > hits {
+		before = after - hits
+	}
+	st.CurrentLimit = &rlsv3.RateLimitResponse_RateLimit{
+		Name:            c.limit.Name,
+		RequestsPerUnit: it.RequestsPerUnit,
+		Unit:            responseUnit(it.Unit),
+	}
+	end := time.Unix(it.WindowStart+it.Unit.Seconds(), 0)
+	st.DurationUntilReset = durationpb.New(end.Sub(now))
+	c.stats.totalHits.Add(hits)
+
+	// A limit of 0 is always over, even for a check that counts nothing.
+	if after <= limit && limit > 0 {
+		st.LimitRemaining = uint32(limit - after)
+		if after > near {
+			c.stats.nearLimit.Add(after - max(near, before))
+		}
+		c.stats.withinLimit.Add(hits)
+		return false
+	}
+	if before >= limit {
+		c.stats.overLimit.Add(hits)
+	} else {
+		c.stats.overLimit.Add(after - limit)
+		c.stats.nearLimit.Add(limit - max(near, before))
+	}
+	if c.limit.ShadowMode {
+		c.stats.shadowMode.Add(max(hits, 1))
+		return true
+	}
+	st.Code = rlsv3.RateLimitResponse_OVER_LIMIT
+	return true
+}
+
+// statsFor returns the stats of a matched rule: the configured path, or the
+// request's own values with detailed_metric / value_to_metric.
+func (s *Service) statsFor(domain string, entries []*ratelimitEntry, l *policy.Limit) *ruleStats {
+	if l.DetailedMetric || slices.Contains(l.ValueToMetric, true) {
+		return s.rules.get(descriptorStatsKey(domain, entries, l))
+	}
+	return s.rules.get(l.StatsKey)
+}
+
+// overrideLimit is the limit of a descriptor that carries its own `limit`:
+// it counts under the request's full descriptor key.
+func overrideLimit(domain string, entries []*ratelimitEntry, rpu uint32, unit policy.Unit) *policy.Limit {
+	return &policy.Limit{
+		Domain:          domain,
+		RequestsPerUnit: rpu,
+		Unit:            unit,
+		StatsKey:        descriptorStatsKey(domain, entries, nil),
+		Depth:           len(entries),
+	}
+}

@@ -1,0 +1,143 @@
+// Package ratelimit is Floodgate's rate-limit service: it answers Envoy's
+// envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit by matching
+// request descriptors against the current policy snapshot and asking a
+// Limiter how far each matched counter is from its limit.
+package ratelimit
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
+	gostats "github.com/lyft/gostats"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/floodgate/floodgate/policy"
+)
+
+// Options configure a Service. The zero value of every field but Limiter
+// works.
+type Options struct {
+	Limiter Limiter
+
+	// Stats is the root scope; the service's stats go under
+	// "ratelimit.service". Nil discards them.
+	Stats gostats.Scope
+
+	// KeyPrefix is prepended to every counter key.
+	KeyPrefix string
+
+	// ShadowMode answers OK overall whatever the limits say, counting what
+	// would have been limited (global_shadow_mode).
+	ShadowMode bool
+
+	// NearLimitRatio is the fraction of a limit above which hits count as
+	// near_limit; 0 means 0.8.
+	NearLimitRatio float64
+
+	// Headers adds RateLimit-* response headers when enabled.
+	Headers HeaderOptions
+
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Service implements the RLS. It is safe for concurrent use; SetSnapshot
+// swaps policies without blocking requests.
+type Service struct {
+	rlsv3.UnimplementedRateLimitServiceServer
+
+	limiter   Limiter
+	prefix    string
+	shadow    bool
+	nearRatio float64
+	headers   HeaderOptions
+	now       func() time.Time
+
+	snapshot atomic.Pointer[policy.Snapshot]
+	stats    serviceStats
+	rules    ruleStatsCache
+	requests sync.Pool // *request
+}
+
+// NewService returns a Service with an empty snapshot: until policies are
+// set, every descriptor is answered OK with no limit.
+func NewService(opts Options) *Service {
+	scope := opts.Stats
+	if scope == nil {
+		scope = gostats.NewStore(gostats.NewNullSink(), false)
+	}
+	scope = scope.Scope("ratelimit.service")
+	s := &Service{
+		limiter:   opts.Limiter,
+		prefix:    opts.KeyPrefix,
+		shadow:    opts.ShadowMode,
+		nearRatio: opts.NearLimitRatio,
+		headers:   opts.Headers.withDefaults(),
+		now:       opts.Now,
+		stats:     newServiceStats(scope),
+		rules:     ruleStatsCache{scope: scope.Scope("rate_limit")},
+	}
+	if s.nearRatio <= 0 {
+		s.nearRatio = 0.8
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.requests.New = func() any { return new(request) }
+	return s
+}
+
+// SetSnapshot makes snap the policies in force for every later request.
+func (s *Service) SetSnapshot(snap *policy.Snapshot) {
+	s.snapshot.Store(snap)
+	s.stats.configLoadSuccess.Inc()
+}
+
+// RejectSnapshot counts a policy load that failed; the snapshot in force
+// stays.
+func (s *Service) RejectSnapshot() { s.stats.configLoadError.Inc() }
+
+// Snapshot returns the policies in force, or nil before the first load.
+func (s *Service) Snapshot() *policy.Snapshot { return s.snapshot.Load() }
+
+// Register adds the RLS to a gRPC server.
+func (s *Service) Register(g *grpc.Server) { rlsv3.RegisterRateLimitServiceServer(g, s) }
+
+// ShouldRateLimit answers one request of Envoy's ratelimit filter.
+func (s *Service) ShouldRateLimit(ctx context.Context, req *rlsv3.RateLimitRequest) (*rlsv3.RateLimitResponse, error) {
+	if req.GetDomain() == "" {
+		s.stats.invalidRequest.Inc()
+		return nil, status.Error(codes.InvalidArgument, "rate limit domain must not be empty")
+	}
+	if len(req.GetDescriptors()) == 0 {
+		s.stats.invalidRequest.Inc()
+		return nil, status.Errorf(codes.InvalidArgument, "rate limit descriptor list must not be empty (domain %q)", req.GetDomain())
+	}
+	r := s.requests.Get().(*request)
+	defer s.putRequest(r)
+
+	now := s.now()
+	r.match(s, req, now)
+	if len(r.items) > 0 && s.limiter != nil {
+		if err := s.limiter.Limit(ctx, r.items); err != nil {
+			s.stats.limiterError.Inc()
+			return nil, status.Errorf(codes.Unavailable, "domain %q: counting hits: %v", req.GetDomain(), err)
+		}
+	}
+	resp := r.respond(s, now)
+	if s.shadow && resp.OverallCode == rlsv3.RateLimitResponse_OVER_LIMIT {
+		s.stats.globalShadowMode.Inc()
+		resp.OverallCode = rlsv3.RateLimitResponse_OK
+	}
+	return resp, nil
+}
+
+func (s *Service) putRequest(r *request) {
+	r.reset()
+	s.requests.Put(r)
+}

@@ -1,0 +1,322 @@
+package xds
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	rlsconf "github.com/envoyproxy/go-control-plane/ratelimit/config/ratelimit/v3"
+	stats "github.com/lyft/gostats"
+	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/floodgate/floodgate/policy"
+	"github.com/floodgate/floodgate/xds/policypb"
+)
+
+// ClientOptions configures a Client.
+type ClientOptions struct {
+	// Addrs are control-plane addresses (host:port). The client uses one at
+	// a time and moves to the next when it fails.
+	Addrs []string
+	// NodeID names this process to the control plane (its status page and
+	// stats); Cluster optionally groups nodes.
+	NodeID, Cluster string
+	// TypeURL is the resource to subscribe to: PolicyType (default), which
+	// carries every policy feature, or RateLimitConfigType.
+	TypeURL string
+	// TLS secures the connection; set CertFile and KeyFile for mTLS. The zero
+	// value is plaintext.
+	TLS TLSFiles
+	// Apply receives every new valid version, compiled. It is called from
+	// the client's goroutine, one call at a time.
+	Apply func(*policy.Snapshot)
+	// MinBackoff and MaxBackoff bound the wait between connection attempts.
+	// Defaults 100ms and 10s.
+	MinBackoff, MaxBackoff time.Duration
+	// Stats receives the xds.client.* metrics. Default: discarded.
+	Stats  stats.Scope
+	Logger *slog.Logger
+}
+
+// Client subscribes to the control plane's policies over ADS. Each version
+// it receives is converted and compiled; a valid one is applied and ACKed,
+// an invalid one NACKed with the reason while the last good version stays
+// in force. It keeps that version while no control plane is reachable.
+type Client struct {
+	opts ClientOptions
+	log  *slog.Logger
+
+	applied   stats.Counter
+	rejected  stats.Counter
+	failures  stats.Counter
+	connected stats.Gauge
+
+	cur       atomic.Pointer[applied]
+	ready     chan struct{}
+	readyOnce sync.Once
+
+	startOnce sync.Once
+	cancel    context.CancelFunc
+	done      chan struct{}
+}
+
+type applied struct {
+	version  string
+	snapshot *policy.Snapshot
+}
+
+// NewClient checks opts; Start connects.
+func NewClient(opts ClientOptions) (*Client, error) {
+	if len(opts.Addrs) == 0 {
+		return nil, errors.New("xds client: no control-plane address")
+	}
+	if opts.NodeID == "" {
+		return nil, errors.New("xds client: no node ID")
+	}
+	if opts.Apply == nil {
+		return nil, errors.New("xds client: no Apply function")
+	}
+	switch opts.TypeURL {
+	case "":
+		opts.TypeURL = PolicyType
+	case PolicyType, RateLimitConfigType:
+	default:
+		return nil, fmt.Errorf("xds client: unknown resource type %q", opts.TypeURL)
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = 100 * time.Millisecond
+	}
+	if opts.MaxBackoff < opts.MinBackoff {
+		opts.MaxBackoff = max(10*time.Second, opts.MinBackoff)
+	}
+	if opts.Stats == nil {
+		opts.Stats = stats.NewStore(stats.NewNullSink(), false)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.TLS.Enabled() {
+		if _, err := opts.TLS.ClientConfig(); err != nil {
+			return nil, fmt.Errorf("xds client: %w", err)
+		}
+	}
+	scope := opts.Stats.Scope("xds").Scope("client")
+	return &Client{
+		opts:      opts,
+		log:       opts.Logger.With("node", opts.NodeID),
+		applied:   scope.NewCounter("update.applied"),
+		rejected:  scope.NewCounter("update.rejected"),
+		failures:  scope.NewCounter("connect.failed"),
+		connected: scope.NewGauge("connected"),
+		ready:     make(chan struct{}),
+		done:      make(chan struct{}),
+	}, nil
+}
+
+// Start runs the client in its own goroutine until ctx is done or Close.
+func (c *Client) Start(ctx context.Context) {
+	c.startOnce.Do(func() {
+		ctx, c.cancel = context.WithCancel(ctx)
+		go func() {
+			defer close(c.done)
+			c.run(ctx)
+		}()
+	})
+}
+
+// Close stops the client and waits for it.
+func (c *Client) Close() error {
+	c.startOnce.Do(func() { close(c.done) }) // never started
+	if c.cancel != nil {
+		c.cancel()
+	}
+	<-c.done
+	return nil
+}
+
+// Ready is closed once the first version is applied.
+func (c *Client) Ready() <-chan struct{} { return c.ready }
+
+// Version is the version in force; "" before the first.
+func (c *Client) Version() string {
+	if a := c.cur.Load(); a != nil {
+		return a.version
+	}
+	return ""
+}
+
+// Snapshot is the policy snapshot in force; nil before the first.
+func (c *Client) Snapshot() *policy.Snapshot {
+	if a := c.cur.Load(); a != nil {
+		return a.snapshot
+	}
+	return nil
+}
+
+func (c *Client) run(ctx context.Context) {
+	attempt := 0
+	for i := 0; ctx.Err() == nil; i++ {
+		addr := c.opts.Addrs[i%len(c.opts.Addrs)]
+		progressed, err := c.session(ctx, addr)
+		if ctx.Err() != nil {
+			return
+		}
+		if progressed {
+			attempt = 0
+		}
+		c.failures.Inc()
+		wait := c.backoff(attempt)
+		attempt++
+		c.log.Warn("xds client: control plane unavailable; keeping the policies in force",
+			"addr", addr, "err", err, "retry_in", wait, "version", c.Version())
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// backoff is exponential with jitter, so that replicas cut off together do
+// not reconnect together.
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.opts.MinBackoff << min(attempt, 20)
+	if d > c.opts.MaxBackoff || d <= 0 {
+		d = c.opts.MaxBackoff
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// session holds one ADS stream to addr until it fails. progressed reports
+// that it received at least one response.
+func (c *Client) session(ctx context.Context, addr string) (progressed bool, err error) {
+	creds := insecure.NewCredentials()
+	if c.opts.TLS.Enabled() {
+		cfg, err := c.opts.TLS.ClientConfig()
+		if err != nil {
+			return false, err
+		}
+		creds = credentials.NewTLS(cfg)
+	}
+	conn, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(creds),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}))
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := discovery.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx)
+	if err != nil {
+		return false, err
+	}
+	node := &core.Node{Id: c.opts.NodeID, Cluster: c.opts.Cluster}
+	req := &discovery.DiscoveryRequest{Node: node, TypeUrl: c.opts.TypeURL, VersionInfo: c.Version()}
+	if err := stream.Send(req); err != nil {
+		return false, err
+	}
+	c.connected.Set(1)
+	defer c.connected.Set(0)
+	for {
+		resp, err := stream.Recv()
+		if err != nil {
+			return progressed, err
+		}
+		progressed = true
+		ack := &discovery.DiscoveryRequest{Node: node, TypeUrl: c.opts.TypeURL, ResponseNonce: resp.GetNonce()}
+		if err := c.update(resp); err != nil {
+			c.rejected.Inc()
+			c.log.Error("xds client: policies rejected; keeping the version in force",
+				"version", resp.GetVersionInfo(), "in_force", c.Version(), "err", err)
+			ack.VersionInfo = c.Version()
+			ack.ErrorDetail = &rpcstatus.Status{Code: int32(codes.InvalidArgument), Message: err.Error()}
+		} else {
+			ack.VersionInfo = resp.GetVersionInfo()
+		}
+		if err := stream.Send(ack); err != nil {
+			return progressed, err
+		}
+	}
+}
+
+// update converts, compiles and applies one response.
+func (c *Client) update(resp *discovery.DiscoveryResponse) error {
+	if resp.GetTypeUrl() != c.opts.TypeURL {
+		return fmt.Errorf("version %s: type %s, want %s", resp.GetVersionInfo(), resp.GetTypeUrl(), c.opts.TypeURL)
+	}
+	if cur := c.cur.Load(); cur != nil && cur.version == resp.GetVersionInfo() {
+		return nil // a reconnect resends the version in force
+	}
+	configs, err := Decode(resp.GetResources())
+	if err != nil {
+		return fmt.Errorf("version %s: %w", resp.GetVersionInfo(), err)
+	}
+	snap, err := policy.Compile(configs)
+	if err != nil {
+		return fmt.Errorf("version %s: %w", resp.GetVersionInfo(), err)
+	}
+	c.opts.Apply(snap)
+	c.cur.Store(&applied{version: resp.GetVersionInfo(), snapshot: snap})
+	c.applied.Inc()
+	c.readyOnce.Do(func() { close(c.ready) })
+	c.log.Info("xds client: policies applied", "version", resp.GetVersionInfo(), "domains", len(configs))
+	return nil
+}
+
+// Decode converts xDS resources, Policy or RateLimitConfig, to the policy
+// model. It parses but does not compile.
+func Decode(resources []*anypb.Any) ([]*policy.Config, error) {
+	var errs []error
+	configs := make([]*policy.Config, 0, len(resources))
+	for _, a := range resources {
+		switch a.GetTypeUrl() {
+		case PolicyType:
+			var p policypb.Policy
+			if err := a.UnmarshalTo(&p); err != nil {
+				errs = append(errs, fmt.Errorf("Policy: %w", err))
+				continue
+			}
+			name := "xds:" + p.GetDomain()
+			if p.GetSource() != "" {
+				name += " (" + p.GetSource() + ")"
+			}
+			cfg, err := policy.Parse(name, []byte(p.GetYaml()))
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if cfg.Domain != p.GetDomain() {
+				errs = append(errs, fmt.Errorf("%s: the YAML defines domain %q", name, cfg.Domain))
+				continue
+			}
+			cfg.Source = name
+			configs = append(configs, cfg)
+		case RateLimitConfigType:
+			var rc rlsconf.RateLimitConfig
+			if err := a.UnmarshalTo(&rc); err != nil {
+				errs = append(errs, fmt.Errorf("RateLimitConfig: %w", err))
+				continue
+			}
+			configs = append(configs, FromRateLimitConfig(&rc, "xds:"+rc.GetName()))
+		default:
+			errs = append(errs, fmt.Errorf("unexpected resource type %s", a.GetTypeUrl()))
+		}
+	}
+	return configs, errors.Join(errs...)
+}
