@@ -341,7 +341,11 @@ func (b *RedisBus) Subscribe(ctx context.Context, apply func(Decision)) error {
 				i = -1 // the loop's i++ makes it 0
 				continue
 			}
-			b.log.Warn("decision subscription lost", "endpoint", b.name(i), "err", err)
+			if connected {
+				b.log.Warn("decision subscription lost", "endpoint", b.name(i), "err", err)
+			} else {
+				b.log.Debug("decision endpoint unreachable", "endpoint", b.name(i), "err", err)
+			}
 		}
 		if worked {
 			failures = 0

@@ -114,8 +114,11 @@ func (c *engineConn) run() {
 // stream runs one StreamHits stream until it fails or the conn closes; it
 // reports whether the stream got established.
 func (c *engineConn) stream() (bool, error) {
-	ctx, cancel := context.WithCancel(c.ctx)
+	// The stream outlives c.ctx by a drain on Close, so it has its own
+	// context; Close cancels it only while it is being set up.
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	stopSetup := context.AfterFunc(c.ctx, cancel)
 	st, err := c.client.StreamHits(ctx)
 	if err != nil {
 		return false, err
@@ -132,6 +135,9 @@ func (c *engineConn) stream() (bool, error) {
 	// A stream counts as up once the engine answered its headers.
 	if _, err := st.Header(); err != nil {
 		return false, err
+	}
+	if !stopSetup() {
+		return false, c.ctx.Err()
 	}
 	c.healthy.Store(true)
 	c.r.st.connected.Inc()

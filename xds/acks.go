@@ -76,12 +76,20 @@ func NewAckTracker(scope stats.Scope, log *slog.Logger) *AckTracker {
 	}
 }
 
+// forgetAfter is how long a node with no open stream stays on the status
+// page, so that replicas that come and go do not pile up.
+const forgetAfter = time.Hour
+
 // Nodes returns a copy of every node's status, sorted by ID.
 func (t *AckTracker) Nodes() []NodeStatus {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	out := make([]NodeStatus, 0, len(t.nodes))
-	for _, n := range t.nodes {
+	for id, n := range t.nodes {
+		if n.Streams == 0 && time.Since(n.LastSeen) > forgetAfter {
+			delete(t.nodes, id)
+			continue
+		}
 		c := *n
 		c.Types = make(map[string]*TypeStatus, len(n.Types))
 		for k, v := range n.Types {

@@ -43,6 +43,9 @@ type ClientOptions struct {
 	// Apply receives every new valid version, compiled. It is called from
 	// the client's goroutine, one call at a time.
 	Apply func(*policy.Snapshot)
+	// Reject, if set, is told of every version rejected (and NACKed), for
+	// the owner's own stats; the version in force stays.
+	Reject func(error)
 	// MinBackoff and MaxBackoff bound the wait between connection attempts.
 	// Defaults 100ms and 10s.
 	MinBackoff, MaxBackoff time.Duration
@@ -242,6 +245,9 @@ func (c *Client) session(ctx context.Context, addr string) (progressed bool, err
 		ack := &discovery.DiscoveryRequest{Node: node, TypeUrl: c.opts.TypeURL, ResponseNonce: resp.GetNonce()}
 		if err := c.update(resp); err != nil {
 			c.rejected.Inc()
+			if c.opts.Reject != nil {
+				c.opts.Reject(err)
+			}
 			c.log.Error("xds client: policies rejected; keeping the version in force",
 				"version", resp.GetVersionInfo(), "in_force", c.Version(), "err", err)
 			ack.VersionInfo = c.Version()

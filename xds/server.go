@@ -244,6 +244,8 @@ func (s *Server) rebuildLocked(ctx context.Context) error {
 	}
 	version := fmt.Sprintf("%d-%s", contents.Revision, hashResources(res))
 
+	// Rebuilds without a change are common (a replica's store notice of its
+	// own write, a file touched): they serve nothing new.
 	s.mu.Lock()
 	same := version == s.state.version
 	s.mu.Unlock()
@@ -266,8 +268,8 @@ func (s *Server) rebuildLocked(ctx context.Context) error {
 	s.state.sources = sources
 	s.state.omitted = omitted
 	s.state.dropped = dropped
+	s.state.version = version
 	if !same {
-		s.state.version = version
 		s.state.updatedAt = time.Now()
 	}
 	return nil

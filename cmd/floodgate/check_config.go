@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/floodgate/floodgate/policy"
@@ -13,6 +14,10 @@ import (
 // runCheckConfig validates policy files: exit 0 with a summary, or exit 1
 // with every error, one a line.
 func runCheckConfig(_ context.Context, args []string) error {
+	return checkConfig(args, os.Stdout, os.Stderr)
+}
+
+func checkConfig(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: floodgate check-config PATH...")
@@ -25,40 +30,37 @@ func runCheckConfig(_ context.Context, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	configs, err := policy.Load(fs.Args()...)
+	snap, err := policy.LoadSnapshot(fs.Args()...)
 	if err == nil {
-		var snap *policy.Snapshot
-		if snap, err = policy.Compile(configs); err == nil {
-			printSummary(snap)
-			return nil
-		}
+		printSummary(stdout, snap)
+		return nil
 	}
-	printErrors(err)
+	printErrors(stderr, err)
 	return errCheckFailed
 }
 
 // errCheckFailed makes the command exit 1 after the errors are printed.
 var errCheckFailed = errors.New("policies are invalid")
 
-func printSummary(snap *policy.Snapshot) {
+func printSummary(w io.Writer, snap *policy.Snapshot) {
 	rules := map[string]int{}
 	for _, l := range snap.Limits {
 		rules[l.Domain]++
 	}
 	for _, c := range snap.Configs() {
-		fmt.Printf("%s: domain %q, %d rules\n", c.Source, c.Domain, rules[c.Domain])
+		fmt.Fprintf(w, "%s: domain %q, %d rules\n", c.Source, c.Domain, rules[c.Domain])
 	}
-	fmt.Printf("ok: %d domains, %d rules\n", len(snap.Configs()), len(snap.Limits))
+	fmt.Fprintf(w, "ok: %d domains, %d rules\n", len(snap.Configs()), len(snap.Limits))
 }
 
 // printErrors prints each error of a joined error on its own line.
-func printErrors(err error) {
+func printErrors(w io.Writer, err error) {
 	var many interface{ Unwrap() []error }
 	if errors.As(err, &many) {
 		for _, e := range many.Unwrap() {
-			printErrors(e)
+			printErrors(w, e)
 		}
 		return
 	}
-	fmt.Fprintln(os.Stderr, err)
+	fmt.Fprintln(w, err)
 }

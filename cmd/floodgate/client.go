@@ -18,6 +18,10 @@ import (
 // runClient sends one ShouldRateLimit, as Envoy's filter would, and prints
 // the answer.
 func runClient(ctx context.Context, args []string) error {
+	return clientTo(ctx, args, os.Stdout)
+}
+
+func clientTo(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("client", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8081", "gRPC `address` of the rate-limit service")
 	domain := fs.String("domain", "", "rate-limit domain")
@@ -50,7 +54,7 @@ func runClient(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	printResponse(os.Stdout, req, resp)
+	printResponse(out, req, resp)
 	return nil
 }
 

@@ -25,11 +25,7 @@ func (p policySource) load() (*policy.Snapshot, error) {
 	if len(p.paths) == 0 {
 		return embeddedPolicies()
 	}
-	configs, err := policy.Load(p.paths...)
-	if err != nil {
-		return nil, err
-	}
-	return policy.Compile(configs)
+	return policy.LoadSnapshot(p.paths...)
 }
 
 // watch reloads changed files until ctx is done; a bad reload is logged and

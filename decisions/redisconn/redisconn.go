@@ -77,11 +77,14 @@ func parse(s string) (*redis.UniversalOptions, error) {
 		return nil, errors.New(`scheme: missing "://"`)
 	}
 	kind, ok := schemes[scheme]
+	if !ok && strings.ContainsAny(scheme, ":@") {
+		return nil, errors.New("scheme: missing or malformed") // may hold a password
+	}
 	if !ok {
 		return nil, fmt.Errorf("scheme %q: want redis, rediss, redis+sentinel, rediss+sentinel, redis+cluster or rediss+cluster", scheme)
 	}
 	// Passwords may hold "@" and "/" as typed, so the host starts after the
-	// last "@"; "?" and "#" in a password must be %-escaped.
+	// last "@"; "?" and "%" in a password must be %-escaped.
 	rest, rawQuery, _ := strings.Cut(rest, "?")
 	if firstKey, _, _ := strings.Cut(rawQuery, "="); strings.Contains(firstKey, "@") {
 		return nil, errors.New(`password: "?" must be %-escaped as %3F`)

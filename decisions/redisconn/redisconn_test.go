@@ -32,7 +32,7 @@ func TestParseURL(t *testing.T) {
 		{"redis://[::1]/", got{Addrs: []string{"[::1]:6379"}}},
 		{"redis://:secret@h:1/2", got{Addrs: []string{"h:1"}, Pass: "secret", DB: 2}},
 		{"redis://alice:p%40ss@h:1", got{Addrs: []string{"h:1"}, User: "alice", Pass: "p@ss"}},
-		{"redis://alice:p@ss/w@h:1/4", got{Addrs: []string{"h:1"}, User: "alice", Pass: "p@ss/w", DB: 4}},
+		{"redis://alice:p@ss/w#@h:1/4", got{Addrs: []string{"h:1"}, User: "alice", Pass: "p@ss/w#", DB: 4}},
 		{"rediss://h:1?tls_insecure=true&tls_server_name=redis.example",
 			got{Addrs: []string{"h:1"}, TLS: true, Insecure: true, ServerName: "redis.example"}},
 		{"redis+sentinel://u:p@s1:26379,s2/mymaster/5?sentinel_password=sp&sentinel_username=su",
@@ -114,6 +114,7 @@ func TestParseURLErrorsHidePassword(t *testing.T) {
 		"redis://u:hun?ter2@h:1",
 		"redis://u:hun?x=ter2@h:1",
 		"redis://u:" + pw + "%zz@h:1",
+		"u:" + pw + "@h://x",
 		"redis+sentinel://s:1/m?sentinel_password=" + pw + "&bogus=1",
 		"redis+sentinel://s:1/m?sentinel_password=" + pw + "&pool_size=x",
 	} {

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/floodgate/floodgate/internal/testserver"
+)
+
+func TestFlagsReadEnvironment(t *testing.T) {
+	t.Setenv("FLOODGATE_GRPC_ADDR", "127.0.0.1:9999")
+	t.Setenv("FLOODGATE_CONFIG", "a.yaml,b")
+	t.Setenv("FLOODGATE_HTTP_ADDR", "127.0.0.1:1")
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	var f rlsFlags
+	f.register(fs)
+	if err := parseFlags(fs, []string{"--http-addr", "127.0.0.1:7"}); err != nil {
+		t.Fatal(err)
+	}
+	if f.grpcAddr != "127.0.0.1:9999" {
+		t.Errorf("grpc-addr = %q, want it from FLOODGATE_GRPC_ADDR", f.grpcAddr)
+	}
+	if f.httpAddr != "127.0.0.1:7" {
+		t.Errorf("http-addr = %q, want the command line to win over the environment", f.httpAddr)
+	}
+	if got := f.configs.items(); len(got) != 2 || got[1] != "b" {
+		t.Errorf("config = %v, want [a.yaml b]", got)
+	}
+	t.Setenv("FLOODGATE_SHADOW_MODE", "maybe")
+	fs = flag.NewFlagSet("x", flag.ContinueOnError)
+	f = rlsFlags{}
+	f.register(fs)
+	if err := parseFlags(fs, nil); err == nil || !strings.Contains(err.Error(), "FLOODGATE_SHADOW_MODE") {
+		t.Errorf("bad env value: err = %v, want it to name FLOODGATE_SHADOW_MODE", err)
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("domain: d\ndescriptors:\n  - key: k\n    rate_limit: {unit: second, requests_per_unit: 1}\n"), 0o644)
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("domain: e\ndescriptors:\n  - key: k\n    rate_limit: {unit: sec, requests_per_unit: 1}\n"), 0o644)
+
+	var out, errs bytes.Buffer
+	if err := checkConfig([]string{good}, &out, &errs); err != nil {
+		t.Fatalf("good config: %v %s", err, errs.String())
+	}
+	if !strings.Contains(out.String(), "ok: 1 domains, 1 rules") {
+		t.Errorf("summary = %q", out.String())
+	}
+	out.Reset()
+	err := checkConfig([]string{good, bad}, &out, &errs)
+	if !errors.Is(err, errCheckFailed) {
+		t.Fatalf("bad config: err = %v, want a failed check", err)
+	}
+	if msg := errs.String(); !strings.Contains(msg, "bad.yaml:4") || !strings.Contains(msg, "sec") {
+		t.Errorf("error output %q should name bad.yaml, line 4 and the unit", msg)
+	}
+	if code := run(context.Background(), []string{"check-config", bad}); code != 1 {
+		t.Errorf("exit code for a bad config = %d, want 1", code)
+	}
+	if code := run(context.Background(), []string{"check-config", good}); code != 0 {
+		t.Errorf("exit code for a good config = %d, want 0", code)
+	}
+	if code := run(context.Background(), []string{"no-such-command"}); code != 2 {
+		t.Errorf("exit code for an unknown command = %d, want 2", code)
+	}
+}
+
+func TestCheckConfigOnExamples(t *testing.T) {
+	var out, errs bytes.Buffer
+	if err := checkConfig([]string{"../../examples/policies"}, &out, &errs); err != nil {
+		t.Fatalf("examples: %v\n%s", err, errs.String())
+	}
+}
+
+// TestServeAndClient runs the default command (built-in examples, exact
+// mode) and asks it with the client command, as a user would.
+func TestServeAndClient(t *testing.T) {
+	grpcAddr := fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t))
+	httpAddr := fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() { done <- run(ctx, []string{"--grpc-addr", grpcAddr, "--http-addr", httpAddr, "--log-level", "warn"}) }()
+	defer func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("serve exited %d", code)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("serve did not stop")
+		}
+	}()
+	waitHTTP(t, "http://"+httpAddr+"/healthcheck")
+
+	var out bytes.Buffer
+	args := []string{"--addr", grpcAddr, "--domain", "api", "--descriptor", "path=/v1/login,remote_address=10.0.0.9", "--hits", "10"}
+	if err := clientTo(ctx, args, &out); err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	if !strings.Contains(out.String(), "overall: OK") || !strings.Contains(out.String(), "limit 10/MINUTE (login)  remaining 0") {
+		t.Fatalf("first call:\n%s", out.String())
+	}
+	out.Reset()
+	if err := clientTo(ctx, args, &out); err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	if !strings.Contains(out.String(), "overall: OVER_LIMIT") {
+		t.Fatalf("second call:\n%s", out.String())
+	}
+	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	body.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(body.String(), "ratelimit_service_rate_limit_api_path__v1_login_remote_address_over_limit 10") {
+		t.Errorf("/metrics lacks the login rule's over_limit:\n%s", body.String())
+	}
+}
+
+func waitHTTP(t *testing.T, url string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+	}
+	t.Fatalf("%s never answered 200", url)
+}
