@@ -214,7 +214,7 @@ func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request) {
 	if expected == 0 {
 		code = http.StatusCreated
 	}
-	s.written(w, r, code, domain, rec.Version)
+	s.written(w, code, domain, rec.Version)
 }
 
 func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request) {
@@ -246,13 +246,15 @@ func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, err)
 		return
 	}
-	s.written(w, r, http.StatusOK, domain, 0)
+	s.written(w, http.StatusOK, domain, 0)
 }
 
 // written serves the change at once, so that the reply names the version
 // that carries it.
-func (s *Server) written(w http.ResponseWriter, r *http.Request, code int, domain string, version int64) {
-	if err := s.rebuild(r.Context()); err != nil {
+func (s *Server) written(w http.ResponseWriter, code int, domain string, version int64) {
+	// Not the request's context: a client that hangs up must not leave the
+	// stored change unserved.
+	if err := s.rebuild(s.ctx); err != nil {
 		writeError(w, http.StatusInternalServerError, fmt.Errorf("domain %q stored but not served: %w", domain, err))
 		return
 	}

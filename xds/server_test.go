@@ -13,6 +13,7 @@ import (
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	sotw "github.com/envoyproxy/go-control-plane/pkg/client/sotw/v3"
 	rlsconf "github.com/envoyproxy/go-control-plane/ratelimit/config/ratelimit/v3"
+	rlsconfigservice "github.com/envoyproxy/go-control-plane/ratelimit/service/ratelimit/v3"
 	"github.com/redis/go-redis/v9"
 	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
@@ -276,5 +277,28 @@ func TestReplicasShareRedis(t *testing.T) {
 	code, body, _ := do(t, nil, "PUT", cp2.httpURL+"/v1/policies/api", "t", apiPolicy, "If-Match", `"0"`)
 	if code != 412 {
 		t.Fatalf("stale write through cp2: %d %s", code, body)
+	}
+}
+
+// The standalone RateLimitConfig discovery service serves the standard type
+// without ADS.
+func TestRlsConfigsService(t *testing.T) {
+	cp := startControlPlane(t, ServerOptions{AdminToken: "t", Logger: quiet})
+	put(t, cp, "api", apiPolicy)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stream, err := rlsconfigservice.NewRateLimitConfigDiscoveryServiceClient(dial(t, cp.grpcAddr)).StreamRlsConfigs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&discovery.DiscoveryRequest{Node: &core.Node{Id: "rlsconfigs"}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetTypeUrl() != RateLimitConfigType || len(resp.GetResources()) != 1 || resp.GetVersionInfo() != cp.Version() {
+		t.Fatalf("response: %s, %d resources, version %s", resp.GetTypeUrl(), len(resp.GetResources()), resp.GetVersionInfo())
 	}
 }

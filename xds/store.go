@@ -60,7 +60,7 @@ type Store interface {
 	// no check) and returns the new revision.
 	Delete(ctx context.Context, domain string, expected int64) (int64, error)
 	// Watch calls changed whenever another writer may have changed the store,
-	// until ctx is done.
+	// and once at the start for writes made before it, until ctx is done.
 	Watch(ctx context.Context, changed func())
 	Close() error
 }

@@ -93,10 +93,10 @@ func (s *FileStore) Watch(ctx context.Context, changed func()) {
 	last := int64(-1)
 	for {
 		c, err := s.Load(ctx)
+		// The first read counts as a change too: a write may have come
+		// between the caller's last Load and this Watch.
 		if err == nil && c.Revision != last {
-			if last >= 0 {
-				changed()
-			}
+			changed()
 			last = c.Revision
 		}
 		select {

@@ -48,8 +48,12 @@ func (m *MemoryStore) Delete(_ context.Context, domain string, expected int64) (
 	return c.Revision, nil
 }
 
-// Watch implements Store: nobody else writes to a MemoryStore.
-func (m *MemoryStore) Watch(ctx context.Context, _ func()) { <-ctx.Done() }
+// Watch implements Store. Writers sharing a MemoryStore are in one process
+// and reload after their own writes, so only the start is a change.
+func (m *MemoryStore) Watch(ctx context.Context, changed func()) {
+	changed()
+	<-ctx.Done()
+}
 
 // Close implements Store.
 func (m *MemoryStore) Close() error { return nil }

@@ -159,14 +159,21 @@ func (s *RedisStore) Delete(ctx context.Context, domain string, expected int64) 
 }
 
 // Watch implements Store: a change notice over pub/sub, plus a revision
-// poll for notices lost while the subscription was reconnecting.
+// poll for notices lost while the subscription was reconnecting. It reports
+// a change once at the start, for writes made before it subscribed.
 func (s *RedisStore) Watch(ctx context.Context, changed func()) {
 	sub := s.rdb.Subscribe(ctx, s.channel)
 	defer sub.Close()
+	// Once the subscription is in place no write can go unnoticed; one
+	// before it may have, so the caller reloads once.
+	if _, err := sub.Receive(ctx); err != nil && ctx.Err() == nil {
+		s.opts.Logger.Warn("redis store: subscribe; polling until it recovers", "err", err)
+	}
+	last := s.revision(ctx)
+	changed()
 	msgs := sub.Channel()
 	t := time.NewTicker(s.opts.PollInterval)
 	defer t.Stop()
-	last := s.revision(ctx)
 	for {
 		select {
 		case <-ctx.Done():

@@ -119,17 +119,14 @@ func TestStoreSharedWatch(t *testing.T) {
 				defer close(done)
 				other.Watch(ctx, func() { changes.Add(1) })
 			}()
-			// The watch may start after the first write, so write until it
-			// reports one.
-			for i := 0; changes.Load() == 0; i++ {
-				if i == 500 {
-					t.Fatal("no change reported")
-				}
-				if _, err := s.Put(context.Background(), "d", "domain: d", AnyVersion); err != nil {
-					t.Fatal(err)
-				}
-				time.Sleep(10 * time.Millisecond)
+			// The first report says the watch is in place; a write after it
+			// is reported.
+			eventually(t, "the initial report", func() bool { return changes.Load() > 0 })
+			before := changes.Load()
+			if _, err := s.Put(context.Background(), "d", "domain: d", AnyVersion); err != nil {
+				t.Fatal(err)
 			}
+			eventually(t, "the write reported", func() bool { return changes.Load() > before })
 			c, err := other.Load(context.Background())
 			if err != nil || len(c.Records) != 1 || c.Records[0].Domain != "d" {
 				t.Fatalf("other handle: %+v, %v", c, err)
@@ -143,7 +140,9 @@ func TestStoreSharedWatch(t *testing.T) {
 func TestMemoryStoreWatchStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); NewMemoryStore().Watch(ctx, func() {}) }()
+	var changes atomic.Int32
+	go func() { defer close(done); NewMemoryStore().Watch(ctx, func() { changes.Add(1) }) }()
+	eventually(t, "the initial report", func() bool { return changes.Load() == 1 })
 	cancel()
 	<-done
 }

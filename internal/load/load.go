@@ -118,6 +118,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	reqs := o.requests()
 	ctx, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
+	end, _ := ctx.Deadline()
+	// over reports the end of the run by the clock too: a call context made
+	// just past the deadline fails at once, before ctx's own timer fires.
+	over := func() bool { return ctx.Err() != nil || !time.Now().Before(end) }
 
 	var issued atomic.Uint64
 	// take reserves the next request; false once Count is reached.
@@ -150,14 +154,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 					}
 				}
 				n, ok := take()
-				if !ok || ctx.Err() != nil {
+				if !ok || over() {
 					return
 				}
 				call, done := context.WithTimeout(ctx, o.Timeout)
 				resp, err := client.ShouldRateLimit(call, reqs[n%uint64(len(reqs))])
 				done()
 				if err != nil {
-					if ctx.Err() != nil {
+					if over() {
 						return // the run ended mid-call; not the server's fault
 					}
 					res.Errors++
