@@ -2,6 +2,7 @@ package decisions
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	stats "github.com/lyft/gostats"
@@ -26,12 +27,19 @@ type Subscriber interface {
 	Connected() bool
 }
 
-// nullStats is where stats go when no scope is configured.
-func nullStats(s stats.Scope, name string) stats.Scope {
+// subScope is s's scope name, or a scope that discards when s is nil.
+func subScope(s stats.Scope, name string) stats.Scope {
 	if s == nil {
 		return stats.NewStore(stats.NewNullSink(), false).Scope(name)
 	}
-	return s
+	return s.Scope(name)
+}
+
+func loggerOr(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.Default()
+	}
+	return l
 }
 
 func nowOr(f func() time.Time) func() time.Time {

@@ -106,13 +106,10 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 	if o.MaxPendingKeys <= 0 {
 		o.MaxPendingKeys = 1 << 20
 	}
-	sc := nullStats(o.Stats, "engine")
-	if o.Stats != nil {
-		sc = o.Stats.Scope("engine")
-	}
+	sc := subScope(o.Stats, "engine")
 	e := &Engine{
 		o:   o,
-		log: cmpLogger(o.Logger).With("component", "engine", "engine", o.ID),
+		log: loggerOr(o.Logger).With("component", "engine", "engine", o.ID),
 		now: nowOr(o.Now),
 		st: engineStats{
 			batches:       sc.NewCounter("batches"),

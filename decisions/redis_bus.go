@@ -42,7 +42,7 @@ type RedisBusOptions struct {
 	// Timeout bounds one publish or catch-up round trip; 2s when zero.
 	Timeout time.Duration
 
-	Stats  stats.Scope
+	Stats  stats.Scope // the bus's stats go under "bus"
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -81,7 +81,7 @@ func NewRedisBus(o RedisBusOptions) (*RedisBus, error) {
 	o.ProbeInterval = durOr(o.ProbeInterval, 5*time.Second)
 	o.RefreshInterval = durOr(o.RefreshInterval, time.Second)
 	o.Timeout = durOr(o.Timeout, 2*time.Second)
-	sc := nullStats(o.Stats, "bus")
+	sc := subScope(o.Stats, "bus")
 	b := &RedisBus{
 		o: o,
 		// The hash tag keeps both keys in one slot on Redis Cluster, as the
@@ -89,7 +89,7 @@ func NewRedisBus(o RedisBusOptions) (*RedisBus, error) {
 		channel:     o.Prefix + ":decisions",
 		activeKey:   o.Prefix + ":{decisions}:active",
 		expKey:      o.Prefix + ":{decisions}:expiry",
-		log:         cmpLogger(o.Logger).With("component", "redis-bus"),
+		log:         loggerOr(o.Logger).With("component", "redis-bus"),
 		now:         nowOr(o.Now),
 		publishErrs: sc.NewCounter("publish_errors"),
 		published:   sc.NewCounter("published"),
@@ -119,13 +119,6 @@ func durOr(d, def time.Duration) time.Duration {
 		return def
 	}
 	return d
-}
-
-func cmpLogger(l *slog.Logger) *slog.Logger {
-	if l == nil {
-		return slog.Default()
-	}
-	return l
 }
 
 func (b *RedisBus) name(i int) string {

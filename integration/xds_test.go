@@ -30,8 +30,8 @@ func xdsBlocked(domain string) string {
 }
 
 const (
-	ok   = rlsv3.RateLimitResponse_OK
-	over = rlsv3.RateLimitResponse_OVER_LIMIT
+	xdsOK   = rlsv3.RateLimitResponse_OK
+	xdsOver = rlsv3.RateLimitResponse_OVER_LIMIT
 )
 
 // TestXDSControlPlane runs the control plane with two RLS replicas fed only
@@ -64,14 +64,14 @@ func testXDSControlPlane(t *testing.T, opts func() xds.ServerOptions) {
 	replicas := []*xdsReplica{newXDSReplica(t, "rls-1", cp.grpcAddr), newXDSReplica(t, "rls-2", cp.grpcAddr)}
 	for _, r := range replicas {
 		<-r.client.Ready()
-		if c := r.code(t, "checkout", "path", "/blocked"); c != ok {
+		if c := r.code(t, "checkout", "path", "/blocked"); c != xdsOK {
 			t.Fatalf("before any policy: %v", c)
 		}
 	}
 	enforced := func(domain string) func() bool {
 		return func() bool {
 			for _, r := range replicas {
-				if r.code(t, domain, "path", "/blocked") != over {
+				if r.code(t, domain, "path", "/blocked") != xdsOver {
 					return false
 				}
 			}
@@ -85,7 +85,7 @@ func testXDSControlPlane(t *testing.T, opts func() xds.ServerOptions) {
 	}
 	xdsEventually(t, time.Second, "both replicas enforcing checkout", enforced("checkout"))
 	for _, r := range replicas {
-		if c := r.code(t, "checkout", "path", "/open"); c != ok {
+		if c := r.code(t, "checkout", "path", "/open"); c != xdsOK {
 			t.Fatalf("unmatched descriptor: %v", c)
 		}
 	}
@@ -171,7 +171,7 @@ func testXDSControlPlane(t *testing.T, opts func() xds.ServerOptions) {
 	// A replica started afterwards gets everything.
 	late := newXDSReplica(t, "rls-late", cp.grpcAddr)
 	<-late.client.Ready()
-	if late.code(t, "checkout", "path", "/blocked") != over || late.code(t, "search", "path", "/blocked") != over {
+	if late.code(t, "checkout", "path", "/blocked") != xdsOver || late.code(t, "search", "path", "/blocked") != xdsOver {
 		t.Fatal("late replica misses policies")
 	}
 }

@@ -109,6 +109,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/policies/{domain}", s.getPolicy)
 	mux.HandleFunc("PUT /v1/policies/{domain}", s.authorize(s.putPolicy))
 	mux.HandleFunc("DELETE /v1/policies/{domain}", s.authorize(s.deletePolicy))
+	if s.opts.Metrics != nil {
+		mux.Handle("GET /metrics", s.opts.Metrics)
+	}
 	return mux
 }
 

@@ -1,9 +1,3 @@
-// Package xds is Floodgate's control plane and its client. The Server serves
-// rate-limit policies over xDS (ADS, state of the world and delta) through
-// go-control-plane's SnapshotCache, as Floodgate's own Policy resource and as
-// the standard RateLimitConfig resource; the policies come from watched YAML
-// files and an admin REST API backed by a durable Store. The Client
-// subscribes to them and hands each good version to its owner.
 package xds
 
 import (
@@ -13,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -53,6 +48,8 @@ type ServerOptions struct {
 	// Stats receives the xds.server.* metrics. Default: discarded.
 	Stats  stats.Scope
 	Logger *slog.Logger
+	// Metrics, if set, is served at GET /metrics beside the admin API.
+	Metrics http.Handler
 }
 
 // Server is the control plane: it merges file and admin policies into

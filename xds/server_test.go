@@ -234,7 +234,7 @@ func TestFileChangesServed(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "web.yaml"), []byte(webPolicy), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the new file served", func() bool { return w.domains() == "api,web" })
+	eventually(t, "the new file served", func() bool { return w.domains() == "api,web" && w.Version() == cp.Version() })
 	good := cp.Version()
 
 	if err := os.WriteFile(file, []byte("domain: api\ndescriptors: [\n"), 0o644); err != nil {

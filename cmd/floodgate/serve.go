@@ -54,13 +54,10 @@ func runServe(ctx context.Context, args []string) error {
 		NearLimitRatio: f.nearRatio,
 		Headers:        f.headers,
 	})
-	src := f.policies()
-	snap, err := src.load()
+	snap, err := f.startPolicies(ctx, stats, svc.SetSnapshot, svc.RejectSnapshot)
 	if err != nil {
 		return err
 	}
-	svc.SetSnapshot(snap)
-	go src.watch(ctx, svc.SetSnapshot, svc.RejectSnapshot)
 
 	ep := newEndpoints(f.grpcAddr, f.httpAddr)
 	svc.Register(ep.grpc)
@@ -68,7 +65,7 @@ func runServe(ctx context.Context, args []string) error {
 	ep.health.SetServingStatus("envoy.service.ratelimit.v3.RateLimitService", healthpb.HealthCheckResponse_SERVING)
 	ep.mux.Handle("/", svc.HTTPHandler(nil))
 	ep.mux.Handle("GET /metrics", prom.Handler(stats.Flush))
-	slog.Info("floodgate serving", "mode", *mode, "domains", len(snap.Configs()))
+	slog.Info("floodgate serving", "mode", *mode, "domains", len(snap.Domains()))
 	return ep.run(ctx)
 }
 

@@ -7,4 +7,3 @@ import (
 
 func runRLS(ctx context.Context, args []string) error          { return errors.New("not built yet") }
 func runEngine(ctx context.Context, args []string) error       { return errors.New("not built yet") }
-func runControlPlane(ctx context.Context, args []string) error { return errors.New("not built yet") }

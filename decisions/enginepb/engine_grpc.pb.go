@@ -32,7 +32,9 @@ const (
 // ThrottleEngine counts the hits RLS replicas report and publishes decisions.
 type ThrottleEngineClient interface {
 	// StreamHits carries a replica's hit batches for as long as the replica
-	// runs; the engine acknowledges each batch once it holds its hits.
+	// runs. The engine sends response headers at once (a replica counts the
+	// stream as up when they arrive) and acknowledges each batch once it
+	// holds its hits.
 	StreamHits(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[HitBatch, BatchAck], error)
 }
 
@@ -64,7 +66,9 @@ type ThrottleEngine_StreamHitsClient = grpc.BidiStreamingClient[HitBatch, BatchA
 // ThrottleEngine counts the hits RLS replicas report and publishes decisions.
 type ThrottleEngineServer interface {
 	// StreamHits carries a replica's hit batches for as long as the replica
-	// runs; the engine acknowledges each batch once it holds its hits.
+	// runs. The engine sends response headers at once (a replica counts the
+	// stream as up when they arrive) and acknowledges each batch once it
+	// holds its hits.
 	StreamHits(grpc.BidiStreamingServer[HitBatch, BatchAck]) error
 	mustEmbedUnimplementedThrottleEngineServer()
 }
