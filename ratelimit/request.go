@@ -15,6 +15,7 @@ import (
 type check struct {
 	limit    *policy.Limit
 	replaced bool // another matched limit names this one in `replaces`
+	override bool // the descriptor carries its own `limit`
 	item     int  // index in request.items, -1 when nothing is counted
 	stats    *ruleStats
 }
@@ -50,6 +51,7 @@ func (r *request) match(s *Service, req *rlsv3.RateLimitRequest, now time.Time) 
 		}
 		if o := d.GetLimit(); o != nil && snap.HasDomain(domain) {
 			c.limit = overrideLimit(domain, d.GetEntries(), o.GetRequestsPerUnit(), overrideUnit(o.GetUnit()))
+			c.override = true
 		} else {
 			c.limit = policy.Find(snap, domain, d.GetEntries())
 		}
@@ -80,6 +82,7 @@ func (r *request) match(s *Service, req *rlsv3.RateLimitRequest, now time.Time) 
 			Limit:           l,
 			RequestsPerUnit: l.RequestsPerUnit,
 			Unit:            l.Unit,
+			Override:        c.override,
 			Key:             string(r.keyBuf),
 			WindowStart:     start,
 			Hits:            hits,

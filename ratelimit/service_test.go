@@ -212,8 +212,8 @@ func TestResponses(t *testing.T) {
 		name  string
 		descs []*ratelimitv3.RateLimitDescriptor
 		// hits before the checked call, with the same descriptors
-		warm int
-		want string
+		warm  int
+		want  string
 		check func(t *testing.T, resp *rlsv3.RateLimitResponse)
 	}{
 		{name: "unknown domain answers OK with no limit", descs: []*ratelimitv3.RateLimitDescriptor{desc("remote_address", "x")}, want: "OK OK",

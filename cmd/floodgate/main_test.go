@@ -32,7 +32,7 @@ func TestFlagsReadEnvironment(t *testing.T) {
 	if f.httpAddr != "127.0.0.1:7" {
 		t.Errorf("http-addr = %q, want the command line to win over the environment", f.httpAddr)
 	}
-	if got := f.configs.items(); len(got) != 2 || got[1] != "b" {
+	if got := f.policies.configs.items(); len(got) != 2 || got[1] != "b" {
 		t.Errorf("config = %v, want [a.yaml b]", got)
 	}
 	t.Setenv("FLOODGATE_SHADOW_MODE", "maybe")
@@ -91,7 +91,9 @@ func TestServeAndClient(t *testing.T) {
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
-	go func() { done <- run(ctx, []string{"--grpc-addr", grpcAddr, "--http-addr", httpAddr, "--log-level", "warn"}) }()
+	go func() {
+		done <- run(ctx, []string{"--grpc-addr", grpcAddr, "--http-addr", httpAddr, "--log-level", "warn"})
+	}()
 	defer func() {
 		cancel()
 		select {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"google.golang.org/grpc"
@@ -20,6 +21,10 @@ type endpoints struct {
 	grpc               *grpc.Server
 	health             *health.Server
 	mux                *http.ServeMux
+	gl, hl             net.Listener
+	// beforeStop run, in order, once ctx is done and before the servers
+	// drain: parts whose streams would hold a graceful stop open end first.
+	beforeStop []func()
 }
 
 func newEndpoints(grpcAddr, httpAddr string, opts ...grpc.ServerOption) *endpoints {
@@ -34,19 +39,52 @@ func newEndpoints(grpcAddr, httpAddr string, opts ...grpc.ServerOption) *endpoin
 	return e
 }
 
-// run serves until ctx is done, then drains both servers.
-func (e *endpoints) run(ctx context.Context) error {
+// listen binds both addresses; after it, grpcBound is the real address
+// (useful with port 0).
+func (e *endpoints) listen() error {
 	gl, err := net.Listen("tcp", e.grpcAddr)
 	if err != nil {
 		return fmt.Errorf("grpc listener: %w", err)
 	}
-	var hl net.Listener
+	e.gl = gl
 	if e.httpAddr != "" {
-		if hl, err = net.Listen("tcp", e.httpAddr); err != nil {
+		if e.hl, err = net.Listen("tcp", e.httpAddr); err != nil {
 			gl.Close()
 			return fmt.Errorf("http listener: %w", err)
 		}
 	}
+	return nil
+}
+
+// release closes the listeners; after run it is a no-op, as the servers
+// have closed them.
+func (e *endpoints) release() {
+	for _, l := range []net.Listener{e.gl, e.hl} {
+		if l != nil {
+			l.Close()
+		}
+	}
+}
+
+// loopbackGRPC is the address another part of this process dials to reach
+// the gRPC listener: a wildcard host becomes 127.0.0.1.
+func (e *endpoints) loopbackGRPC() string {
+	a := e.gl.Addr().(*net.TCPAddr)
+	if a.IP.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", strconv.Itoa(a.Port))
+	}
+	return a.String()
+}
+
+// run serves until ctx is done, then drains both servers.
+func (e *endpoints) run(ctx context.Context) error {
+	if e.gl == nil {
+		if err := e.listen(); err != nil {
+			return err
+		}
+	}
+	gl, hl := e.gl, e.hl
+	var err error
 	errc := make(chan error, 2)
 	go func() { errc <- e.grpc.Serve(gl) }()
 	slog.Info("grpc listening", "addr", gl.Addr().String())
@@ -60,6 +98,9 @@ func (e *endpoints) run(ctx context.Context) error {
 	case err = <-errc:
 	}
 	e.health.Shutdown()
+	for _, f := range e.beforeStop {
+		f()
+	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = hs.Shutdown(shutdown)

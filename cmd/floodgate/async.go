@@ -1,0 +1,110 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/url"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/floodgate/floodgate/decisions"
+	"github.com/floodgate/floodgate/decisions/redisconn"
+	"github.com/floodgate/floodgate/ratelimit"
+)
+
+// brokers are the Redis endpoints decisions travel over: independent
+// deployments (a pair, say); publishers write to all, subscribers read one.
+type brokers struct {
+	clients []redis.UniversalClient
+	names   []string
+}
+
+func openBrokers(urls []string) (*brokers, error) {
+	b := &brokers{}
+	for _, u := range urls {
+		c, err := redisconn.New(u)
+		if err != nil {
+			b.close()
+			return nil, fmt.Errorf("--redis: %w", err)
+		}
+		b.clients = append(b.clients, c)
+		b.names = append(b.names, redactURL(u))
+	}
+	return b, nil
+}
+
+func (b *brokers) close() {
+	for _, c := range b.clients {
+		c.Close()
+	}
+}
+
+// redactURL names an endpoint in logs and health without its password.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "redis"
+	}
+	return u.Redacted()
+}
+
+// asyncFlags configure an RLS replica's async limiter.
+type asyncFlags struct {
+	engines      listFlag
+	policy       string
+	onEngineDown string
+	cacheSize    int
+}
+
+func (f *asyncFlags) register(fs *flag.FlagSet, withEngines bool) {
+	if withEngines {
+		fs.Var(&f.engines, "engine", "throttle engine `ADDR[,ADDR]` of one group; repeat the flag for more groups (every group sees every hit)")
+		fs.StringVar(&f.policy, "engine-policy", "loadbalance", "how a group picks its engine: loadbalance (round robin over healthy engines) or failover (first healthy)")
+	}
+	fs.StringVar(&f.onEngineDown, "on-engine-down", "allow", "answer while no engine is reachable: allow (from what the replica knows) or deny")
+	fs.IntVar(&f.cacheSize, "decision-cache-size", 1<<20, "most keys the local decision cache holds")
+}
+
+// groups is one address list per --engine flag.
+func (f *asyncFlags) groups() [][]string {
+	var gs [][]string
+	for _, g := range f.engines {
+		if items := (listFlag{g}).items(); len(items) > 0 {
+			gs = append(gs, items)
+		}
+	}
+	return gs
+}
+
+func (f *asyncFlags) options(groups [][]string, bus decisions.Subscriber) (ratelimit.AsyncOptions, error) {
+	pol, err := ratelimit.ParseEnginePolicy(f.policy)
+	if err != nil {
+		return ratelimit.AsyncOptions{}, fmt.Errorf("--engine-policy: %w", err)
+	}
+	down, err := ratelimit.ParseOnEngineDown(f.onEngineDown)
+	if err != nil {
+		return ratelimit.AsyncOptions{}, fmt.Errorf("--on-engine-down: %w", err)
+	}
+	return ratelimit.AsyncOptions{
+		Engines:      ratelimit.HitReporterOptions{Groups: groups, Policy: pol},
+		Decisions:    bus,
+		Cache:        ratelimit.DecisionCacheOptions{MaxEntries: f.cacheSize},
+		OnEngineDown: down,
+	}, nil
+}
+
+// asyncHealth reports a replica healthy while it can answer as configured:
+// always when it fails open, only with an engine when it fails closed.
+func asyncHealth(l *ratelimit.AsyncLimiter, deny bool) ratelimit.Health {
+	return func() (bool, map[string]any) {
+		h := l.Health()
+		detail := map[string]any{
+			"engine_connected":  h.EngineConnected,
+			"engines_connected": h.EnginesConnected,
+			"bus_connected":     h.BusConnected,
+			"dropped_hits":      h.DroppedHits,
+			"cache_entries":     h.CacheEntries,
+		}
+		return h.EngineConnected || !deny, detail
+	}
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+
+	"github.com/floodgate/floodgate/decisions"
+	"github.com/floodgate/floodgate/ratelimit"
+)
+
+// runRLS runs one RLS replica: it answers from its decision cache, reports
+// hits to the throttle engines and follows their decisions over Redis.
+func runRLS(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("rls", flag.ContinueOnError)
+	var f rlsFlags
+	var af asyncFlags
+	f.register(fs)
+	af.register(fs, true)
+	var redisURLs listFlag
+	fs.Var(&redisURLs, "redis", "Redis `URL[,URL]` the decisions arrive on: independent brokers, used first-reachable")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := f.log.install(); err != nil {
+		return err
+	}
+	groups := af.groups()
+	if len(groups) == 0 {
+		return errors.New("--engine: an RLS replica needs at least one throttle engine")
+	}
+	if len(redisURLs.items()) == 0 {
+		return errors.New("--redis: an RLS replica needs the Redis its engines publish decisions to")
+	}
+	stats, prom, err := f.stats.open(ctx)
+	if err != nil {
+		return fmt.Errorf("stats: %w", err)
+	}
+	b, err := openBrokers(redisURLs.items())
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	bus, err := decisions.NewRedisBus(decisions.RedisBusOptions{Endpoints: b.clients, Names: b.names, Stats: stats, Logger: slog.Default()})
+	if err != nil {
+		return err
+	}
+	defer bus.Close()
+	opts, err := af.options(groups, bus)
+	if err != nil {
+		return err
+	}
+	opts.Stats, opts.Logger = stats, slog.Default()
+	lim, err := ratelimit.NewAsyncLimiter(opts)
+	if err != nil {
+		return err
+	}
+	defer lim.Close()
+
+	svc := newService(&f, lim, stats)
+	snap, err := f.policies.start(ctx, stats, svc.SetSnapshot, svc.RejectSnapshot)
+	if err != nil {
+		return err
+	}
+	ep := newEndpoints(f.grpcAddr, f.httpAddr)
+	serveRLS(ep, svc, asyncHealth(lim, opts.OnEngineDown == ratelimit.EngineDownDeny), prom.Handler(stats.Flush))
+	slog.Info("rls replica serving", "engines", groups, "redis", b.names, "domains", snap.Domains())
+	return ep.run(ctx)
+}
