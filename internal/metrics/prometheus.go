@@ -64,8 +64,8 @@ func (p *PrometheusSink) FlushTimer(name string, value float64) {
 
 func (p *PrometheusSink) Flush() {}
 
-// WriteTo writes every stat in Prometheus' text exposition format, sorted.
-func (p *PrometheusSink) WriteTo(w io.Writer) {
+// Write writes every stat in Prometheus' text exposition format, sorted.
+func (p *PrometheusSink) Write(w io.Writer) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, n := range sortedKeys(p.counters) {
@@ -88,7 +88,7 @@ func (p *PrometheusSink) Handler(flush func()) http.Handler {
 			flush()
 		}
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		p.WriteTo(w)
+		p.Write(w)
 	})
 }
 
