@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"hash/maphash"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -163,7 +164,8 @@ func (c *DecisionCache) insert(s *cacheShard, key string, expires, nowUnix int64
 		}
 	}
 	e := &cacheEntry{expires: expires}
-	s.m[key] = e
+	// key may point into a request's reused buffer: keep a copy.
+	s.m[strings.Clone(key)] = e
 	if len(s.m) == 1 || expires < s.minExpiry {
 		s.minExpiry = expires
 	}

@@ -220,7 +220,7 @@ func (r *HitReporter) Report(it *Item) {
 		if it.Override {
 			p.override = &enginepb.LimitOverride{RequestsPerUnit: it.RequestsPerUnit, Unit: it.Unit.String()}
 		}
-		s.m[it.Key] = p
+		s.m[strings.Clone(it.Key)] = p // it.Key lives in a reused buffer
 	}
 	p.hits += it.Hits
 	s.mu.Unlock()

@@ -25,6 +25,8 @@ type Item struct {
 
 	// Key identifies the counter: prefix, domain, entries and window start,
 	// in the form of envoyproxy/ratelimit ("domain_k_v_k2_v2_1700000000").
+	// It points into a buffer the service reuses after Limit returns: a
+	// Limiter that keeps it copies it (strings.Clone).
 	Key         string
 	WindowStart int64 // Unix seconds
 	Hits        uint64

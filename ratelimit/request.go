@@ -4,9 +4,9 @@ import (
 	"math"
 	"slices"
 	"time"
+	"unsafe"
 
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/floodgate/floodgate/policy"
 )
@@ -23,13 +23,16 @@ type check struct {
 // request holds the per-request working state; it is pooled so that a
 // request allocates only what it returns.
 type request struct {
+	served  *served
 	checks  []check
 	storage []Item
 	items   []*Item
-	keyBuf  []byte
+	keyBuf  []byte // every counter key of the request, end to end
+	keyEnds []int  // where each item's key ends in keyBuf
 }
 
 func (r *request) reset() {
+	r.served = nil
 	clear(r.checks)
 	clear(r.storage)
 	clear(r.items)
@@ -39,7 +42,7 @@ func (r *request) reset() {
 // match resolves every descriptor to its limit and builds the items the
 // Limiter counts.
 func (r *request) match(s *Service, req *rlsv3.RateLimitRequest, now time.Time) {
-	snap := s.snapshot.Load()
+	snap := r.served.snap
 	domain := req.GetDomain()
 	descs := req.GetDescriptors()
 	r.checks = slices.Grow(r.checks, len(descs))[:len(descs)]
@@ -64,6 +67,8 @@ func (r *request) match(s *Service, req *rlsv3.RateLimitRequest, now time.Time) 
 	}
 	nowUnix := now.Unix()
 	r.storage = slices.Grow(r.storage, len(descs))
+	r.keyBuf = r.keyBuf[:0]
+	r.keyEnds = r.keyEnds[:0]
 	for i, d := range descs {
 		c := &r.checks[i]
 		l := c.limit
@@ -75,7 +80,8 @@ func (r *request) match(s *Service, req *rlsv3.RateLimitRequest, now time.Time) 
 			hits = h.GetValue()
 		}
 		start := l.Unit.WindowStart(nowUnix)
-		r.keyBuf = policy.AppendCacheKey(r.keyBuf[:0], s.prefix, domain, d.GetEntries(), l, start)
+		r.keyBuf = policy.AppendCacheKey(r.keyBuf, s.prefix, domain, d.GetEntries(), l, start)
+		r.keyEnds = append(r.keyEnds, len(r.keyBuf))
 		r.storage = append(r.storage, Item{
 			Domain:          domain,
 			Entries:         d.GetEntries(),
@@ -83,14 +89,19 @@ func (r *request) match(s *Service, req *rlsv3.RateLimitRequest, now time.Time) 
 			RequestsPerUnit: l.RequestsPerUnit,
 			Unit:            l.Unit,
 			Override:        c.override,
-			Key:             string(r.keyBuf),
 			WindowStart:     start,
 			Hits:            hits,
 		})
 		c.item = len(r.storage) - 1
-		c.stats = s.statsFor(domain, d.GetEntries(), l)
+		c.stats = s.statsFor(r.served, domain, d.GetEntries(), l)
 	}
+	// Keys are views of keyBuf, taken once it has stopped growing; they are
+	// valid until the request is put back in the pool.
+	begin := 0
 	for i := range r.storage {
+		end := r.keyEnds[i]
+		r.storage[i].Key = unsafe.String(unsafe.SliceData(r.keyBuf[begin:end]), end-begin)
+		begin = end
 		r.items = append(r.items, &r.storage[i])
 	}
 }
@@ -118,10 +129,13 @@ func (r *request) respond(s *Service, now time.Time) *rlsv3.RateLimitResponse {
 		OverallCode: rlsv3.RateLimitResponse_OK,
 		Statuses:    make([]*rlsv3.RateLimitResponse_DescriptorStatus, len(r.checks)),
 	}
+	// One allocation for every status of the response.
+	statuses := make([]rlsv3.RateLimitResponse_DescriptorStatus, len(r.checks))
 	var quotas, quotasOver int
 	for i := range r.checks {
 		c := &r.checks[i]
-		st := &rlsv3.RateLimitResponse_DescriptorStatus{Code: rlsv3.RateLimitResponse_OK}
+		st := &statuses[i]
+		st.Code = rlsv3.RateLimitResponse_OK
 		resp.Statuses[i] = st
 		switch {
 		case c.limit == nil || c.replaced:
@@ -132,7 +146,7 @@ func (r *request) respond(s *Service, now time.Time) *rlsv3.RateLimitResponse {
 		case c.item < 0:
 			continue
 		}
-		over := s.judge(c, &r.storage[c.item], st, now)
+		over := s.judge(r.served, c, &r.storage[c.item], st, now)
 		if c.limit.QuotaMode {
 			quotas++
 			if over {
@@ -154,7 +168,7 @@ func (r *request) respond(s *Service, now time.Time) *rlsv3.RateLimitResponse {
 // judge fills one descriptor status from its count and keeps the rule's
 // stats the way envoyproxy/ratelimit does. It reports whether the
 // descriptor is over its limit.
-func (s *Service) judge(c *check, it *Item, st *rlsv3.RateLimitResponse_DescriptorStatus, now time.Time) bool {
+func (s *Service) judge(sv *served, c *check, it *Item, st *rlsv3.RateLimitResponse_DescriptorStatus, now time.Time) bool {
 	limit := uint64(it.RequestsPerUnit)
 	near := uint64(math.Floor(float64(limit) * s.nearRatio))
 	after, hits := it.Count, it.Hits
@@ -162,13 +176,8 @@ func (s *Service) judge(c *check, it *Item, st *rlsv3.RateLimitResponse_Descript
 	if after > hits {
 		before = after - hits
 	}
-	st.CurrentLimit = &rlsv3.RateLimitResponse_RateLimit{
-		Name:            c.limit.Name,
-		RequestsPerUnit: it.RequestsPerUnit,
-		Unit:            responseUnit(it.Unit),
-	}
-	end := time.Unix(it.WindowStart+it.Unit.Seconds(), 0)
-	st.DurationUntilReset = durationpb.New(end.Sub(now))
+	st.CurrentLimit = sv.currentLimit(c.limit, it.RequestsPerUnit, it.Unit)
+	st.DurationUntilReset = resetDuration(it.WindowStart + it.Unit.Seconds() - now.Unix())
 	c.stats.totalHits.Add(hits)
 
 	// A limit of 0 is always over, even for a check that counts nothing.
@@ -196,9 +205,12 @@ func (s *Service) judge(c *check, it *Item, st *rlsv3.RateLimitResponse_Descript
 
 // statsFor returns the stats of a matched rule: the configured path, or the
 // request's own values with detailed_metric / value_to_metric.
-func (s *Service) statsFor(domain string, entries []*ratelimitEntry, l *policy.Limit) *ruleStats {
+func (s *Service) statsFor(sv *served, domain string, entries []*ratelimitEntry, l *policy.Limit) *ruleStats {
 	if l.DetailedMetric || slices.Contains(l.ValueToMetric, true) {
 		return s.rules.get(descriptorStatsKey(domain, entries, l))
+	}
+	if l.Index < len(sv.stats) && sv.snap.Limits[l.Index] == l {
+		return sv.stats[l.Index]
 	}
 	return s.rules.get(l.StatsKey)
 }

@@ -58,7 +58,7 @@ type Service struct {
 	headers   HeaderOptions
 	now       func() time.Time
 
-	snapshot atomic.Pointer[policy.Snapshot]
+	served   atomic.Pointer[served]
 	stats    serviceStats
 	rules    ruleStatsCache
 	requests sync.Pool // *request
@@ -89,12 +89,13 @@ func NewService(opts Options) *Service {
 		s.now = time.Now
 	}
 	s.requests.New = func() any { return new(request) }
+	s.served.Store(s.newServed(nil))
 	return s
 }
 
 // SetSnapshot makes snap the policies in force for every later request.
 func (s *Service) SetSnapshot(snap *policy.Snapshot) {
-	s.snapshot.Store(snap)
+	s.served.Store(s.newServed(snap))
 	s.stats.configLoadSuccess.Inc()
 }
 
@@ -103,7 +104,7 @@ func (s *Service) SetSnapshot(snap *policy.Snapshot) {
 func (s *Service) RejectSnapshot() { s.stats.configLoadError.Inc() }
 
 // Snapshot returns the policies in force, or nil before the first load.
-func (s *Service) Snapshot() *policy.Snapshot { return s.snapshot.Load() }
+func (s *Service) Snapshot() *policy.Snapshot { return s.served.Load().snap }
 
 // Register adds the RLS to a gRPC server.
 func (s *Service) Register(g *grpc.Server) { rlsv3.RegisterRateLimitServiceServer(g, s) }
@@ -122,6 +123,7 @@ func (s *Service) ShouldRateLimit(ctx context.Context, req *rlsv3.RateLimitReque
 	defer s.putRequest(r)
 
 	now := s.now()
+	r.served = s.served.Load()
 	r.match(s, req, now)
 	if len(r.items) > 0 && s.limiter != nil {
 		if err := s.limiter.Limit(ctx, r.items); err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -31,6 +32,8 @@ type benchFlags struct {
 	desc     string
 	csvPath  string
 	warmup   time.Duration
+	rounds   int
+	cpuProf  string
 }
 
 // runBench loads an RLS, and a constant-OK baseline beside it, and prints
@@ -52,8 +55,21 @@ func runBench(ctx context.Context, args []string) error {
 	fs.StringVar(&f.desc, "descriptor", "remote_address=10.0.0.1", "descriptor of the requests, `k=v,k2=v2`")
 	fs.StringVar(&f.csvPath, "csv", "", "also write the results as CSV to `FILE` (for docs/plot.sh)")
 	fs.DurationVar(&f.warmup, "warmup", time.Second, "unmeasured load before each target's first run")
+	fs.IntVar(&f.rounds, "rounds", 3, "runs per target and concurrency, alternating targets; their results are merged so that drift in the machine hits every target alike")
+	fs.StringVar(&f.cpuProf, "cpuprofile", "", "write a CPU profile of the whole run (load and in-process targets) to `FILE`")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if f.cpuProf != "" {
+		out, err := os.Create(f.cpuProf)
+		if err != nil {
+			return err
+		}
+		defer out.Close()
+		if err := pprof.StartCPUProfile(out); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	workers, err := intList(f.workers.items(), 64)
 	if err != nil {
@@ -72,25 +88,35 @@ func runBench(ctx context.Context, args []string) error {
 
 	var rows []benchRow
 	for _, w := range workers {
-		for _, tg := range targets {
-			o := load.Options{Addr: tg.addr, Conns: f.conns, Workers: w, Duration: f.duration, Count: f.count,
-				Rate: f.rate, Keys: f.keys, Domain: f.domain, Entries: d.Entries}
-			if !tg.warm && f.warmup > 0 {
-				warm := o
-				warm.Duration, warm.Count = f.warmup, 0
-				if _, err := load.Run(ctx, warm); err != nil {
+		merged := make([]*load.Result, len(targets))
+		for round := 0; round < max(f.rounds, 1); round++ {
+			for i, tg := range targets {
+				o := load.Options{Addr: tg.addr, Conns: f.conns, Workers: w, Duration: f.duration, Count: f.count,
+					Rate: f.rate, Keys: f.keys, Domain: f.domain, Entries: d.Entries}
+				if !tg.warm && f.warmup > 0 {
+					warm := o
+					warm.Duration, warm.Count = f.warmup, 0
+					if _, err := load.Run(ctx, warm); err != nil {
+						return err
+					}
+					tg.warm = true
+				}
+				res, err := load.Run(ctx, o)
+				if err != nil {
 					return err
 				}
-				tg.warm = true
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if merged[i] == nil {
+					merged[i] = res
+				} else {
+					merged[i].Merge(res)
+				}
 			}
-			res, err := load.Run(ctx, o)
-			if err != nil {
-				return err
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			rows = append(rows, benchRow{target: tg.name, workers: w, res: res})
+		}
+		for i, tg := range targets {
+			rows = append(rows, benchRow{target: tg.name, workers: w, res: merged[i]})
 		}
 	}
 	printBench(os.Stdout, rows)

@@ -64,7 +64,7 @@ func runRLS(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ep := newEndpoints(f.grpcAddr, f.httpAddr)
+	ep := newEndpoints(f.grpcAddr, f.httpAddr, rlsServerOptions()...)
 	serveRLS(ep, svc, asyncHealth(lim, opts.OnEngineDown == ratelimit.EngineDownDeny), prom.Handler(stats.Flush))
 	slog.Info("rls replica serving", "engines", groups, "redis", b.names, "domains", snap.Domains())
 	return ep.run(ctx)

@@ -50,7 +50,7 @@ func runServe(ctx context.Context, args []string) error {
 	case *mode == "exact" && len(urls) > 1:
 		return errors.New("--redis: exact mode counts in one Redis; give one URL")
 	}
-	ep := newEndpoints(f.grpcAddr, f.httpAddr)
+	ep := newEndpoints(f.grpcAddr, f.httpAddr, rlsServerOptions()...)
 	if err := ep.listen(); err != nil {
 		return err
 	}

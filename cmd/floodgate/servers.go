@@ -13,6 +13,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/floodgate/floodgate/ratelimit"
 )
 
 // endpoints are the listeners of one role: a gRPC server and an HTTP server.
@@ -37,6 +39,21 @@ func newEndpoints(grpcAddr, httpAddr string, opts ...grpc.ServerOption) *endpoin
 	}
 	healthpb.RegisterHealthServer(e.grpc, e.health)
 	return e
+}
+
+// rlsStreamWorkers is the pool of goroutines that run RLS calls. A call
+// that finds every worker busy gets a goroutine of its own, whose stack
+// grows from scratch: the pool is sized for the calls Envoy keeps in
+// flight, not for the cores.
+const rlsStreamWorkers = 256
+
+// rlsServerOptions tune the gRPC server of the RLS for many small unary
+// calls: responses marshalled by generated code, and reused goroutines.
+func rlsServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.ForceServerCodecV2(ratelimit.Codec{}),
+		grpc.NumStreamWorkers(rlsStreamWorkers),
+	}
 }
 
 // listen binds both addresses; after it, grpcBound is the real address

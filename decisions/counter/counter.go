@@ -17,6 +17,8 @@ type Increment struct {
 
 // Store adds hits to counters and returns each counter's value after the add,
 // in the order of the increments. One call is one round trip to the backend.
+// An Increment's Key may point into a buffer the caller reuses once Add
+// returns: a store that keeps a key copies it.
 type Store interface {
 	Add(ctx context.Context, incs []Increment, counts []uint64) error
 	Close() error

@@ -3,6 +3,7 @@ package counter
 import (
 	"context"
 	"hash/maphash"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,7 +31,7 @@ type Memory struct {
 
 type memoryShard struct {
 	mu       sync.Mutex
-	counters map[string]memoryCounter
+	counters map[string]*memoryCounter
 }
 
 type memoryCounter struct {
@@ -47,7 +48,7 @@ func newMemory(sweepEvery time.Duration) *Memory {
 	m := &Memory{seed: maphash.MakeSeed(), start: time.Now(),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	for i := range m.shards {
-		m.shards[i].counters = make(map[string]memoryCounter)
+		m.shards[i].counters = make(map[string]*memoryCounter)
 	}
 	go m.janitor(sweepEvery)
 	return m
@@ -65,17 +66,23 @@ func (m *Memory) Add(_ context.Context, incs []Increment, counts []uint64) error
 	for i, inc := range incs {
 		sh := &m.shards[maphash.String(m.seed, inc.Key)%memoryShards]
 		sh.mu.Lock()
-		c, ok := sh.counters[inc.Key]
-		if !ok || c.expires <= now {
-			c = memoryCounter{expires: now + inc.Expiry}
+		c := sh.counters[inc.Key]
+		switch {
+		case c == nil && inc.Hits == 0:
+			// A read of a missing counter does not create it.
+			sh.mu.Unlock()
+			counts[i] = 0
+			continue
+		case c == nil:
+			// The caller's key may live in a reused buffer: keep a copy.
+			c = &memoryCounter{expires: now + inc.Expiry}
+			sh.counters[strings.Clone(inc.Key)] = c
+		case c.expires <= now:
+			*c = memoryCounter{expires: now + inc.Expiry}
 		}
 		c.count += inc.Hits
-		// A read of a missing counter does not create it.
-		if c.count > 0 {
-			sh.counters[inc.Key] = c
-		}
-		sh.mu.Unlock()
 		counts[i] = c.count
+		sh.mu.Unlock()
 	}
 	return nil
 }

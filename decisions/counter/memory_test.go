@@ -1,9 +1,12 @@
 package counter
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestMemory(t *testing.T) {
@@ -56,5 +59,28 @@ func TestMemoryCloseStopsJanitor(t *testing.T) {
 	}
 	if err := m.Add(ctx(t), []Increment{{"k", 1, time.Minute}}, make([]uint64, 1)); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Add after Close = %v, want ErrClosed", err)
+	}
+}
+
+// Callers build keys in buffers they reuse (the RLS does): the store must
+// keep copies, or a reused buffer would rename its counters.
+func TestMemoryKeepsItsOwnKeys(t *testing.T) {
+	m := NewMemory()
+	defer m.Close()
+	buf := []byte("api_k_v_0000")
+	counts := make([]uint64, 1)
+	for i := range 5 {
+		copy(buf[len(buf)-4:], fmt.Sprintf("%04d", i))
+		view := unsafe.String(unsafe.SliceData(buf), len(buf))
+		if err := m.Add(context.Background(), []Increment{{Key: view, Hits: 3, Expiry: time.Minute}}, counts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copy(buf, "XXXXXXXXXXXX")
+	for i := range 5 {
+		key := fmt.Sprintf("api_k_v_%04d", i)
+		if err := m.Add(context.Background(), []Increment{{Key: key, Hits: 0, Expiry: time.Minute}}, counts); err != nil || counts[0] != 3 {
+			t.Fatalf("%s after its buffer was reused: count %d, want 3 (%v)", key, counts[0], err)
+		}
 	}
 }

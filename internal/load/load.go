@@ -53,6 +53,19 @@ type Result struct {
 	FirstErr  error
 }
 
+// Merge adds another run of the same load to r.
+func (r *Result) Merge(o *Result) {
+	r.Requests += o.Requests
+	r.Errors += o.Errors
+	r.OverLimit += o.OverLimit
+	r.Missed += o.Missed
+	r.Elapsed += o.Elapsed
+	r.Latency.Merge(&o.Latency)
+	if r.FirstErr == nil {
+		r.FirstErr = o.FirstErr
+	}
+}
+
 // Throughput is requests answered a second.
 func (r *Result) Throughput() float64 {
 	if r.Elapsed <= 0 {
@@ -179,17 +192,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}(&results[w])
 	}
 	wg.Wait()
-	total := &Result{Elapsed: time.Since(begin), Missed: missed.Load()}
+	total := &Result{Missed: missed.Load()}
 	for i := range results {
-		r := &results[i]
-		total.Requests += r.Requests
-		total.Errors += r.Errors
-		total.OverLimit += r.OverLimit
-		total.Latency.Merge(&r.Latency)
-		if total.FirstErr == nil {
-			total.FirstErr = r.FirstErr
-		}
+		total.Merge(&results[i])
 	}
+	total.Elapsed = time.Since(begin)
 	return total, nil
 }
 

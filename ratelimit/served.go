@@ -1,0 +1,62 @@
+package ratelimit
+
+import (
+	"sync/atomic"
+
+	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/floodgate/floodgate/policy"
+)
+
+// served is a snapshot with what the service derives from it once rather
+// than per request: each rule's current_limit message, shared read-only by
+// every response that reports it.
+type served struct {
+	snap   *policy.Snapshot
+	limits []*rlsv3.RateLimitResponse_RateLimit // by Limit.Index
+	stats  []*ruleStats                         // by Limit.Index
+}
+
+func (s *Service) newServed(snap *policy.Snapshot) *served {
+	sv := &served{snap: snap}
+	if snap == nil {
+		return sv
+	}
+	sv.limits = make([]*rlsv3.RateLimitResponse_RateLimit, len(snap.Limits))
+	sv.stats = make([]*ruleStats, len(snap.Limits))
+	for _, l := range snap.Limits {
+		sv.limits[l.Index] = limitProto(l.Name, l.RequestsPerUnit, l.Unit)
+		sv.stats[l.Index] = s.rules.get(l.StatsKey)
+	}
+	return sv
+}
+
+// currentLimit is the rule's shared message, or a new one for a limit the
+// snapshot does not hold (a descriptor's own override).
+func (sv *served) currentLimit(l *policy.Limit, rpu uint32, unit policy.Unit) *rlsv3.RateLimitResponse_RateLimit {
+	if l.Index < len(sv.limits) && sv.snap.Limits[l.Index] == l {
+		return sv.limits[l.Index]
+	}
+	return limitProto(l.Name, rpu, unit)
+}
+
+func limitProto(name string, rpu uint32, unit policy.Unit) *rlsv3.RateLimitResponse_RateLimit {
+	return &rlsv3.RateLimitResponse_RateLimit{Name: name, RequestsPerUnit: rpu, Unit: responseUnit(unit)}
+}
+
+// resetDurations caches duration_until_reset messages by whole second, as
+// envoyproxy/ratelimit reports it: windows up to an hour cover every value.
+var resetDurations [3601]atomic.Pointer[durationpb.Duration]
+
+func resetDuration(seconds int64) *durationpb.Duration {
+	if seconds < 0 || seconds >= int64(len(resetDurations)) {
+		return &durationpb.Duration{Seconds: seconds}
+	}
+	if d := resetDurations[seconds].Load(); d != nil {
+		return d
+	}
+	d := &durationpb.Duration{Seconds: seconds}
+	resetDurations[seconds].Store(d)
+	return d
+}
