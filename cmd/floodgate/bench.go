@@ -34,6 +34,7 @@ type benchFlags struct {
 	warmup   time.Duration
 	rounds   int
 	cpuProf  string
+	redis    string
 }
 
 // runBench loads an RLS, and a constant-OK baseline beside it, and prints
@@ -44,6 +45,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.StringVar(&f.addr, "addr", "", "gRPC `address` of a running RLS; empty: start one in this process (--start)")
 	fs.StringVar(&f.start, "start", "async", "mode of the in-process Floodgate: async or exact")
 	fs.Var(&f.configs, "config", "policy `PATH` for the in-process Floodgate; none: the built-in examples")
+	fs.StringVar(&f.redis, "redis", "", "Redis `URL` for the in-process Floodgate (exact mode counts there)")
 	fs.BoolVar(&f.baseline, "baseline", true, "also load a constant-OK server in this process and print ratios")
 	fs.IntVar(&f.conns, "conns", 4, "gRPC connections")
 	fs.Var(&f.workers, "workers", "concurrent callers; a comma-separated list sweeps them (default 64)")
@@ -153,7 +155,7 @@ func (f *benchFlags) targets(ctx context.Context) ([]*benchTarget, func(), error
 	if f.addr != "" {
 		return append(targets, &benchTarget{name: "floodgate", addr: f.addr}), stopAll, nil
 	}
-	addr, stop, err := startInProcess(ctx, f.start, f.configs.items())
+	addr, stop, err := startInProcess(ctx, f.start, f.configs.items(), f.redis)
 	if err != nil {
 		stopAll()
 		return nil, nil, err

@@ -9,7 +9,7 @@ import (
 
 // startInProcess runs `floodgate serve` in this process on a loopback
 // port, with the same wiring as the real command, for bench to load.
-func startInProcess(ctx context.Context, mode string, configs []string) (addr string, stop func(), err error) {
+func startInProcess(ctx context.Context, mode string, configs []string, redisURL string) (addr string, stop func(), err error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
@@ -17,6 +17,9 @@ func startInProcess(ctx context.Context, mode string, configs []string) (addr st
 	addr = l.Addr().String()
 	l.Close()
 	args := []string{"--mode", mode, "--grpc-addr", addr, "--http-addr", "", "--log-level", "warn"}
+	if redisURL != "" {
+		args = append(args, "--redis", redisURL)
+	}
 	for _, c := range configs {
 		args = append(args, "--config", c)
 	}

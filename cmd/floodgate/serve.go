@@ -68,6 +68,10 @@ func runServe(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		if len(urls) > 0 || *memcached != "" {
+			// Concurrent requests share round trips to the shared store.
+			store = counter.NewBatching(store, counter.BatchingOptions{})
+		}
 		defer store.Close()
 		limiter = ratelimit.NewExactLimiter(store)
 	case "async":

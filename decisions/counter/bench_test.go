@@ -58,3 +58,31 @@ func BenchmarkRedisAdd(b *testing.B) {
 	srv := testserver.Redis(b)
 	benchAdd(b, NewRedis(redisClient(b, "redis://"+srv.Addr), "bench:"), false)
 }
+
+// BenchmarkRedisConcurrentRequests is exact mode under load: 64 concurrent
+// requests of one increment each, each its own pipeline ("direct") or
+// coalesced into shared pipelines ("batching").
+func BenchmarkRedisConcurrentRequests(b *testing.B) {
+	srv := testserver.Redis(b)
+	url := "redis://" + srv.Addr
+	for name, s := range map[string]Store{
+		"direct":   NewRedis(redisClient(b, url), "bench:"),
+		"batching": NewBatching(NewRedis(redisClient(b, url), "bench:"), BatchingOptions{}),
+	} {
+		b.Cleanup(func() { s.Close() })
+		b.Run(name, func(b *testing.B) {
+			incs := benchIncrements(1)
+			b.SetParallelism(32) // 64 callers on 2 cores
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				counts := make([]uint64, 1)
+				for pb.Next() {
+					if err := s.Add(context.Background(), incs, counts); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
