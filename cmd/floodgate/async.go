@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -54,6 +55,7 @@ type asyncFlags struct {
 	policy       string
 	onEngineDown string
 	cacheSize    int
+	report       time.Duration
 }
 
 func (f *asyncFlags) register(fs *flag.FlagSet, withEngines bool) {
@@ -63,6 +65,7 @@ func (f *asyncFlags) register(fs *flag.FlagSet, withEngines bool) {
 	}
 	fs.StringVar(&f.onEngineDown, "on-engine-down", "allow", "answer while no engine is reachable: allow (from what the replica knows) or deny")
 	fs.IntVar(&f.cacheSize, "decision-cache-size", 1<<20, "most keys the local decision cache holds")
+	fs.DurationVar(&f.report, "report-interval", 20*time.Millisecond, "how long hits aggregate before they are streamed to the engines; shorter is more accurate, longer is cheaper")
 }
 
 // groups is one address list per --engine flag.
@@ -86,7 +89,7 @@ func (f *asyncFlags) options(groups [][]string, bus decisions.Subscriber) (ratel
 		return ratelimit.AsyncOptions{}, fmt.Errorf("--on-engine-down: %w", err)
 	}
 	return ratelimit.AsyncOptions{
-		Engines:      ratelimit.HitReporterOptions{Groups: groups, Policy: pol},
+		Engines:      ratelimit.HitReporterOptions{Groups: groups, Policy: pol, FlushInterval: f.report},
 		Decisions:    bus,
 		Cache:        ratelimit.DecisionCacheOptions{MaxEntries: f.cacheSize},
 		OnEngineDown: down,

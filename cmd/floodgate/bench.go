@@ -35,6 +35,10 @@ type benchFlags struct {
 	rounds   int
 	cpuProf  string
 	redis    string
+	accuracy bool
+	replicas int
+	limit    uint64
+	interval time.Duration
 }
 
 // runBench loads an RLS, and a constant-OK baseline beside it, and prints
@@ -58,6 +62,10 @@ func runBench(ctx context.Context, args []string) error {
 	fs.StringVar(&f.csvPath, "csv", "", "also write the results as CSV to `FILE` (for docs/plot.sh)")
 	fs.DurationVar(&f.warmup, "warmup", time.Second, "unmeasured load before each target's first run")
 	fs.IntVar(&f.rounds, "rounds", 3, "runs per target and concurrency, alternating targets; their results are merged so that drift in the machine hits every target alike")
+	fs.BoolVar(&f.accuracy, "accuracy", false, "measure accuracy instead: --replicas async replicas and an engine in this process, one key limited to --limit, driven at --rate")
+	fs.IntVar(&f.replicas, "replicas", 3, "accuracy: RLS replicas")
+	fs.Uint64Var(&f.limit, "limit", 1000, "accuracy: the key's limit (per hour)")
+	fs.DurationVar(&f.interval, "interval", 20*time.Millisecond, "accuracy: the replicas' report interval and the engine's flush interval")
 	fs.StringVar(&f.cpuProf, "cpuprofile", "", "write a CPU profile of the whole run (load and in-process targets) to `FILE`")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -72,6 +80,10 @@ func runBench(ctx context.Context, args []string) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if f.accuracy {
+		_, err := runAccuracy(ctx, os.Stdout, &f)
+		return err
 	}
 	workers, err := intList(f.workers.items(), 64)
 	if err != nil {

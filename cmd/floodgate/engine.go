@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
@@ -32,6 +33,7 @@ func runEngine(ctx context.Context, args []string) error {
 	id := fs.String("id", "", "engine id in decisions (default host-pid)")
 	keyPrefix := fs.String("key-prefix", "", "the RLS replicas' --key-prefix: decisions name keys as they do")
 	counterPrefix := fs.String("counter-prefix", "", "prefix of counter keys; engines of different replica groups need different ones (or stores)")
+	flush := fs.Duration("flush-interval", 20*time.Millisecond, "how often received hits are added to the counters and decisions published")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -66,7 +68,7 @@ func runEngine(ctx context.Context, args []string) error {
 	}
 	defer bus.Close()
 	eng, err := decisions.NewEngine(decisions.EngineOptions{ID: *id, Counter: store, Publisher: bus,
-		KeyPrefix: *keyPrefix, CounterPrefix: "", Stats: stats, Logger: slog.Default()})
+		KeyPrefix: *keyPrefix, FlushInterval: *flush, Stats: stats, Logger: slog.Default()})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"net/http"
 
@@ -33,6 +34,7 @@ func runServe(ctx context.Context, args []string) error {
 	fs.Var(&redisURLs, "redis", "Redis `URL[,URL]`: the counters (on the first), and in async mode the decision bus (on all); redis://, rediss://, redis+sentinel://, redis+cluster://")
 	memcached := fs.String("memcached", "", "memcached servers `host:port,...` of the counters")
 	counterPrefix := fs.String("counter-prefix", "", "async mode: prefix of the engine's counter keys")
+	flush := fs.Duration("flush-interval", 20*time.Millisecond, "async mode: how often the engine adds hits to the counters and publishes decisions")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -98,7 +100,7 @@ func runServe(ctx context.Context, args []string) error {
 			bus = rb
 		}
 		engine, err = decisions.NewEngine(decisions.EngineOptions{Counter: store, Publisher: bus, KeyPrefix: f.prefix,
-			Stats: stats, Logger: slog.Default()})
+			FlushInterval: *flush, Stats: stats, Logger: slog.Default()})
 		if err != nil {
 			return err
 		}
