@@ -35,11 +35,7 @@ descriptors:
 
 func testSnapshot(t testing.TB) *policy.Snapshot {
 	t.Helper()
-	c, err := policy.Parse("test.yaml", []byte(testPolicy))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := policy.Compile([]*policy.Config{c})
+	s, err := policy.ParseSnapshot("test.yaml", []byte(testPolicy))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,11 +37,7 @@ descriptors:
 
 func asyncSnapshot(t testing.TB) *policy.Snapshot {
 	t.Helper()
-	c, err := policy.Parse("integ.yaml", []byte(asyncPolicy))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := policy.Compile([]*policy.Config{c})
+	s, err := policy.ParseSnapshot("integ.yaml", []byte(asyncPolicy))
 	if err != nil {
 		t.Fatal(err)
 	}

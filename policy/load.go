@@ -134,3 +134,13 @@ func unwrapPathError(err error) string {
 	}
 	return err.Error()
 }
+
+// ParseSnapshot parses one document and compiles it alone: a domain's
+// policies held in memory rather than in files.
+func ParseSnapshot(name string, data []byte) (*Snapshot, error) {
+	c, err := Parse(name, data)
+	if err != nil {
+		return nil, err
+	}
+	return Compile([]*Config{c})
+}

@@ -25,11 +25,7 @@ descriptors:
 
 func asyncSnapshot(t testing.TB) *policy.Snapshot {
 	t.Helper()
-	c, err := policy.Parse("async.yaml", []byte(asyncTestPolicy))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := policy.Compile([]*policy.Config{c})
+	s, err := policy.ParseSnapshot("async.yaml", []byte(asyncTestPolicy))
 	if err != nil {
 		t.Fatal(err)
 	}

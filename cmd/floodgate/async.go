@@ -2,9 +2,13 @@ package main
 
 import (
 	"flag"
+	"log/slog"
+
 	"fmt"
 	"net/url"
 	"time"
+
+	gostats "github.com/lyft/gostats"
 
 	"github.com/redis/go-redis/v9"
 
@@ -32,6 +36,11 @@ func openBrokers(urls []string) (*brokers, error) {
 		b.names = append(b.names, redactURL(u))
 	}
 	return b, nil
+}
+
+// bus is the decision bus over these brokers.
+func (b *brokers) bus(stats gostats.Scope, log *slog.Logger) (*decisions.RedisBus, error) {
+	return decisions.NewRedisBus(decisions.RedisBusOptions{Endpoints: b.clients, Names: b.names, Stats: stats, Logger: log})
 }
 
 func (b *brokers) close() {

@@ -45,7 +45,7 @@ func runAccuracy(ctx context.Context, w io.Writer, f *benchFlags) (*load.Accurac
 			return nil, err
 		}
 		defer b.close()
-		rb, err := decisions.NewRedisBus(decisions.RedisBusOptions{Endpoints: b.clients, Names: b.names, Logger: quiet})
+		rb, err := b.bus(stats, quiet)
 		if err != nil {
 			return nil, err
 		}
@@ -119,11 +119,7 @@ func accuracyPolicy(limit uint64) (*policy.Snapshot, string, error) {
 		return nil, "", fmt.Errorf("--limit %d: want 1 to 2^31", limit)
 	}
 	doc := "domain: bench\ndescriptors:\n  - key: accuracy\n    rate_limit: {unit: hour, requests_per_unit: " + strconv.FormatUint(limit, 10) + "}\n"
-	c, err := policy.Parse("accuracy.yaml", []byte(doc))
-	if err != nil {
-		return nil, "", err
-	}
-	snap, err := policy.Compile([]*policy.Config{c})
+	snap, err := policy.ParseSnapshot("accuracy.yaml", []byte(doc))
 	return snap, "run-" + strconv.FormatInt(time.Now().UnixNano(), 36), err
 }
 

@@ -50,7 +50,7 @@ func TestPrintBenchRatios(t *testing.T) {
 	}
 	var out bytes.Buffer
 	printBench(&out, []benchRow{
-		{"baseline", 8, res(1000, time.Millisecond)}, {"floodgate-async", 8, res(900, 1100 * time.Microsecond)},
+		{"baseline", 8, res(1000, time.Millisecond)}, {"floodgate-async", 8, res(900, 1100*time.Microsecond)},
 		{"baseline", 16, res(800, time.Millisecond)}, {"floodgate-async", 16, res(800, time.Millisecond)},
 	})
 	if !strings.Contains(out.String(), "at the baseline's peak (8 workers): floodgate-async/baseline throughput 0.90, p99 1.10") {

@@ -62,7 +62,7 @@ func runEngine(ctx context.Context, args []string) error {
 		return err
 	}
 	defer b.close()
-	bus, err := decisions.NewRedisBus(decisions.RedisBusOptions{Endpoints: b.clients, Names: b.names, Stats: stats, Logger: slog.Default()})
+	bus, err := b.bus(stats, slog.Default())
 	if err != nil {
 		return err
 	}

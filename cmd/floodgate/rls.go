@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/floodgate/floodgate/decisions"
 	"github.com/floodgate/floodgate/ratelimit"
 )
 
@@ -43,7 +42,7 @@ func runRLS(ctx context.Context, args []string) error {
 		return err
 	}
 	defer b.close()
-	bus, err := decisions.NewRedisBus(decisions.RedisBusOptions{Endpoints: b.clients, Names: b.names, Stats: stats, Logger: slog.Default()})
+	bus, err := b.bus(stats, slog.Default())
 	if err != nil {
 		return err
 	}

@@ -92,7 +92,7 @@ func runServe(ctx context.Context, args []string) error {
 				return err
 			}
 			defer b.close()
-			rb, err := decisions.NewRedisBus(decisions.RedisBusOptions{Endpoints: b.clients, Names: b.names, Stats: stats, Logger: slog.Default()})
+			rb, err := b.bus(stats, slog.Default())
 			if err != nil {
 				return err
 			}
