@@ -6,6 +6,8 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
+
+	"github.com/floodgate/floodgate/policy"
 )
 
 // HeaderOptions control the RateLimit-* response headers that Envoy adds to
@@ -49,23 +51,15 @@ func (h HeaderOptions) add(resp *rlsv3.RateLimitResponse) {
 			tightest = st
 		}
 		if h.Policy != "" {
-			window := int64(0)
-			if u := policyUnit(st.CurrentLimit.Unit); u != 0 {
-				window = u
-			}
+			window := windowSeconds(st.CurrentLimit.Unit)
 			policies = append(policies, strconv.FormatUint(uint64(st.CurrentLimit.RequestsPerUnit), 10)+";w="+strconv.FormatInt(window, 10))
 		}
 	}
 	if tightest == nil {
 		return
 	}
-	reset := int64(0)
-	if d := tightest.DurationUntilReset; d != nil {
-		reset = d.Seconds
-		if d.Nanos > 0 {
-			reset++ // a client must not retry before the window really ends
-		}
-	}
+	// duration_until_reset is whole seconds, as envoyproxy/ratelimit sends it.
+	reset := tightest.GetDurationUntilReset().GetSeconds()
 	resp.ResponseHeadersToAdd = append(resp.ResponseHeadersToAdd,
 		header(h.Limit, strconv.FormatUint(uint64(tightest.CurrentLimit.RequestsPerUnit), 10)),
 		header(h.Remaining, strconv.FormatUint(uint64(tightest.LimitRemaining), 10)),
@@ -78,23 +72,12 @@ func (h HeaderOptions) add(resp *rlsv3.RateLimitResponse) {
 
 func header(k, v string) *corev3.HeaderValue { return &corev3.HeaderValue{Key: k, Value: v} }
 
-// policyUnit is the window length in seconds of a response unit.
-func policyUnit(u rlsv3.RateLimitResponse_RateLimit_Unit) int64 {
-	switch u {
-	case rlsv3.RateLimitResponse_RateLimit_SECOND:
-		return 1
-	case rlsv3.RateLimitResponse_RateLimit_MINUTE:
-		return 60
-	case rlsv3.RateLimitResponse_RateLimit_HOUR:
-		return 3600
-	case rlsv3.RateLimitResponse_RateLimit_DAY:
-		return 86400
-	case rlsv3.RateLimitResponse_RateLimit_WEEK:
-		return 7 * 86400
-	case rlsv3.RateLimitResponse_RateLimit_MONTH:
-		return 30 * 86400
-	case rlsv3.RateLimitResponse_RateLimit_YEAR:
-		return 365 * 86400
+// windowSeconds is the window length of a response unit, in seconds.
+func windowSeconds(u rlsv3.RateLimitResponse_RateLimit_Unit) int64 {
+	for pu := policy.Second; pu <= policy.Year; pu++ {
+		if responseUnit(pu) == u {
+			return pu.Seconds()
+		}
 	}
 	return 0
 }

@@ -209,7 +209,7 @@ func (s *Service) statsFor(sv *served, domain string, entries []*ratelimitEntry,
 	if l.DetailedMetric || slices.Contains(l.ValueToMetric, true) {
 		return s.rules.get(descriptorStatsKey(domain, entries, l))
 	}
-	if l.Index < len(sv.stats) && sv.snap.Limits[l.Index] == l {
+	if sv.holds(l) {
 		return sv.stats[l.Index]
 	}
 	return s.rules.get(l.StatsKey)

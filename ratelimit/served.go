@@ -32,10 +32,16 @@ func (s *Service) newServed(snap *policy.Snapshot) *served {
 	return sv
 }
 
+// holds reports whether l is a rule of this snapshot, not a limit made for
+// one request (a descriptor's own override).
+func (sv *served) holds(l *policy.Limit) bool {
+	return sv.snap != nil && l.Index < len(sv.snap.Limits) && sv.snap.Limits[l.Index] == l
+}
+
 // currentLimit is the rule's shared message, or a new one for a limit the
-// snapshot does not hold (a descriptor's own override).
+// snapshot does not hold.
 func (sv *served) currentLimit(l *policy.Limit, rpu uint32, unit policy.Unit) *rlsv3.RateLimitResponse_RateLimit {
-	if l.Index < len(sv.limits) && sv.snap.Limits[l.Index] == l {
+	if sv.holds(l) {
 		return sv.limits[l.Index]
 	}
 	return limitProto(l.Name, rpu, unit)
