@@ -22,9 +22,12 @@ import (
 type brokers struct {
 	clients []redis.UniversalClient
 	names   []string
+	bus     *decisions.RedisBus
 }
 
-func openBrokers(urls []string) (*brokers, error) {
+// openBrokers connects to every URL and opens the decision bus over them;
+// close releases both.
+func openBrokers(urls []string, stats gostats.Scope, log *slog.Logger) (*brokers, error) {
 	b := &brokers{}
 	for _, u := range urls {
 		c, err := redisconn.New(u)
@@ -35,15 +38,20 @@ func openBrokers(urls []string) (*brokers, error) {
 		b.clients = append(b.clients, c)
 		b.names = append(b.names, redactURL(u))
 	}
+	bus, err := decisions.NewRedisBus(decisions.RedisBusOptions{Endpoints: b.clients, Names: b.names, Stats: stats, Logger: log})
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	b.bus = bus
 	return b, nil
 }
 
-// bus is the decision bus over these brokers.
-func (b *brokers) bus(stats gostats.Scope, log *slog.Logger) (*decisions.RedisBus, error) {
-	return decisions.NewRedisBus(decisions.RedisBusOptions{Endpoints: b.clients, Names: b.names, Stats: stats, Logger: log})
-}
-
+// close stops the bus, then drops the connections it ran over.
 func (b *brokers) close() {
+	if b.bus != nil {
+		b.bus.Close()
+	}
 	for _, c := range b.clients {
 		c.Close()
 	}
@@ -88,21 +96,29 @@ func (f *asyncFlags) groups() [][]string {
 	return gs
 }
 
-func (f *asyncFlags) options(groups [][]string, bus decisions.Subscriber) (ratelimit.AsyncOptions, error) {
+// limiter opens the async limiter these flags describe, reporting to the
+// engine groups and following bus, with the health it reports.
+func (f *asyncFlags) limiter(groups [][]string, bus decisions.Subscriber, stats gostats.Scope) (*ratelimit.AsyncLimiter, ratelimit.Health, error) {
 	pol, err := ratelimit.ParseEnginePolicy(f.policy)
 	if err != nil {
-		return ratelimit.AsyncOptions{}, fmt.Errorf("--engine-policy: %w", err)
+		return nil, nil, fmt.Errorf("--engine-policy: %w", err)
 	}
 	down, err := ratelimit.ParseOnEngineDown(f.onEngineDown)
 	if err != nil {
-		return ratelimit.AsyncOptions{}, fmt.Errorf("--on-engine-down: %w", err)
+		return nil, nil, fmt.Errorf("--on-engine-down: %w", err)
 	}
-	return ratelimit.AsyncOptions{
+	lim, err := ratelimit.NewAsyncLimiter(ratelimit.AsyncOptions{
 		Engines:      ratelimit.HitReporterOptions{Groups: groups, Policy: pol, FlushInterval: f.report},
 		Decisions:    bus,
 		Cache:        ratelimit.DecisionCacheOptions{MaxEntries: f.cacheSize},
 		OnEngineDown: down,
-	}, nil
+		Stats:        stats,
+		Logger:       slog.Default(),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return lim, asyncHealth(lim, down == ratelimit.EngineDownDeny), nil
 }
 
 // asyncHealth reports a replica healthy while it can answer as configured:

@@ -40,17 +40,12 @@ func runAccuracy(ctx context.Context, w io.Writer, f *benchFlags) (*load.Accurac
 		store counter.Store = counter.NewMemory()
 	)
 	if f.redis != "" {
-		b, err := openBrokers([]string{f.redis})
+		b, err := openBrokers([]string{f.redis}, stats, quiet)
 		if err != nil {
 			return nil, err
 		}
 		defer b.close()
-		rb, err := b.bus(stats, quiet)
-		if err != nil {
-			return nil, err
-		}
-		defer rb.Close()
-		bus, store = rb, counter.NewRedis(b.clients[0], "")
+		bus, store = b.bus, counter.NewRedis(b.clients[0], "")
 	}
 	defer store.Close()
 

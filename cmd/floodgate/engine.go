@@ -57,16 +57,12 @@ func runEngine(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	b, err := openBrokers(urls)
+	b, err := openBrokers(urls, stats, slog.Default())
 	if err != nil {
 		return err
 	}
 	defer b.close()
-	bus, err := b.bus(stats, slog.Default())
-	if err != nil {
-		return err
-	}
-	defer bus.Close()
+	bus := b.bus
 	eng, err := decisions.NewEngine(decisions.EngineOptions{ID: *id, Counter: store, Publisher: bus,
 		KeyPrefix: *keyPrefix, FlushInterval: *flush, Stats: stats, Logger: slog.Default()})
 	if err != nil {

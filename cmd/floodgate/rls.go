@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-
-	"github.com/floodgate/floodgate/ratelimit"
 )
 
 // runRLS runs one RLS replica: it answers from its decision cache, reports
@@ -37,22 +35,12 @@ func runRLS(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("stats: %w", err)
 	}
-	b, err := openBrokers(redisURLs.items())
+	b, err := openBrokers(redisURLs.items(), stats, slog.Default())
 	if err != nil {
 		return err
 	}
 	defer b.close()
-	bus, err := b.bus(stats, slog.Default())
-	if err != nil {
-		return err
-	}
-	defer bus.Close()
-	opts, err := af.options(groups, bus)
-	if err != nil {
-		return err
-	}
-	opts.Stats, opts.Logger = stats, slog.Default()
-	lim, err := ratelimit.NewAsyncLimiter(opts)
+	lim, health, err := af.limiter(groups, b.bus, stats)
 	if err != nil {
 		return err
 	}
@@ -64,7 +52,7 @@ func runRLS(ctx context.Context, args []string) error {
 		return err
 	}
 	ep := newEndpoints(f.grpcAddr, f.httpAddr, rlsServerOptions()...)
-	serveRLS(ep, svc, asyncHealth(lim, opts.OnEngineDown == ratelimit.EngineDownDeny), prom.Handler(stats.Flush))
+	serveRLS(ep, svc, health, prom.Handler(stats.Flush))
 	slog.Info("rls replica serving", "engines", groups, "redis", b.names, "domains", snap.Domains())
 	return ep.run(ctx)
 }

@@ -87,17 +87,12 @@ func runServe(ctx context.Context, args []string) error {
 			decisions.Subscriber
 		} = &decisions.MemoryBus{}
 		if len(urls) > 0 {
-			b, err := openBrokers(urls)
+			b, err := openBrokers(urls, stats, slog.Default())
 			if err != nil {
 				return err
 			}
 			defer b.close()
-			rb, err := b.bus(stats, slog.Default())
-			if err != nil {
-				return err
-			}
-			defer rb.Close()
-			bus = rb
+			bus = b.bus
 		}
 		engine, err = decisions.NewEngine(decisions.EngineOptions{Counter: store, Publisher: bus, KeyPrefix: f.prefix,
 			FlushInterval: *flush, Stats: stats, Logger: slog.Default()})
@@ -106,17 +101,12 @@ func runServe(ctx context.Context, args []string) error {
 		}
 		defer engine.Close()
 		engine.Register(ep.grpc)
-		opts, err := af.options([][]string{{ep.loopbackGRPC()}}, bus)
-		if err != nil {
-			return err
-		}
-		opts.Stats, opts.Logger = stats, slog.Default()
-		lim, err := ratelimit.NewAsyncLimiter(opts)
+		lim, h, err := af.limiter([][]string{{ep.loopbackGRPC()}}, bus, stats)
 		if err != nil {
 			return err
 		}
 		ep.beforeStop = append(ep.beforeStop, func() { lim.Close() })
-		limiter, health = lim, asyncHealth(lim, opts.OnEngineDown == ratelimit.EngineDownDeny)
+		limiter, health = lim, h
 	}
 
 	svc := newService(&f, limiter, stats)
