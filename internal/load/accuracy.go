@@ -10,8 +10,6 @@ import (
 
 	ratelimitv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // AccuracyOptions describe an accuracy run: one key with a known limit,
@@ -50,15 +48,11 @@ func Accuracy(ctx context.Context, o AccuracyOptions) (*AccuracyResult, error) {
 	if o.Workers <= 0 {
 		o.Workers = 64
 	}
-	clients := make([]rlsv3.RateLimitServiceClient, len(o.Addrs))
-	for i, a := range o.Addrs {
-		conn, err := grpc.NewClient(a, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			return nil, fmt.Errorf("connect %s: %w", a, err)
-		}
-		defer conn.Close()
-		clients[i] = rlsv3.NewRateLimitServiceClient(conn)
+	clients, hangUp, err := dial(o.Addrs)
+	if err != nil {
+		return nil, err
 	}
+	defer hangUp()
 	req := &rlsv3.RateLimitRequest{Domain: o.Domain, Descriptors: []*ratelimitv3.RateLimitDescriptor{{Entries: o.Entries}}}
 
 	ctx, cancel := context.WithTimeout(ctx, o.Duration)

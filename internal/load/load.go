@@ -119,15 +119,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	clients := make([]rlsv3.RateLimitServiceClient, o.Conns)
-	for i := range clients {
-		conn, err := grpc.NewClient(o.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			return nil, fmt.Errorf("connect %s: %w", o.Addr, err)
-		}
-		defer conn.Close()
-		clients[i] = rlsv3.NewRateLimitServiceClient(conn)
+	addrs := make([]string, o.Conns)
+	for i := range addrs {
+		addrs[i] = o.Addr
 	}
+	clients, hangUp, err := dial(addrs)
+	if err != nil {
+		return nil, err
+	}
+	defer hangUp()
 	reqs := o.requests()
 	ctx, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
@@ -198,6 +198,27 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	total.Elapsed = time.Since(begin)
 	return total, nil
+}
+
+// dial opens one connection per address (an address may repeat); hangUp
+// closes them all.
+func dial(addrs []string) (clients []rlsv3.RateLimitServiceClient, hangUp func(), err error) {
+	var conns []*grpc.ClientConn
+	hangUp = func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	for _, a := range addrs {
+		conn, err := grpc.NewClient(a, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			hangUp()
+			return nil, nil, fmt.Errorf("connect %s: %w", a, err)
+		}
+		conns = append(conns, conn)
+		clients = append(clients, rlsv3.NewRateLimitServiceClient(conn))
+	}
+	return clients, hangUp, nil
 }
 
 // pace sends intended start times at rate per second; a start that finds
