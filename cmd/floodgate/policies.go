@@ -42,45 +42,60 @@ func (f *policyFlags) start(ctx context.Context, stats gostats.Scope, apply func
 		_, err := f.xds.follow(ctx, stats, func(s *policy.Snapshot) { last.Store(s); apply(s) }, reject)
 		return last.Load(), err
 	}
-	src := policySource{paths: f.configs.items(), interval: f.watch}
-	snap, err := src.load()
-	if err != nil {
-		return nil, err
+	paths := f.configs.items()
+	if len(paths) == 0 {
+		snap, err := embeddedPolicies()
+		if err != nil {
+			return nil, err
+		}
+		apply(snap)
+		return snap, nil
 	}
-	apply(snap)
-	go src.watch(ctx, apply, reject)
-	return snap, nil
+	return watchFiles(ctx, paths, f.watch, apply, reject)
 }
 
-// policySource is where a role's policies come from: files (watched), or
-// the examples built into the binary when none are given.
-type policySource struct {
-	paths    []string
-	interval time.Duration
-}
-
-// load reads and compiles the policies once; a role refuses to start on a
-// bad policy rather than serve without one.
-func (p policySource) load() (*policy.Snapshot, error) {
-	if len(p.paths) == 0 {
-		return embeddedPolicies()
+// watchFiles puts the files' policies in force and keeps them current
+// until ctx is done. The watcher's first load is the start-up load: a role
+// refuses to start on a bad policy rather than serve without one; after
+// that a bad change is logged and counted by reject while the last good
+// policies keep serving.
+func watchFiles(ctx context.Context, paths []string, interval time.Duration, apply func(*policy.Snapshot), reject func()) (*policy.Snapshot, error) {
+	type firstLoad struct {
+		snap *policy.Snapshot
+		err  error
 	}
-	return policy.LoadSnapshot(p.paths...)
-}
-
-// watch reloads changed files until ctx is done; a bad reload is logged and
-// counted by reject while the last good snapshot keeps serving.
-func (p policySource) watch(ctx context.Context, apply func(*policy.Snapshot), reject func()) {
-	if len(p.paths) == 0 {
-		return
-	}
-	policy.Watch(ctx, p.paths, p.interval, func(s *policy.Snapshot) {
-		slog.Info("policies loaded", "paths", p.paths, "domains", len(s.Configs()))
+	first := make(chan firstLoad, 1)
+	started := false // touched only by the watcher's goroutine
+	parent := ctx
+	ctx, stop := context.WithCancel(parent)
+	go policy.Watch(ctx, paths, interval, func(s *policy.Snapshot) {
+		slog.Info("policies loaded", "paths", paths, "domains", len(s.Configs()))
 		apply(s)
+		if !started {
+			started = true
+			first <- firstLoad{snap: s}
+		}
 	}, func(err error) {
+		if !started {
+			started = true
+			first <- firstLoad{err: err}
+			return
+		}
 		slog.Error("policies rejected; the last good ones keep serving", "error", err)
 		reject()
 	})
+	select {
+	case l := <-first:
+		if l.err != nil {
+			stop()
+			return nil, l.err
+		}
+		context.AfterFunc(parent, stop) // the watcher lives as long as the role
+		return l.snap, nil
+	case <-ctx.Done():
+		stop()
+		return nil, ctx.Err()
+	}
 }
 
 func embeddedPolicies() (*policy.Snapshot, error) {
