@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/floodgate/floodgate/decisions/counter"
 	"github.com/floodgate/floodgate/decisions/enginepb"
+	"github.com/floodgate/floodgate/internal/counter"
 )
 
 // BenchmarkEngineIngest measures the engine's intake on one goroutine:

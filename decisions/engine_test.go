@@ -10,8 +10,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/floodgate/floodgate/decisions/counter"
 	"github.com/floodgate/floodgate/decisions/enginepb"
+	"github.com/floodgate/floodgate/internal/counter"
 	"github.com/floodgate/floodgate/policy"
 )
 

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/floodgate/floodgate/internal/backoff"
 	stats "github.com/lyft/gostats"
 	"github.com/redis/go-redis/v9"
 )
@@ -27,7 +28,7 @@ type RedisBusOptions struct {
 	// Prefix names the channel and keys; "floodgate" when empty.
 	Prefix string
 
-	Backoff Backoff
+	Backoff backoff.Backoff
 	// PingInterval is how long a quiet subscription waits before it checks
 	// the connection with a PING; 1s when zero. A PING unanswered for as long
 	// again counts as a lost connection.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/floodgate/floodgate/internal/backoff"
 	"github.com/floodgate/floodgate/internal/testserver"
 )
 
@@ -27,7 +28,7 @@ func newTestBus(t testing.TB, addrs ...string) *RedisBus {
 	b, err := NewRedisBus(RedisBusOptions{
 		Endpoints:       clients,
 		Names:           addrs,
-		Backoff:         Backoff{Base: 20 * time.Millisecond, Max: 200 * time.Millisecond},
+		Backoff:         backoff.Backoff{Base: 20 * time.Millisecond, Max: 200 * time.Millisecond},
 		PingInterval:    200 * time.Millisecond,
 		ProbeInterval:   200 * time.Millisecond,
 		RefreshInterval: 100 * time.Millisecond,

@@ -12,6 +12,7 @@ import (
 	"github.com/floodgate/floodgate/internal/testserver"
 	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/ratelimit"
+	"github.com/floodgate/floodgate/ratelimit/replica"
 )
 
 // BenchmarkAsyncDecisionPropagation measures, over a real Redis with the
@@ -22,10 +23,10 @@ import (
 func BenchmarkAsyncDecisionPropagation(b *testing.B) {
 	rds := testserver.Redis(b)
 	eng := startAsyncEngine(b, rds.Addr, "")
-	var lims []*ratelimit.AsyncLimiter
+	var lims []*replica.Limiter
 	for range 3 {
-		lim, err := ratelimit.NewAsyncLimiter(ratelimit.AsyncOptions{
-			Engines:   ratelimit.HitReporterOptions{Groups: [][]string{{eng.addr}}, Backoff: asyncBackoff, Logger: asyncQuiet},
+		lim, err := replica.NewLimiter(replica.Options{
+			Engines:   replica.HitReporterOptions{Groups: [][]string{{eng.addr}}, Backoff: asyncBackoff, Logger: asyncQuiet},
 			Decisions: asyncRedisBus(b, rds.Addr),
 			Logger:    asyncQuiet,
 		})

@@ -15,9 +15,11 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/floodgate/floodgate/decisions"
-	"github.com/floodgate/floodgate/decisions/counter"
+	"github.com/floodgate/floodgate/internal/backoff"
+	"github.com/floodgate/floodgate/internal/counter"
 	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/ratelimit"
+	"github.com/floodgate/floodgate/ratelimit/replica"
 )
 
 var asyncQuiet = slog.New(slog.DiscardHandler)
@@ -44,7 +46,7 @@ func asyncSnapshot(t testing.TB) *policy.Snapshot {
 	return s
 }
 
-var asyncBackoff = decisions.Backoff{Base: 10 * time.Millisecond, Max: 100 * time.Millisecond}
+var asyncBackoff = backoff.Backoff{Base: 10 * time.Millisecond, Max: 100 * time.Millisecond}
 
 func asyncRedisClient(t testing.TB, addr string) redis.UniversalClient {
 	t.Helper()
@@ -129,14 +131,14 @@ func asyncListen(t testing.TB, addr string) net.Listener {
 // asyncReplica is an RLS replica in async mode: Service + AsyncLimiter +
 // gRPC server, and a client calling it as Envoy does.
 type asyncReplica struct {
-	limiter *ratelimit.AsyncLimiter
+	limiter *replica.Limiter
 	client  rlsv3.RateLimitServiceClient
 }
 
 func startAsyncReplica(t testing.TB, redisAddr string, engines ...string) *asyncReplica {
 	t.Helper()
-	lim, err := ratelimit.NewAsyncLimiter(ratelimit.AsyncOptions{
-		Engines: ratelimit.HitReporterOptions{Groups: [][]string{engines}, Policy: ratelimit.LoadBalance,
+	lim, err := replica.NewLimiter(replica.Options{
+		Engines: replica.HitReporterOptions{Groups: [][]string{engines}, Policy: replica.LoadBalance,
 			FlushInterval: 5 * time.Millisecond, Backoff: asyncBackoff, Logger: asyncQuiet},
 		Decisions: asyncRedisBus(t, redisAddr),
 		Logger:    asyncQuiet,

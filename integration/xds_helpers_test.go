@@ -10,14 +10,17 @@ import (
 	"testing"
 	"time"
 
+	xdsclient "github.com/floodgate/floodgate/xds/client"
+	"github.com/floodgate/floodgate/xds/controlplane"
+
 	commonrl "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/floodgate/floodgate/decisions/counter"
+	"github.com/floodgate/floodgate/internal/backoff"
+	"github.com/floodgate/floodgate/internal/counter"
 	"github.com/floodgate/floodgate/ratelimit"
-	"github.com/floodgate/floodgate/xds"
 )
 
 var xdsQuiet = slog.New(slog.DiscardHandler)
@@ -26,14 +29,14 @@ var xdsQuiet = slog.New(slog.DiscardHandler)
 // so that it can be stopped and started again where its clients expect it.
 type xdsControlPlane struct {
 	t        *testing.T
-	opts     func() xds.ServerOptions // fresh options (and store) per start
+	opts     func() controlplane.ServerOptions // fresh options (and store) per start
 	grpcAddr string
 	httpAddr string
-	srv      *xds.Server
+	srv      *controlplane.Server
 	stop     func()
 }
 
-func newXDSControlPlane(t *testing.T, opts func() xds.ServerOptions) *xdsControlPlane {
+func newXDSControlPlane(t *testing.T, opts func() controlplane.ServerOptions) *xdsControlPlane {
 	t.Helper()
 	cp := &xdsControlPlane{t: t, opts: opts, grpcAddr: xdsFreeAddr(t), httpAddr: xdsFreeAddr(t)}
 	cp.start()
@@ -53,7 +56,7 @@ func xdsFreeAddr(t *testing.T) string {
 func (cp *xdsControlPlane) start() {
 	t := cp.t
 	t.Helper()
-	srv, err := xds.NewServer(context.Background(), cp.opts())
+	srv, err := controlplane.NewServer(context.Background(), cp.opts())
 	if err != nil {
 		t.Fatalf("control plane: %v", err)
 	}
@@ -106,23 +109,23 @@ func (cp *xdsControlPlane) admin(method, path, token, body string, header ...str
 	return resp.StatusCode, string(b)
 }
 
-// xdsReplica is an RLS fed only by xDS: a ratelimit.Service, an xds.Client
+// xdsReplica is an RLS fed only by xDS: a ratelimit.Service, an xdsclient.Client
 // and a gRPC server on loopback.
 type xdsReplica struct {
 	svc    *ratelimit.Service
-	client *xds.Client
+	client *xdsclient.Client
 	rls    rlsv3.RateLimitServiceClient
 }
 
 func newXDSReplica(t *testing.T, nodeID string, addrs ...string) *xdsReplica {
 	t.Helper()
 	svc := ratelimit.NewService(ratelimit.Options{Limiter: ratelimit.NewExactLimiter(counter.NewMemory())})
-	c, err := xds.NewClient(xds.ClientOptions{
+	c, err := xdsclient.New(xdsclient.Options{
 		Addrs: addrs, NodeID: nodeID,
-		Apply:      svc.SetSnapshot,
-		Reject:     func(error) { svc.RejectSnapshot() },
-		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
-		Logger: xdsQuiet,
+		Apply:   svc.SetSnapshot,
+		Reject:  func(error) { svc.RejectSnapshot() },
+		Backoff: backoff.Backoff{Base: 20 * time.Millisecond, Max: 200 * time.Millisecond},
+		Logger:  xdsQuiet,
 	})
 	if err != nil {
 		t.Fatal(err)

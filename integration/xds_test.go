@@ -18,6 +18,7 @@ import (
 
 	"github.com/floodgate/floodgate/internal/testserver"
 	"github.com/floodgate/floodgate/xds"
+	"github.com/floodgate/floodgate/xds/controlplane"
 	"github.com/floodgate/floodgate/xds/policypb"
 )
 
@@ -47,19 +48,19 @@ func TestXDSControlPlane(t *testing.T) {
 	for _, st := range stores {
 		t.Run(st.name, func(t *testing.T) {
 			spec := st.spec(t)
-			testXDSControlPlane(t, func() xds.ServerOptions {
-				store, err := xds.OpenStore(spec)
+			testXDSControlPlane(t, func() controlplane.ServerOptions {
+				store, err := controlplane.OpenStore(spec)
 				if err != nil {
 					t.Fatal(err)
 				}
 				t.Cleanup(func() { store.Close() })
-				return xds.ServerOptions{Store: store, AdminToken: xdsToken, Logger: xdsQuiet}
+				return controlplane.ServerOptions{Store: store, AdminToken: xdsToken, Logger: xdsQuiet}
 			})
 		})
 	}
 }
 
-func testXDSControlPlane(t *testing.T, opts func() xds.ServerOptions) {
+func testXDSControlPlane(t *testing.T, opts func() controlplane.ServerOptions) {
 	cp := newXDSControlPlane(t, opts)
 	replicas := []*xdsReplica{newXDSReplica(t, "rls-1", cp.grpcAddr), newXDSReplica(t, "rls-2", cp.grpcAddr)}
 	for _, r := range replicas {
@@ -101,18 +102,18 @@ func testXDSControlPlane(t *testing.T, opts func() xds.ServerOptions) {
 	// A bad resource pushed straight into the snapshot cache is NACKed by
 	// both replicas, the status page shows why, and the replicas keep the
 	// last good policies.
-	bad, err := xds.NewSnapshot("bad-1", map[string][]types.Resource{
+	bad, err := controlplane.NewSnapshot("bad-1", map[string][]types.Resource{
 		xds.PolicyType: {&policypb.Policy{Domain: "checkout", Yaml: "domain: checkout\ndescriptors: {\n"}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cp.srv.Cache().SetSnapshot(context.Background(), xds.AllNodes, bad); err != nil {
+	if err := cp.srv.Cache().SetSnapshot(context.Background(), controlplane.AllNodes, bad); err != nil {
 		t.Fatal(err)
 	}
 	xdsEventually(t, 2*time.Second, "both NACKs on the status page", func() bool {
 		_, body := cp.admin("GET", "/v1/status", "", "")
-		var st xds.Status
+		var st controlplane.Status
 		if err := json.Unmarshal([]byte(body), &st); err != nil {
 			t.Fatalf("status: %v\n%s", err, body)
 		}
@@ -180,8 +181,8 @@ func testXDSControlPlane(t *testing.T, opts func() xds.ServerOptions) {
 // envoyproxy/ratelimit's xDS mode is one, drives the control plane with
 // go-control-plane's own SotW client.
 func TestXDSStandardResourceConsumer(t *testing.T) {
-	cp := newXDSControlPlane(t, func() xds.ServerOptions {
-		return xds.ServerOptions{AdminToken: xdsToken, Logger: xdsQuiet}
+	cp := newXDSControlPlane(t, func() controlplane.ServerOptions {
+		return controlplane.ServerOptions{AdminToken: xdsToken, Logger: xdsQuiet}
 	})
 	if code, body := cp.admin("PUT", "/v1/policies/checkout", xdsToken, xdsBlocked("checkout")); code != 201 {
 		t.Fatalf("create: %d %s", code, body)

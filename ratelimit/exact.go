@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/floodgate/floodgate/decisions/counter"
+	"github.com/floodgate/floodgate/internal/counter"
 )
 
 // ExactLimiter counts every hit synchronously in a shared counter store:

@@ -11,8 +11,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/floodgate/floodgate/decisions/counter"
-	"github.com/floodgate/floodgate/decisions/redisconn"
+	"github.com/floodgate/floodgate/internal/counter"
+	"github.com/floodgate/floodgate/internal/redisconn"
 	"github.com/floodgate/floodgate/internal/testserver"
 )
 

@@ -18,7 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
-	"github.com/floodgate/floodgate/decisions/counter"
+	"github.com/floodgate/floodgate/internal/counter"
 	"github.com/floodgate/floodgate/policy"
 )
 

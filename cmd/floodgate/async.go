@@ -13,8 +13,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/floodgate/floodgate/decisions"
-	"github.com/floodgate/floodgate/decisions/redisconn"
+	"github.com/floodgate/floodgate/internal/redisconn"
 	"github.com/floodgate/floodgate/ratelimit"
+	"github.com/floodgate/floodgate/ratelimit/replica"
 )
 
 // brokers are the Redis endpoints decisions travel over: independent
@@ -98,19 +99,19 @@ func (f *asyncFlags) groups() [][]string {
 
 // limiter opens the async limiter these flags describe, reporting to the
 // engine groups and following bus, with the health it reports.
-func (f *asyncFlags) limiter(groups [][]string, bus decisions.Subscriber, stats gostats.Scope) (*ratelimit.AsyncLimiter, ratelimit.Health, error) {
-	pol, err := ratelimit.ParseEnginePolicy(f.policy)
+func (f *asyncFlags) limiter(groups [][]string, bus decisions.Subscriber, stats gostats.Scope) (*replica.Limiter, ratelimit.Health, error) {
+	pol, err := replica.ParseEnginePolicy(f.policy)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--engine-policy: %w", err)
 	}
-	down, err := ratelimit.ParseOnEngineDown(f.onEngineDown)
+	down, err := replica.ParseOnEngineDown(f.onEngineDown)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--on-engine-down: %w", err)
 	}
-	lim, err := ratelimit.NewAsyncLimiter(ratelimit.AsyncOptions{
-		Engines:      ratelimit.HitReporterOptions{Groups: groups, Policy: pol, FlushInterval: f.report},
+	lim, err := replica.NewLimiter(replica.Options{
+		Engines:      replica.HitReporterOptions{Groups: groups, Policy: pol, FlushInterval: f.report},
 		Decisions:    bus,
-		Cache:        ratelimit.DecisionCacheOptions{MaxEntries: f.cacheSize},
+		Cache:        replica.DecisionCacheOptions{MaxEntries: f.cacheSize},
 		OnEngineDown: down,
 		Stats:        stats,
 		Logger:       slog.Default(),
@@ -118,12 +119,12 @@ func (f *asyncFlags) limiter(groups [][]string, bus decisions.Subscriber, stats 
 	if err != nil {
 		return nil, nil, err
 	}
-	return lim, asyncHealth(lim, down == ratelimit.EngineDownDeny), nil
+	return lim, asyncHealth(lim, down == replica.EngineDownDeny), nil
 }
 
 // asyncHealth reports a replica healthy while it can answer as configured:
 // always when it fails open, only with an engine when it fails closed.
-func asyncHealth(l *ratelimit.AsyncLimiter, deny bool) ratelimit.Health {
+func asyncHealth(l *replica.Limiter, deny bool) ratelimit.Health {
 	return func() (bool, map[string]any) {
 		h := l.Health()
 		detail := map[string]any{

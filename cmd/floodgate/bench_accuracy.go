@@ -15,10 +15,11 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/floodgate/floodgate/decisions"
-	"github.com/floodgate/floodgate/decisions/counter"
+	"github.com/floodgate/floodgate/internal/counter"
 	"github.com/floodgate/floodgate/internal/load"
 	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/ratelimit"
+	"github.com/floodgate/floodgate/ratelimit/replica"
 )
 
 // runAccuracy measures how closely a multi-replica async deployment holds
@@ -64,8 +65,8 @@ func runAccuracy(ctx context.Context, w io.Writer, f *benchFlags) (*load.Accurac
 
 	var addrs []string
 	for range f.replicas {
-		lim, err := ratelimit.NewAsyncLimiter(ratelimit.AsyncOptions{
-			Engines:   ratelimit.HitReporterOptions{Groups: [][]string{{engineAddr}}, FlushInterval: f.interval},
+		lim, err := replica.NewLimiter(replica.Options{
+			Engines:   replica.HitReporterOptions{Groups: [][]string{{engineAddr}}, FlushInterval: f.interval},
 			Decisions: bus, Stats: stats, Logger: quiet,
 		})
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net"
 
 	"github.com/floodgate/floodgate/xds"
+	"github.com/floodgate/floodgate/xds/controlplane"
 )
 
 // runControlPlane serves policies over xDS, with the admin API and status
@@ -41,12 +42,12 @@ func runControlPlane(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("stats: %w", err)
 	}
-	store, err := xds.OpenStore(*storeURL)
+	store, err := controlplane.OpenStore(*storeURL)
 	if err != nil {
 		return fmt.Errorf("--store: %w", err)
 	}
 	defer store.Close()
-	srv, err := xds.NewServer(ctx, xds.ServerOptions{
+	srv, err := controlplane.NewServer(ctx, controlplane.ServerOptions{
 		Paths:      configs.items(),
 		Store:      store,
 		AdminToken: *token,

@@ -15,8 +15,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/floodgate/floodgate/decisions"
-	"github.com/floodgate/floodgate/decisions/counter"
-	"github.com/floodgate/floodgate/decisions/redisconn"
+	"github.com/floodgate/floodgate/internal/counter"
+	"github.com/floodgate/floodgate/internal/redisconn"
 	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/ratelimit"
 )

@@ -8,6 +8,8 @@ import (
 	"os"
 	"time"
 
+	xdsclient "github.com/floodgate/floodgate/xds/client"
+
 	gostats "github.com/lyft/gostats"
 
 	"github.com/floodgate/floodgate/policy"
@@ -42,7 +44,7 @@ func (f *xdsClientFlags) enabled() bool { return len(f.addrs.items()) > 0 }
 // and every rejected one to reject. It returns once the first version is in
 // force, or after --xds-wait with none: the process then serves what it
 // has (no limits) until the control plane answers.
-func (f *xdsClientFlags) follow(ctx context.Context, stats gostats.Scope, apply func(*policy.Snapshot), reject func()) (*xds.Client, error) {
+func (f *xdsClientFlags) follow(ctx context.Context, stats gostats.Scope, apply func(*policy.Snapshot), reject func()) (*xdsclient.Client, error) {
 	typeURL := xds.PolicyType
 	switch f.typ {
 	case "floodgate":
@@ -51,7 +53,7 @@ func (f *xdsClientFlags) follow(ctx context.Context, stats gostats.Scope, apply 
 	default:
 		return nil, fmt.Errorf("--xds-type %q: want floodgate or standard", f.typ)
 	}
-	c, err := xds.NewClient(xds.ClientOptions{
+	c, err := xdsclient.New(xdsclient.Options{
 		Addrs:   f.addrs.items(),
 		NodeID:  f.nodeID,
 		TypeURL: typeURL,

@@ -1,0 +1,197 @@
+package replica
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	stats "github.com/lyft/gostats"
+
+	"github.com/floodgate/floodgate/decisions"
+	"github.com/floodgate/floodgate/ratelimit"
+)
+
+// OnEngineDown is what the async limiter answers while no engine is
+// connected.
+type OnEngineDown uint8
+
+const (
+	// EngineDownAllow answers from what the replica knows: decisions still
+	// in force and its own counts (fail-open).
+	EngineDownAllow OnEngineDown = iota
+	// EngineDownDeny answers over the limit.
+	EngineDownDeny
+)
+
+// ParseOnEngineDown reads "allow" or "deny".
+func ParseOnEngineDown(s string) (OnEngineDown, error) {
+	switch strings.ToLower(s) {
+	case "", "allow":
+		return EngineDownAllow, nil
+	case "deny":
+		return EngineDownDeny, nil
+	}
+	return 0, fmt.Errorf("on engine down %q: want allow or deny", s)
+}
+
+// Options configures an Limiter.
+type Options struct {
+	// Engines configures the streams to the throttle engines.
+	Engines HitReporterOptions
+	// Decisions delivers the engines' decisions (a decisions.RedisBus or
+	// MemoryBus). The limiter subscribes until Close.
+	Decisions    decisions.Subscriber
+	Cache        DecisionCacheOptions
+	OnEngineDown OnEngineDown
+
+	// SweepInterval is how often expired cache entries are dropped; 1s when
+	// zero.
+	SweepInterval time.Duration
+	Stats         stats.Scope // the limiter's parts put their stats under it
+	Logger        *slog.Logger
+	Now           func() time.Time
+}
+
+// Limiter answers from the local decision cache and reports every hit
+// to the throttle engines; nothing on the request path waits on the
+// network. Its count for a key is the engine's count at its last decision
+// plus the hits this replica took since, so a replica enforces a limit on
+// its own traffic even before (or without) a decision.
+type Limiter struct {
+	cache    *DecisionCache
+	reporter *HitReporter
+	sub      decisions.Subscriber
+	down     OnEngineDown
+	now      func() time.Time
+	log      *slog.Logger
+	denied   stats.Counter
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// NewLimiter connects to the engines and subscribes to decisions; both
+// run in the background, reconnecting by themselves, until Close.
+func NewLimiter(o Options) (*Limiter, error) {
+	if o.Decisions == nil {
+		return nil, fmt.Errorf("async limiter: no decision subscriber")
+	}
+	if o.Engines.Stats == nil {
+		o.Engines.Stats = o.Stats
+	}
+	if o.Engines.Logger == nil {
+		o.Engines.Logger = o.Logger
+	}
+	if o.Cache.Stats == nil {
+		o.Cache.Stats = o.Stats
+	}
+	rep, err := NewHitReporter(o.Engines)
+	if err != nil {
+		return nil, fmt.Errorf("async limiter: %w", err)
+	}
+	sc := o.Stats
+	if sc == nil {
+		sc = stats.NewStore(stats.NewNullSink(), false)
+	}
+	l := &Limiter{
+		cache:    NewDecisionCache(o.Cache),
+		reporter: rep,
+		sub:      o.Decisions,
+		down:     o.OnEngineDown,
+		now:      o.Now,
+		log:      loggerOr(o.Logger).With("component", "async-limiter"),
+		denied:   sc.Scope("async_limiter").NewCounter("engine_down_denied"),
+	}
+	if l.now == nil {
+		l.now = time.Now
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	l.cancel = cancel
+	l.wg.Add(2)
+	go func() {
+		defer l.wg.Done()
+		_ = l.sub.Subscribe(ctx, func(d decisions.Decision) { l.cache.Apply(d, l.now().Unix()) })
+	}()
+	go func() {
+		defer l.wg.Done()
+		l.sweep(ctx, o.SweepInterval)
+	}()
+	return l, nil
+}
+
+func (l *Limiter) sweep(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		every = time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			l.cache.Sweep(l.now().Unix())
+		}
+	}
+}
+
+// Limit sets each item's count from the cache and reports its hits.
+func (l *Limiter) Limit(_ context.Context, items []*ratelimit.Item) error {
+	nowUnix := l.now().Unix()
+	deny := l.down == EngineDownDeny && !l.reporter.Connected()
+	for _, it := range items {
+		r := l.cache.Hit(it.Key, it.WindowStart+it.Unit.Seconds(), it.Hits, nowUnix)
+		it.Count = r.EngineCount + r.Local + it.Hits
+		over := uint64(it.RequestsPerUnit) + 1
+		if r.Throttled && it.Count < over {
+			it.Count = over
+		}
+		if deny && it.Count < over {
+			it.Count = over
+			l.denied.Add(it.Hits)
+		}
+		l.reporter.Report(it)
+	}
+	return nil
+}
+
+// Cache is the limiter's decision cache.
+func (l *Limiter) Cache() *DecisionCache { return l.cache }
+
+// Health is the async limiter's view of its dependencies.
+type Health struct {
+	EngineConnected  bool   `json:"engine_connected"`  // every engine group has a live stream
+	EnginesConnected int    `json:"engines_connected"` // live engine streams, all groups
+	BusConnected     bool   `json:"bus_connected"`     // the decision subscription is live
+	DroppedHits      uint64 `json:"dropped_hits"`      // hits no engine received
+	CacheEntries     int    `json:"cache_entries"`
+}
+
+// Health reports the state of the engine streams and the decision bus. The
+// limiter answers either way; a down dependency degrades it to local counts.
+func (l *Limiter) Health() Health {
+	return Health{
+		EngineConnected:  l.reporter.Connected(),
+		EnginesConnected: l.reporter.EnginesConnected(),
+		BusConnected:     l.sub.Connected(),
+		DroppedHits:      l.reporter.DroppedHits(),
+		CacheEntries:     l.cache.Len(),
+	}
+}
+
+// Close stops the subscription, flushes the pending hits and closes the
+// engine streams.
+func (l *Limiter) Close() error {
+	l.once.Do(func() {
+		l.cancel()
+		l.wg.Wait()
+		_ = l.reporter.Close()
+	})
+	return nil
+}
+
+var _ ratelimit.Limiter = (*Limiter)(nil)

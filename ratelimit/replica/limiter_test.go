@@ -1,0 +1,198 @@
+package replica
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	ratelimitv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
+	"google.golang.org/grpc"
+
+	"github.com/floodgate/floodgate/decisions"
+	"github.com/floodgate/floodgate/internal/backoff"
+	"github.com/floodgate/floodgate/internal/counter"
+	"github.com/floodgate/floodgate/policy"
+	"github.com/floodgate/floodgate/ratelimit"
+)
+
+const asyncTestPolicy = `
+domain: api
+descriptors:
+  - key: user
+    rate_limit:
+      unit: hour
+      requests_per_unit: 10
+`
+
+func asyncSnapshot(t testing.TB) *policy.Snapshot {
+	t.Helper()
+	s, err := policy.ParseSnapshot("async.yaml", []byte(asyncTestPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// engineServer serves a real engine on a loopback port; stop ends it.
+func engineServer(t testing.TB, bus decisions.Publisher, store counter.Store, addr string) (string, func()) {
+	t.Helper()
+	e, err := decisions.NewEngine(decisions.EngineOptions{Counter: store, Publisher: bus, FlushInterval: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetSnapshot(asyncSnapshot(t))
+	var l net.Listener
+	for range 50 {
+		if l, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer()
+	e.Register(s)
+	go func() { _ = s.Serve(l) }()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			s.Stop()
+			_ = e.Close()
+		}
+	}
+	t.Cleanup(stop)
+	return l.Addr().String(), stop
+}
+
+func newTestAsync(t testing.TB, addr string, bus decisions.Subscriber, down OnEngineDown) *Limiter {
+	t.Helper()
+	l, err := NewLimiter(Options{
+		Engines: HitReporterOptions{Groups: [][]string{{addr}}, FlushInterval: 5 * time.Millisecond,
+			Backoff: backoff.Backoff{Base: 10 * time.Millisecond, Max: 100 * time.Millisecond}},
+		Decisions:    bus,
+		OnEngineDown: down,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	return l
+}
+
+// An hour window keeps the tests clear of a window boundary.
+func hourItem(user string) *ratelimit.Item {
+	entries := []*ratelimitv3.RateLimitDescriptor_Entry{{Key: "user", Value: user}}
+	start := policy.Hour.WindowStart(time.Now().Unix())
+	return &ratelimit.Item{Domain: "api", Entries: entries, RequestsPerUnit: 10, Unit: policy.Hour, Hits: 1,
+		Key: string(policy.AppendCacheKey(nil, "", "api", entries, nil, start)), WindowStart: start}
+}
+
+func limitOne(t testing.TB, l *Limiter, it *ratelimit.Item) uint64 {
+	t.Helper()
+	if err := l.Limit(context.Background(), []*ratelimit.Item{it}); err != nil {
+		t.Fatal(err)
+	}
+	return it.Count
+}
+
+// Two replicas share one engine: neither alone passes the limit, together
+// they do, and then both answer over the limit.
+func TestAsyncLimiterEnforcesAcrossReplicas(t *testing.T) {
+	bus := &decisions.MemoryBus{}
+	store := counter.NewMemory()
+	t.Cleanup(func() { _ = store.Close() })
+	addr, _ := engineServer(t, bus, store, "127.0.0.1:0")
+	a := newTestAsync(t, addr, bus, EngineDownAllow)
+	b := newTestAsync(t, addr, bus, EngineDownAllow)
+	waitUntil(t, "engines", func() bool { return a.Health().EngineConnected && b.Health().EngineConnected })
+
+	for i := range 6 {
+		if got := limitOne(t, a, hourItem("alice")); got != uint64(i+1) {
+			t.Fatalf("replica a request %d: count %d, want the local count %d", i+1, got, i+1)
+		}
+	}
+	for range 5 {
+		if got := limitOne(t, b, hourItem("alice")); got > 10 {
+			t.Fatalf("replica b over the limit on its own count %d", got)
+		}
+	}
+	// 11 hits in all: the engine throttles, and both replicas learn it.
+	waitUntil(t, "throttle on both", func() bool {
+		return limitOne(t, a, hourItem("alice")) > 10 && limitOne(t, b, hourItem("alice")) > 10
+	})
+	if got := limitOne(t, a, hourItem("bob")); got != 1 {
+		t.Fatalf("another key counts %d", got)
+	}
+	h := a.Health()
+	if !h.BusConnected || !h.EngineConnected || h.EnginesConnected != 1 || h.CacheEntries < 2 {
+		t.Fatalf("health %+v", h)
+	}
+}
+
+// With the engine gone a replica keeps answering: from its local counts by
+// default, over the limit with EngineDownDeny; both recover when the engine
+// is back.
+func TestAsyncLimiterEngineDown(t *testing.T) {
+	bus := &decisions.MemoryBus{}
+	store := counter.NewMemory()
+	t.Cleanup(func() { _ = store.Close() })
+	addr, stop := engineServer(t, bus, store, "127.0.0.1:0")
+	allow := newTestAsync(t, addr, bus, EngineDownAllow)
+	deny := newTestAsync(t, addr, bus, EngineDownDeny)
+	waitUntil(t, "engines", func() bool { return allow.Health().EngineConnected && deny.Health().EngineConnected })
+	if got := limitOne(t, deny, hourItem("x")); got != 1 {
+		t.Fatalf("deny replica with the engine up: count %d", got)
+	}
+
+	stop()
+	waitUntil(t, "engine down", func() bool { return !allow.Health().EngineConnected && !deny.Health().EngineConnected })
+	for i := range 10 {
+		if got := limitOne(t, allow, hourItem("y")); got != uint64(i+1) {
+			t.Fatalf("allow replica: count %d, want %d", got, i+1)
+		}
+	}
+	if got := limitOne(t, allow, hourItem("y")); got != 11 {
+		t.Fatalf("allow replica does not enforce its local count: %d", got)
+	}
+	if got := limitOne(t, deny, hourItem("z")); got <= 10 {
+		t.Fatalf("deny replica answered count %d with no engine", got)
+	}
+	waitUntil(t, "dropped hits counted", func() bool { return allow.Health().DroppedHits > 0 })
+
+	engineServer(t, bus, store, addr)
+	waitUntil(t, "engine back", func() bool { return allow.Health().EngineConnected && deny.Health().EngineConnected })
+	if got := limitOne(t, deny, hourItem("w")); got != 1 {
+		t.Fatalf("deny replica after recovery: count %d", got)
+	}
+}
+
+func TestAsyncLimiterOptions(t *testing.T) {
+	if _, err := NewLimiter(Options{Engines: HitReporterOptions{Groups: [][]string{{"127.0.0.1:1"}}}}); err == nil {
+		t.Error("no subscriber accepted")
+	}
+	for s, want := range map[string]OnEngineDown{"": EngineDownAllow, "allow": EngineDownAllow, "DENY": EngineDownDeny} {
+		if got, err := ParseOnEngineDown(s); err != nil || got != want {
+			t.Errorf("ParseOnEngineDown(%q) = %v, %v", s, got, err)
+		}
+	}
+	if _, err := ParseOnEngineDown("maybe"); err == nil {
+		t.Error("ParseOnEngineDown accepted maybe")
+	}
+}
+
+// Close returns with the engine unreachable and stops the subscription.
+func TestAsyncLimiterClose(t *testing.T) {
+	bus := &decisions.MemoryBus{}
+	l := newTestAsync(t, "127.0.0.1:1", bus, EngineDownAllow)
+	limitOne(t, l, hourItem("x"))
+	done := make(chan struct{})
+	go func() { _ = l.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not return")
+	}
+}

@@ -1,0 +1,272 @@
+package controlplane
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
+	stats "github.com/lyft/gostats"
+)
+
+// NodeStatus is what the control plane knows of one node.
+type NodeStatus struct {
+	ID       string                 `json:"id"`
+	Cluster  string                 `json:"cluster,omitempty"`
+	Streams  int                    `json:"streams"` // open xDS streams
+	LastSeen time.Time              `json:"last_seen"`
+	Types    map[string]*TypeStatus `json:"types"`
+}
+
+// TypeStatus is a node's state for one resource type.
+type TypeStatus struct {
+	// SentVersion is the last version sent to the node.
+	SentVersion string `json:"sent_version,omitempty"`
+	// AckedVersion is the version the node runs: the last one it accepted.
+	AckedVersion string `json:"acked_version,omitempty"`
+	// Nacked reports that the node rejected the last version it answered.
+	Nacked bool `json:"nacked"`
+	// LastError is the last error the node reported, with the version it
+	// rejected; it stays after a later ACK, for the record.
+	LastError        string    `json:"last_error,omitempty"`
+	LastErrorVersion string    `json:"last_error_version,omitempty"`
+	LastErrorTime    time.Time `json:"last_error_time,omitzero"`
+	Acks             uint64    `json:"acks"`
+	Nacks            uint64    `json:"nacks"`
+}
+
+// AckTracker follows ACKs and NACKs per node and type, as go-control-plane
+// server callbacks. It serves the status page and the xds.server.* stats.
+type AckTracker struct {
+	log   *slog.Logger
+	scope stats.Scope
+	acks  stats.Counter
+	nacks stats.Counter
+	open  stats.Gauge
+
+	mu      sync.Mutex
+	nodes   map[string]*NodeStatus
+	streams map[int64]*streamState
+}
+
+type streamState struct {
+	node string
+	// sent maps a response nonce to the version it carried, so that a
+	// NACK, which repeats the last good version, is tied to the bad one.
+	sent map[string]string
+}
+
+var _ serverv3.Callbacks = (*AckTracker)(nil)
+
+// NewAckTracker returns a tracker that counts in scope.
+func NewAckTracker(scope stats.Scope, log *slog.Logger) *AckTracker {
+	return &AckTracker{
+		log:     log,
+		scope:   scope,
+		acks:    scope.NewCounter("ack"),
+		nacks:   scope.NewCounter("nack"),
+		open:    scope.NewGauge("streams"),
+		nodes:   map[string]*NodeStatus{},
+		streams: map[int64]*streamState{},
+	}
+}
+
+// forgetAfter is how long a node with no open stream stays on the status
+// page, so that replicas that come and go do not pile up.
+const forgetAfter = time.Hour
+
+// Nodes returns a copy of every node's status, sorted by ID.
+func (t *AckTracker) Nodes() []NodeStatus {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]NodeStatus, 0, len(t.nodes))
+	for id, n := range t.nodes {
+		if n.Streams == 0 && time.Since(n.LastSeen) > forgetAfter {
+			delete(t.nodes, id)
+			continue
+		}
+		c := *n
+		c.Types = make(map[string]*TypeStatus, len(n.Types))
+		for k, v := range n.Types {
+			ts := *v
+			c.Types[k] = &ts
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Node returns one node's status.
+func (t *AckTracker) Node(id string) (NodeStatus, bool) {
+	for _, n := range t.Nodes() {
+		if n.ID == id {
+			return n, true
+		}
+	}
+	return NodeStatus{}, false
+}
+
+func (t *AckTracker) openStream(id int64) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.streams[id] = &streamState{sent: map[string]string{}}
+	t.open.Inc()
+	return nil
+}
+
+func (t *AckTracker) closeStream(id int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st, ok := t.streams[id]
+	if !ok {
+		return
+	}
+	delete(t.streams, id)
+	t.open.Dec()
+	if n := t.nodes[st.node]; n != nil && n.Streams > 0 {
+		n.Streams--
+	}
+}
+
+// request records a request; nonce names the response it answers ("" for
+// the first) and errMsg is set on a NACK, for which it returns the version
+// rejected.
+func (t *AckTracker) request(streamID int64, node *core.Node, typeURL, version, nonce, errMsg string) (rejected string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.streams[streamID]
+	if st == nil {
+		return ""
+	}
+	if st.node == "" {
+		if node.GetId() == "" {
+			return ""
+		}
+		st.node = node.GetId()
+		n := t.nodes[st.node]
+		if n == nil {
+			n = &NodeStatus{ID: st.node, Types: map[string]*TypeStatus{}}
+			t.nodes[st.node] = n
+		}
+		n.Cluster = node.GetCluster()
+		n.Streams++
+	}
+	n := t.nodes[st.node]
+	n.LastSeen = time.Now()
+	ts := n.Types[typeURL]
+	if ts == nil {
+		ts = &TypeStatus{}
+		n.Types[typeURL] = ts
+	}
+	if nonce == "" {
+		return "" // a subscription, not an answer
+	}
+	sent, known := st.sent[nonce]
+	delete(st.sent, nonce)
+	if errMsg != "" {
+		ts.Nacked = true
+		ts.Nacks++
+		ts.LastError = errMsg
+		ts.LastErrorVersion = sent
+		ts.LastErrorTime = n.LastSeen
+		t.nacks.Inc()
+		t.nodeScope(n.ID).NewCounter("nack").Inc()
+		t.log.Warn("xds: node rejected resources", "node", n.ID, "type", typeURL, "version", sent, "err", errMsg)
+		return sent
+	}
+	if !known && version == "" {
+		return ""
+	}
+	ts.Nacked = false
+	ts.AckedVersion = version
+	ts.Acks++
+	t.acks.Inc()
+	t.nodeScope(n.ID).NewCounter("ack").Inc()
+	return ""
+}
+
+func (t *AckTracker) response(streamID int64, typeURL, version, nonce string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.streams[streamID]
+	if st == nil {
+		return
+	}
+	st.sent[nonce] = version
+	if n := t.nodes[st.node]; n != nil {
+		if ts := n.Types[typeURL]; ts != nil {
+			ts.SentVersion = version
+		}
+	}
+}
+
+// nodeScope names a node's stats; dots would split the stat name.
+func (t *AckTracker) nodeScope(id string) stats.Scope {
+	return t.scope.Scope("node").Scope(strings.ReplaceAll(id, ".", "_"))
+}
+
+// OnStreamOpen implements sotw.Callbacks.
+func (t *AckTracker) OnStreamOpen(_ context.Context, id int64, _ string) error {
+	return t.openStream(id)
+}
+
+// OnStreamClosed implements sotw.Callbacks.
+func (t *AckTracker) OnStreamClosed(id int64, _ *core.Node) { t.closeStream(id) }
+
+// OnStreamRequest implements sotw.Callbacks. It also keeps a NACK from
+// bringing the rejected version straight back: a NACK names the last good
+// version, which the cache would answer at once with the current, rejected
+// one, and the node would reject it again, in a loop. Naming the rejected
+// version instead makes the cache wait for a new one.
+func (t *AckTracker) OnStreamRequest(id int64, req *discovery.DiscoveryRequest) error {
+	rejected := t.request(id, req.GetNode(), req.GetTypeUrl(), req.GetVersionInfo(), req.GetResponseNonce(), req.GetErrorDetail().GetMessage())
+	if rejected != "" {
+		req.VersionInfo = rejected
+	}
+	return nil
+}
+
+// OnStreamResponse implements sotw.Callbacks.
+func (t *AckTracker) OnStreamResponse(_ context.Context, id int64, req *discovery.DiscoveryRequest, resp *discovery.DiscoveryResponse) {
+	t.response(id, resp.GetTypeUrl(), resp.GetVersionInfo(), resp.GetNonce())
+}
+
+// OnDeltaStreamOpen implements delta.Callbacks.
+func (t *AckTracker) OnDeltaStreamOpen(_ context.Context, id int64, _ string) error {
+	return t.openStream(id)
+}
+
+// OnDeltaStreamClosed implements delta.Callbacks.
+func (t *AckTracker) OnDeltaStreamClosed(id int64, _ *core.Node) { t.closeStream(id) }
+
+// OnStreamDeltaRequest implements delta.Callbacks. A delta ACK carries no
+// version: the one acknowledged is the one its nonce was sent with.
+func (t *AckTracker) OnStreamDeltaRequest(id int64, req *discovery.DeltaDiscoveryRequest) error {
+	version := ""
+	if req.GetResponseNonce() != "" && req.GetErrorDetail() == nil {
+		t.mu.Lock()
+		if st := t.streams[id]; st != nil {
+			version = st.sent[req.GetResponseNonce()]
+		}
+		t.mu.Unlock()
+	}
+	_ = t.request(id, req.GetNode(), req.GetTypeUrl(), version, req.GetResponseNonce(), req.GetErrorDetail().GetMessage())
+	return nil
+}
+
+// OnStreamDeltaResponse implements delta.Callbacks.
+func (t *AckTracker) OnStreamDeltaResponse(id int64, _ *discovery.DeltaDiscoveryRequest, resp *discovery.DeltaDiscoveryResponse) {
+	t.response(id, resp.GetTypeUrl(), resp.GetSystemVersionInfo(), resp.GetNonce())
+}
+
+// OnFetchRequest implements rest.Callbacks.
+func (t *AckTracker) OnFetchRequest(context.Context, *discovery.DiscoveryRequest) error { return nil }
+
+// OnFetchResponse implements rest.Callbacks.
+func (t *AckTracker) OnFetchResponse(*discovery.DiscoveryRequest, *discovery.DiscoveryResponse) {}

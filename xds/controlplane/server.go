@@ -1,0 +1,375 @@
+package controlplane
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
+	"github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
+	rlsconfigservice "github.com/envoyproxy/go-control-plane/ratelimit/service/ratelimit/v3"
+	stats "github.com/lyft/gostats"
+	"google.golang.org/grpc"
+
+	"github.com/floodgate/floodgate/policy"
+	"github.com/floodgate/floodgate/xds"
+	"github.com/floodgate/floodgate/xds/policypb"
+)
+
+// ServerOptions configures a Server; the zero value serves an empty,
+// in-memory policy set with admin writes disabled.
+type ServerOptions struct {
+	// Paths are policy files and directories, reloaded when they change.
+	Paths []string
+	// WatchInterval is how often Paths are checked for changes. Default 1s.
+	WatchInterval time.Duration
+	// Store keeps the policies written through the admin API. Default: a
+	// MemoryStore, which a restart empties.
+	Store Store
+	// AdminToken authorizes admin API writes sent with
+	// "Authorization: Bearer <AdminToken>". A client certificate verified
+	// against AdminTLS.CAFile authorizes them too. With neither, the admin
+	// API is read-only.
+	AdminToken string
+	// TLS secures the xDS gRPC listener of Serve; with a CAFile, clients
+	// must present a certificate it signed (mTLS).
+	TLS xds.TLSFiles
+	// AdminTLS secures the HTTP listener of Serve; with a CAFile, a client
+	// certificate is verified if offered and then authorizes writes.
+	AdminTLS xds.TLSFiles
+	// Stats receives the xds.server.* metrics. Default: discarded.
+	Stats  stats.Scope
+	Logger *slog.Logger
+	// Metrics, if set, is served at GET /metrics beside the admin API.
+	Metrics http.Handler
+}
+
+// Server is the control plane: it merges file and admin policies into
+// versioned snapshots and serves them to every node.
+type Server struct {
+	opts    ServerOptions
+	log     *slog.Logger
+	cache   cache.SnapshotCache
+	xds     serverv3.Server
+	acks    *AckTracker
+	ctx     context.Context // ends the xDS streams
+	cancel  context.CancelFunc
+	updated stats.Counter
+	failed  stats.Counter
+
+	build sync.Mutex // serializes rebuild
+
+	mu    sync.Mutex // guards state
+	state state
+}
+
+// state is what the control plane currently serves and why.
+type state struct {
+	files     []*policy.Config // last good load of Paths
+	fileErr   error            // last failed load of Paths, nil once one succeeds
+	contents  Contents         // last good read of the store
+	parsed    map[string]parsedRecord
+	configs   []*policy.Config // served, sorted by domain
+	sources   map[string]domainSource
+	version   string
+	buildErr  error // last failed rebuild, nil once one succeeds
+	omitted   map[string]string
+	dropped   map[string][]string
+	updatedAt time.Time
+}
+
+type parsedRecord struct {
+	version int64
+	config  *policy.Config
+}
+
+type domainSource struct {
+	Source    string // "admin" or the file
+	ETag      int64  // store version; 0 for a file-only domain
+	Overrides string // the file an admin policy overrides
+}
+
+// AdminSource is the Config.Source of policies written through the admin API.
+const AdminSource = "admin"
+
+// NewServer loads the policy files and the store once and builds the first
+// snapshot; it fails if either cannot be read or the policies are invalid.
+func NewServer(ctx context.Context, opts ServerOptions) (*Server, error) {
+	if opts.WatchInterval <= 0 {
+		opts.WatchInterval = time.Second
+	}
+	if opts.Store == nil {
+		opts.Store = NewMemoryStore()
+	}
+	if opts.Stats == nil {
+		opts.Stats = stats.NewStore(stats.NewNullSink(), false)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	scope := opts.Stats.Scope("xds").Scope("server")
+	s := &Server{
+		opts:    opts,
+		log:     opts.Logger,
+		cache:   cache.NewSnapshotCache(false, allNodes{}, nil),
+		acks:    NewAckTracker(scope, opts.Logger),
+		updated: scope.NewCounter("snapshot.updated"),
+		failed:  scope.NewCounter("snapshot.rejected"),
+	}
+	s.state.parsed = map[string]parsedRecord{}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.xds = serverv3.NewServer(s.ctx, s.cache, s.acks)
+	if len(opts.Paths) > 0 {
+		files, err := policy.Load(opts.Paths...)
+		if err != nil {
+			return nil, err
+		}
+		s.state.files = files
+	}
+	if err := s.rebuild(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Register adds the aggregated discovery service and the RateLimitConfig
+// discovery service to g.
+func (s *Server) Register(g *grpc.Server) {
+	discovery.RegisterAggregatedDiscoveryServiceServer(g, s.xds)
+	rlsconfigservice.RegisterRateLimitConfigDiscoveryServiceServer(g, s.xds)
+}
+
+// Cache is the snapshot cache the server serves from, under the key
+// AllNodes. Setting a snapshot there bypasses validation; the next policy
+// change replaces it.
+func (s *Server) Cache() cache.SnapshotCache { return s.cache }
+
+// Acks is the per-node ACK/NACK record.
+func (s *Server) Acks() *AckTracker { return s.acks }
+
+// Version is the version of the snapshot being served.
+func (s *Server) Version() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state.version
+}
+
+// Run follows the policy files and the store, rebuilding the snapshot on
+// every change, until ctx is done.
+func (s *Server) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	if len(s.opts.Paths) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			policy.Watch(ctx, s.opts.Paths, s.opts.WatchInterval, s.filesLoaded, s.filesRejected)
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.opts.Store.Watch(ctx, func() { _ = s.rebuild(ctx) })
+	}()
+	wg.Wait()
+	return nil
+}
+
+// Close ends every open xDS stream.
+func (s *Server) Close() { s.cancel() }
+
+func (s *Server) filesLoaded(snap *policy.Snapshot) {
+	s.mu.Lock()
+	s.state.files = snap.Configs()
+	s.state.fileErr = nil
+	s.mu.Unlock()
+	_ = s.rebuild(s.ctx)
+}
+
+func (s *Server) filesRejected(err error) {
+	s.log.Error("xds: policy files rejected; serving the last good version", "err", err)
+	s.failed.Inc()
+	s.mu.Lock()
+	s.state.fileErr = err
+	s.mu.Unlock()
+}
+
+// rebuild reads the store, merges it with the files and, if the result is
+// valid and differs from what is served, serves it as a new snapshot. On
+// failure the served snapshot stays.
+func (s *Server) rebuild(ctx context.Context) error {
+	s.build.Lock()
+	defer s.build.Unlock()
+	err := s.rebuildLocked(ctx)
+	if err != nil {
+		s.failed.Inc()
+		s.log.Error("xds: policies not updated; serving the last good version", "err", err)
+	}
+	s.mu.Lock()
+	s.state.buildErr = err
+	s.mu.Unlock()
+	return err
+}
+
+func (s *Server) rebuildLocked(ctx context.Context) error {
+	contents, err := s.opts.Store.Load(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	files, parsed := s.state.files, s.state.parsed
+	s.mu.Unlock()
+
+	nextParsed, err := parseRecords(contents.Records, parsed)
+	if err != nil {
+		return err
+	}
+	configs, sources := merge(files, contents.Records, nextParsed)
+	if _, err := policy.Compile(configs); err != nil {
+		return err
+	}
+	res, omitted, dropped, err := buildResources(configs)
+	if err != nil {
+		return err
+	}
+	version := fmt.Sprintf("%d-%s", contents.Revision, hashResources(res))
+
+	// Rebuilds without a change are common (a replica's store notice of its
+	// own write, a file touched): they serve nothing new.
+	s.mu.Lock()
+	same := version == s.state.version
+	s.mu.Unlock()
+	if !same {
+		snap, err := NewSnapshot(version, res)
+		if err != nil {
+			return err
+		}
+		if err := s.cache.SetSnapshot(ctx, AllNodes, snap); err != nil {
+			return fmt.Errorf("serve version %s: %w", version, err)
+		}
+		s.updated.Inc()
+		s.log.Info("xds: serving policies", "version", version, "domains", len(configs))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state.contents = contents
+	s.state.parsed = nextParsed
+	s.state.configs = configs
+	s.state.sources = sources
+	s.state.omitted = omitted
+	s.state.dropped = dropped
+	s.state.version = version
+	if !same {
+		s.state.updatedAt = time.Now()
+	}
+	return nil
+}
+
+// parseRecords parses the store's records, reusing those already parsed at
+// the same version.
+func parseRecords(records []Record, prev map[string]parsedRecord) (map[string]parsedRecord, error) {
+	out := make(map[string]parsedRecord, len(records))
+	var errs []error
+	for _, r := range records {
+		if p, ok := prev[r.Domain]; ok && p.version == r.Version {
+			out[r.Domain] = p
+			continue
+		}
+		c, err := policy.Parse(adminName(r.Domain), []byte(r.YAML))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("stored policy: %w", err))
+			continue
+		}
+		c.Source = AdminSource
+		out[r.Domain] = parsedRecord{version: r.Version, config: c}
+	}
+	return out, errors.Join(errs...)
+}
+
+// adminName names an admin policy in errors.
+func adminName(domain string) string { return "admin:" + domain }
+
+// merge combines file and admin policies. The rule: a domain written through
+// the admin API replaces a file's domain of the same name; deleting it
+// through the API brings the file's version back.
+func merge(files []*policy.Config, records []Record, parsed map[string]parsedRecord) ([]*policy.Config, map[string]domainSource) {
+	byDomain := map[string]*policy.Config{}
+	sources := map[string]domainSource{}
+	for _, c := range files {
+		byDomain[c.Domain] = c
+		sources[c.Domain] = domainSource{Source: c.Source}
+	}
+	for _, r := range records {
+		p, ok := parsed[r.Domain]
+		if !ok {
+			continue
+		}
+		ds := domainSource{Source: AdminSource, ETag: r.Version}
+		if f, ok := byDomain[r.Domain]; ok {
+			ds.Overrides = f.Source
+		}
+		byDomain[r.Domain] = p.config
+		sources[r.Domain] = ds
+	}
+	out := make([]*policy.Config, 0, len(byDomain))
+	for _, c := range byDomain {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Domain < out[j].Domain })
+	return out, sources
+}
+
+// buildResources makes one Policy and, where the standard type can express
+// it, one RateLimitConfig per domain.
+func buildResources(configs []*policy.Config) (map[string][]types.Resource, map[string]string, map[string][]string, error) {
+	res := map[string][]types.Resource{xds.PolicyType: {}, xds.RateLimitConfigType: {}}
+	omitted := map[string]string{}
+	dropped := map[string][]string{}
+	for _, c := range configs {
+		y, err := policy.Marshal(c)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("domain %q: %w", c.Domain, err)
+		}
+		res[xds.PolicyType] = append(res[xds.PolicyType], &policypb.Policy{Domain: c.Domain, Yaml: string(y), Source: c.Source})
+		rc, lost, err := xds.ToRateLimitConfig(c)
+		if err != nil {
+			omitted[c.Domain] = err.Error()
+			continue
+		}
+		if len(lost) > 0 {
+			dropped[c.Domain] = lost
+		}
+		res[xds.RateLimitConfigType] = append(res[xds.RateLimitConfigType], rc)
+	}
+	return res, omitted, dropped, nil
+}
+
+// hashResources fingerprints the served content, so that replicas of the
+// control plane reading the same store and files name it the same.
+func hashResources(res map[string][]types.Resource) string {
+	h := sha256.New()
+	typeURLs := make([]string, 0, len(res))
+	for t := range res {
+		typeURLs = append(typeURLs, t)
+	}
+	sort.Strings(typeURLs)
+	for _, t := range typeURLs {
+		rs := append([]types.Resource(nil), res[t]...)
+		sort.Slice(rs, func(i, j int) bool { return cache.GetResourceName(rs[i]) < cache.GetResourceName(rs[j]) })
+		fmt.Fprintf(h, "%s\n", t)
+		for _, r := range rs {
+			b, _ := cache.MarshalResource(r) // the same resources marshal again in NewSnapshot, which reports errors
+			fmt.Fprintf(h, "%s %d\n", cache.GetResourceName(r), len(b))
+			h.Write(b)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}

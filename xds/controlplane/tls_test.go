@@ -1,0 +1,101 @@
+package controlplane
+
+import (
+	"crypto/tls"
+	"net/http"
+	"testing"
+
+	"github.com/floodgate/floodgate/xds"
+	"github.com/floodgate/floodgate/xds/client"
+)
+
+func TestMutualTLS(t *testing.T) {
+	pki := newPKI(t)
+	cp := startControlPlane(t, ServerOptions{
+		AdminToken: "t",
+		TLS:        xds.TLSFiles{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, CAFile: pki.CA},
+		Logger:     quiet,
+	})
+	put(t, cp, "api", apiPolicy)
+
+	tests := []struct {
+		name  string
+		tls   xds.TLSFiles
+		works bool
+	}{
+		{"client certificate", xds.TLSFiles{CAFile: pki.CA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey}, true},
+		{"no client certificate", xds.TLSFiles{CAFile: pki.CA}, false},
+		{"server not trusted", xds.TLSFiles{CertFile: pki.ClientCert, KeyFile: pki.ClientKey}, false},
+		{"plaintext", xds.TLSFiles{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := startClient(t, client.Options{Addrs: []string{cp.grpcAddr}, NodeID: tt.name, TLS: tt.tls})
+			if tt.works {
+				<-w.Ready()
+				if w.domains() != "api" {
+					t.Fatalf("domains %q", w.domains())
+				}
+				return
+			}
+			eventually(t, "failed attempts", func() bool { return w.stats.NewCounter("xds.client.connect.failed").Value() >= 2 })
+			if w.applies.Load() != 0 {
+				t.Fatal("applied policies over a rejected connection")
+			}
+		})
+	}
+}
+
+// Over HTTPS with a client CA, a verified client certificate authorizes
+// writes without a token; reads stay open.
+func TestAdminClientCertificate(t *testing.T) {
+	pki := newPKI(t)
+	cp := startControlPlane(t, ServerOptions{
+		AdminTLS: xds.TLSFiles{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, CAFile: pki.CA},
+		Logger:   quiet,
+	})
+	roots, err := xds.TLSFiles{CAFile: pki.CA}.ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	anon := &http.Client{Transport: &http.Transport{TLSClientConfig: roots}}
+	withCert, err := xds.TLSFiles{CAFile: pki.CA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey}.ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := &http.Client{Transport: &http.Transport{TLSClientConfig: withCert}}
+
+	if code, body, _ := do(t, anon, "PUT", cp.httpURL+"/v1/policies/api", "", apiPolicy); code != 401 {
+		t.Fatalf("write without a certificate: %d %s", code, body)
+	}
+	if code, body, _ := do(t, admin, "PUT", cp.httpURL+"/v1/policies/api", "", apiPolicy); code != 201 {
+		t.Fatalf("write with a certificate: %d %s", code, body)
+	}
+	if code, body, _ := do(t, anon, "GET", cp.httpURL+"/v1/policies/api", "", ""); code != 200 {
+		t.Fatalf("read without a certificate: %d %s", code, body)
+	}
+}
+
+func TestTLSFilesErrors(t *testing.T) {
+	pki := newPKI(t)
+	tests := []struct {
+		name string
+		err  func() error
+	}{
+		{"server without key", func() error { _, err := xds.TLSFiles{CertFile: pki.ServerCert}.ServerConfig(true); return err }},
+		{"missing CA", func() error {
+			_, err := xds.TLSFiles{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, CAFile: pki.CA + ".missing"}.ServerConfig(true)
+			return err
+		}},
+		{"CA not PEM", func() error { _, err := xds.TLSFiles{CAFile: pki.ServerKey}.ClientConfig(); return err }},
+	}
+	for _, tt := range tests {
+		if err := tt.err(); err == nil {
+			t.Errorf("%s: no error", tt.name)
+		}
+	}
+	cfg, err := xds.TLSFiles{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, CAFile: pki.CA}.ServerConfig(false)
+	if err != nil || cfg.ClientAuth != tls.VerifyClientCertIfGiven {
+		t.Errorf("admin server config: %v, %v", cfg.ClientAuth, err)
+	}
+}
