@@ -6,6 +6,7 @@ import (
 
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/xds"
 	stats "github.com/lyft/gostats"
 	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
@@ -15,7 +16,7 @@ import (
 // go-control-plane calls it.
 func TestAckTracker(t *testing.T) {
 	st := stats.NewStore(stats.NewNullSink(), false)
-	tr := NewAckTracker(st.Scope("xds.server"), quiet)
+	tr := NewAckTracker(st.Scope("xds.server"), testkit.Quiet)
 	node := &core.Node{Id: "rls.1", Cluster: "edge"}
 	ctx := context.Background()
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/xds"
 )
@@ -42,7 +43,7 @@ func runAdminSteps(t *testing.T, h http.Handler, steps []adminStep) {
 }
 
 func TestAdminAPI(t *testing.T) {
-	srv, err := NewServer(context.Background(), ServerOptions{AdminToken: "s3cret", Logger: quiet})
+	srv, err := NewServer(context.Background(), ServerOptions{AdminToken: "s3cret", Logger: testkit.Quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func TestAdminAPI(t *testing.T) {
 }
 
 func TestAdminAPIWritesDisabledWithoutCredentials(t *testing.T) {
-	srv, err := NewServer(context.Background(), ServerOptions{Logger: quiet})
+	srv, err := NewServer(context.Background(), ServerOptions{Logger: testkit.Quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func TestAdminOverridesFiles(t *testing.T) {
 	if err := os.WriteFile(file, []byte(webPolicy), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := NewServer(context.Background(), ServerOptions{Paths: []string{dir}, AdminToken: "t", Logger: quiet})
+	srv, err := NewServer(context.Background(), ServerOptions{Paths: []string{dir}, AdminToken: "t", Logger: testkit.Quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	rlsconf "github.com/envoyproxy/go-control-plane/ratelimit/config/ratelimit/v3"
 	stats "github.com/lyft/gostats"
 
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/xds"
 	"github.com/floodgate/floodgate/xds/client"
@@ -30,7 +31,7 @@ func startClient(t *testing.T, opts client.Options) *watcher {
 	w := &watcher{stats: stats.NewStore(stats.NewNullSink(), false)}
 	opts.Apply = func(s *policy.Snapshot) { w.last.Store(s); w.applies.Add(1) }
 	opts.Stats = w.stats
-	opts.Logger = quiet
+	opts.Logger = testkit.Quiet
 	if opts.NodeID == "" {
 		opts.NodeID = "rls-test"
 	}
@@ -57,10 +58,10 @@ func put(t *testing.T, cp *controlPlane, domain, yaml string, header ...string) 
 func TestClientAppliesAndRejects(t *testing.T) {
 	for _, typeURL := range []string{xds.PolicyType, xds.RateLimitConfigType} {
 		t.Run(typeURL[strings.LastIndex(typeURL, ".")+1:], func(t *testing.T) {
-			cp := startControlPlane(t, ServerOptions{AdminToken: "t", Logger: quiet})
+			cp := startControlPlane(t, ServerOptions{AdminToken: "t", Logger: testkit.Quiet})
 			put(t, cp, "api", apiPolicy)
 			w := startClient(t, client.Options{Addrs: []string{cp.grpcAddr}, TypeURL: typeURL})
-			<-w.Ready()
+			testkit.Receive(t, "the first version applied", w.Ready())
 			if w.domains() != "api" || w.Version() != cp.Version() {
 				t.Fatalf("applied %q at %q, want api at %q", w.domains(), w.Version(), cp.Version())
 			}
@@ -81,7 +82,7 @@ func TestClientAppliesAndRejects(t *testing.T) {
 			if err := cp.Cache().SetSnapshot(context.Background(), AllNodes, snap); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "the NACK on the status page", func() bool {
+			testkit.Eventually(t, "the NACK on the status page", func() bool {
 				n, _ := cp.Acks().Node("rls-test")
 				ts := n.Types[typeURL]
 				return ts != nil && ts.Nacked && ts.LastErrorVersion == "bad-1" && strings.Contains(ts.LastError, "unit")
@@ -94,7 +95,7 @@ func TestClientAppliesAndRejects(t *testing.T) {
 			}
 
 			put(t, cp, "web", webPolicy)
-			eventually(t, "the next good version", func() bool { return w.domains() == "api,web" })
+			testkit.Eventually(t, "the next good version", func() bool { return w.domains() == "api,web" })
 			if w.Version() != cp.Version() {
 				t.Errorf("client at %q, server at %q", w.Version(), cp.Version())
 			}
@@ -106,24 +107,24 @@ func TestClientAppliesAndRejects(t *testing.T) {
 // while none answers.
 func TestClientFailover(t *testing.T) {
 	store := NewMemoryStore()
-	cp1 := startControlPlane(t, ServerOptions{AdminToken: "t", Store: store, Logger: quiet})
+	cp1 := startControlPlane(t, ServerOptions{AdminToken: "t", Store: store, Logger: testkit.Quiet})
 	put(t, cp1, "api", apiPolicy)
-	cp2 := startControlPlane(t, ServerOptions{AdminToken: "t", Store: store, Logger: quiet})
+	cp2 := startControlPlane(t, ServerOptions{AdminToken: "t", Store: store, Logger: testkit.Quiet})
 
 	// A port nobody listens on comes first.
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	dead := l.Addr().String()
 	l.Close()
 	w := startClient(t, client.Options{Addrs: []string{dead, cp1.grpcAddr, cp2.grpcAddr}})
-	<-w.Ready()
-	eventually(t, "the client on cp1", func() bool { n, ok := cp1.Acks().Node("rls-test"); return ok && n.Streams == 1 })
+	testkit.Receive(t, "the first version applied", w.Ready())
+	testkit.Eventually(t, "the client on cp1", func() bool { n, ok := cp1.Acks().Node("rls-test"); return ok && n.Streams == 1 })
 
 	cp1.stop()
 	if w.domains() != "api" {
 		t.Fatalf("lost its policies: %q", w.domains())
 	}
 	put(t, cp2, "web", webPolicy)
-	eventually(t, "the change through cp2", func() bool { return w.domains() == "api,web" })
+	testkit.Eventually(t, "the change through cp2", func() bool { return w.domains() == "api,web" })
 	if n := w.stats.NewCounter("xds.client.connect.failed").Value(); n < 2 {
 		t.Errorf("connect.failed = %d, want the dead address and cp1", n)
 	}

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/internal/testserver"
 	"github.com/floodgate/floodgate/xds"
 	"github.com/floodgate/floodgate/xds/client"
@@ -39,7 +40,7 @@ func dial(t *testing.T, addr string) *grpc.ClientConn {
 // client as envoyproxy/ratelimit uses it, gets one RateLimitConfig per
 // domain and every change; its ACKs show on the status page.
 func TestStandardTypeWithGoControlPlaneClient(t *testing.T) {
-	cp := startControlPlane(t, ServerOptions{AdminToken: "t", Logger: quiet})
+	cp := startControlPlane(t, ServerOptions{AdminToken: "t", Logger: testkit.Quiet})
 	if code, body, _ := do(t, nil, "PUT", cp.httpURL+"/v1/policies/api", "t", apiPolicy); code != 201 {
 		t.Fatalf("create: %d %s", code, body)
 	}
@@ -78,7 +79,7 @@ func TestStandardTypeWithGoControlPlaneClient(t *testing.T) {
 	if got = fetch(); len(got) != 2 || got["web"] == nil {
 		t.Fatalf("second response: %v", got)
 	}
-	eventually(t, "the ACK on the status page", func() bool {
+	testkit.Eventually(t, "the ACK on the status page", func() bool {
 		n, ok := cp.Acks().Node("standard-rls")
 		ts := n.Types[xds.RateLimitConfigType]
 		return ok && ts != nil && ts.AckedVersion == cp.Version() && ts.Acks >= 2
@@ -88,7 +89,7 @@ func TestStandardTypeWithGoControlPlaneClient(t *testing.T) {
 // A node's NACK is recorded with the version it rejected, and the rejected
 // version is not sent again: the next response carries the next version.
 func TestNackRecordedAndNotResent(t *testing.T) {
-	cp := startControlPlane(t, ServerOptions{AdminToken: "t", Logger: quiet})
+	cp := startControlPlane(t, ServerOptions{AdminToken: "t", Logger: testkit.Quiet})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stream, err := discovery.NewAggregatedDiscoveryServiceClient(dial(t, cp.grpcAddr)).StreamAggregatedResources(ctx)
@@ -125,7 +126,7 @@ func TestNackRecordedAndNotResent(t *testing.T) {
 	}
 	send(&discovery.DiscoveryRequest{VersionInfo: first.GetVersionInfo(), ResponseNonce: resp.GetNonce(),
 		ErrorDetail: &rpcstatus.Status{Code: 3, Message: "cannot parse api"}})
-	eventually(t, "the NACK on the status page", func() bool {
+	testkit.Eventually(t, "the NACK on the status page", func() bool {
 		for _, n := range cp.Status().Nodes {
 			if ts := n.Types[xds.PolicyType]; n.ID == "raw" && ts != nil && ts.Nacked {
 				return ts.LastError == "cannot parse api" && ts.LastErrorVersion == "bad-1" && ts.AckedVersion == first.GetVersionInfo()
@@ -147,7 +148,7 @@ func TestNackRecordedAndNotResent(t *testing.T) {
 
 // Delta ADS serves the same resources, per resource, and its ACKs count.
 func TestDeltaADS(t *testing.T) {
-	cp := startControlPlane(t, ServerOptions{AdminToken: "t", Logger: quiet})
+	cp := startControlPlane(t, ServerOptions{AdminToken: "t", Logger: testkit.Quiet})
 	for _, p := range []string{apiPolicy, webPolicy} {
 		domain := strings.TrimPrefix(strings.SplitN(p, "\n", 2)[0], "domain: ")
 		if code, body, _ := do(t, nil, "PUT", cp.httpURL+"/v1/policies/"+domain, "t", p); code != 201 {
@@ -189,7 +190,7 @@ func TestDeltaADS(t *testing.T) {
 	if len(resp.GetResources()) != 0 || strings.Join(resp.GetRemovedResources(), ",") != "web" {
 		t.Fatalf("after delete: %d resources, removed %v", len(resp.GetResources()), resp.GetRemovedResources())
 	}
-	eventually(t, "delta ACK", func() bool {
+	testkit.Eventually(t, "delta ACK", func() bool {
 		n, ok := cp.Acks().Node("delta")
 		return ok && n.Types[xds.PolicyType] != nil && n.Types[xds.PolicyType].Acks >= 1
 	})
@@ -198,7 +199,7 @@ func TestDeltaADS(t *testing.T) {
 // A domain the standard type cannot express is served only as Policy, and
 // the status page says so.
 func TestStandardOmitted(t *testing.T) {
-	srv, err := NewServer(context.Background(), ServerOptions{AdminToken: "t", Logger: quiet})
+	srv, err := NewServer(context.Background(), ServerOptions{AdminToken: "t", Logger: testkit.Quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,20 +230,20 @@ func TestFileChangesServed(t *testing.T) {
 	if err := os.WriteFile(file, []byte(apiPolicy), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cp := startControlPlane(t, ServerOptions{Paths: []string{dir}, WatchInterval: 10 * time.Millisecond, Logger: quiet})
+	cp := startControlPlane(t, ServerOptions{Paths: []string{dir}, WatchInterval: 10 * time.Millisecond, Logger: testkit.Quiet})
 	w := startClient(t, client.Options{Addrs: []string{cp.grpcAddr}})
-	<-w.Ready()
+	testkit.Receive(t, "the first version applied", w.Ready())
 
 	if err := os.WriteFile(filepath.Join(dir, "web.yaml"), []byte(webPolicy), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the new file served", func() bool { return w.domains() == "api,web" && w.Version() == cp.Version() })
+	testkit.Eventually(t, "the new file served", func() bool { return w.domains() == "api,web" && w.Version() == cp.Version() })
 	good := cp.Version()
 
 	if err := os.WriteFile(file, []byte("domain: api\ndescriptors: [\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the bad file reported", func() bool { return strings.Contains(cp.Status().FileError, "api.yaml") })
+	testkit.Eventually(t, "the bad file reported", func() bool { return strings.Contains(cp.Status().FileError, "api.yaml") })
 	if cp.Version() != good || w.domains() != "api,web" {
 		t.Fatalf("a bad file changed what is served: %s, %s", cp.Version(), w.domains())
 	}
@@ -253,7 +254,7 @@ func TestNewServerRejectsBadFiles(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte("domain: x\ndescriptors:\n  - key: k\n    rate_limit: {unit: fortnight, requests_per_unit: 1}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := NewServer(context.Background(), ServerOptions{Paths: []string{dir}, Logger: quiet})
+	_, err := NewServer(context.Background(), ServerOptions{Paths: []string{dir}, Logger: testkit.Quiet})
 	if err == nil || !strings.Contains(err.Error(), "bad.yaml:4") {
 		t.Fatalf("err = %v", err)
 	}
@@ -266,14 +267,14 @@ func TestReplicasShareRedis(t *testing.T) {
 	replica := func() *controlPlane {
 		rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
 		t.Cleanup(func() { rdb.Close() })
-		store := NewRedisStore(rdb, RedisStoreOptions{PollInterval: 50 * time.Millisecond, Logger: quiet})
-		return startControlPlane(t, ServerOptions{AdminToken: "t", Store: store, Logger: quiet})
+		store := NewRedisStore(rdb, RedisStoreOptions{PollInterval: 50 * time.Millisecond, Logger: testkit.Quiet})
+		return startControlPlane(t, ServerOptions{AdminToken: "t", Store: store, Logger: testkit.Quiet})
 	}
 	cp1, cp2 := replica(), replica()
 	w := startClient(t, client.Options{Addrs: []string{cp2.grpcAddr}})
 	put(t, cp1, "api", apiPolicy)
-	eventually(t, "cp2 serving cp1's change", func() bool { return cp2.Version() == cp1.Version() })
-	eventually(t, "the client of cp2", func() bool { return w.domains() == "api" && w.Version() == cp1.Version() })
+	testkit.Eventually(t, "cp2 serving cp1's change", func() bool { return cp2.Version() == cp1.Version() })
+	testkit.Eventually(t, "the client of cp2", func() bool { return w.domains() == "api" && w.Version() == cp1.Version() })
 
 	// Writers through different replicas still cannot overwrite each other.
 	code, body, _ := do(t, nil, "PUT", cp2.httpURL+"/v1/policies/api", "t", apiPolicy, "If-Match", `"0"`)
@@ -285,7 +286,7 @@ func TestReplicasShareRedis(t *testing.T) {
 // The standalone RateLimitConfig discovery service serves the standard type
 // without ADS.
 func TestRlsConfigsService(t *testing.T) {
-	cp := startControlPlane(t, ServerOptions{AdminToken: "t", Logger: quiet})
+	cp := startControlPlane(t, ServerOptions{AdminToken: "t", Logger: testkit.Quiet})
 	put(t, cp, "api", apiPolicy)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

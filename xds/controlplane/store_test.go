@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/internal/testserver"
 )
 
@@ -121,18 +122,18 @@ func TestStoreSharedWatch(t *testing.T) {
 			}()
 			// The first report says the watch is in place; a write after it
 			// is reported.
-			eventually(t, "the initial report", func() bool { return changes.Load() > 0 })
+			testkit.Eventually(t, "the initial report", func() bool { return changes.Load() > 0 })
 			before := changes.Load()
 			if _, err := s.Put(context.Background(), "d", "domain: d", AnyVersion); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "the write reported", func() bool { return changes.Load() > before })
+			testkit.Eventually(t, "the write reported", func() bool { return changes.Load() > before })
 			c, err := other.Load(context.Background())
 			if err != nil || len(c.Records) != 1 || c.Records[0].Domain != "d" {
 				t.Fatalf("other handle: %+v, %v", c, err)
 			}
 			cancel()
-			<-done
+			testkit.Receive(t, "Watch to return after its context ended", done)
 		})
 	}
 }
@@ -142,9 +143,9 @@ func TestMemoryStoreWatchStops(t *testing.T) {
 	done := make(chan struct{})
 	var changes atomic.Int32
 	go func() { defer close(done); NewMemoryStore().Watch(ctx, func() { changes.Add(1) }) }()
-	eventually(t, "the initial report", func() bool { return changes.Load() == 1 })
+	testkit.Eventually(t, "the initial report", func() bool { return changes.Load() == 1 })
 	cancel()
-	<-done
+	testkit.Receive(t, "Watch to return after its context ended", done)
 }
 
 func TestOpenStore(t *testing.T) {

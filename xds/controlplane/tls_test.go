@@ -5,16 +5,17 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/xds"
 	"github.com/floodgate/floodgate/xds/client"
 )
 
 func TestMutualTLS(t *testing.T) {
-	pki := newPKI(t)
+	pki := testkit.NewPKI(t)
 	cp := startControlPlane(t, ServerOptions{
 		AdminToken: "t",
 		TLS:        xds.TLSFiles{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, CAFile: pki.CA},
-		Logger:     quiet,
+		Logger:     testkit.Quiet,
 	})
 	put(t, cp, "api", apiPolicy)
 
@@ -32,13 +33,13 @@ func TestMutualTLS(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := startClient(t, client.Options{Addrs: []string{cp.grpcAddr}, NodeID: tt.name, TLS: tt.tls})
 			if tt.works {
-				<-w.Ready()
+				testkit.Receive(t, "the first version applied", w.Ready())
 				if w.domains() != "api" {
 					t.Fatalf("domains %q", w.domains())
 				}
 				return
 			}
-			eventually(t, "failed attempts", func() bool { return w.stats.NewCounter("xds.client.connect.failed").Value() >= 2 })
+			testkit.Eventually(t, "failed attempts", func() bool { return w.stats.NewCounter("xds.client.connect.failed").Value() >= 2 })
 			if w.applies.Load() != 0 {
 				t.Fatal("applied policies over a rejected connection")
 			}
@@ -49,10 +50,10 @@ func TestMutualTLS(t *testing.T) {
 // Over HTTPS with a client CA, a verified client certificate authorizes
 // writes without a token; reads stay open.
 func TestAdminClientCertificate(t *testing.T) {
-	pki := newPKI(t)
+	pki := testkit.NewPKI(t)
 	cp := startControlPlane(t, ServerOptions{
 		AdminTLS: xds.TLSFiles{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, CAFile: pki.CA},
-		Logger:   quiet,
+		Logger:   testkit.Quiet,
 	})
 	roots, err := xds.TLSFiles{CAFile: pki.CA}.ClientConfig()
 	if err != nil {
@@ -77,7 +78,7 @@ func TestAdminClientCertificate(t *testing.T) {
 }
 
 func TestTLSFilesErrors(t *testing.T) {
-	pki := newPKI(t)
+	pki := testkit.NewPKI(t)
 	tests := []struct {
 		name string
 		err  func() error
