@@ -24,28 +24,48 @@ func Watch(ctx context.Context, paths []string, interval time.Duration, apply fu
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 
-	var last [sha256.Size]byte
-	loaded := false
+	w := &fileWatch{paths: paths, apply: apply, reject: reject}
 	for {
 		if ctx.Err() != nil {
 			return
 		}
-		sources, readErrs := readSources(paths)
-		if sum := contentHash(sources, readErrs); !loaded || sum != last {
-			loaded, last = true, sum
-			snap, err := compileSources(sources, readErrs)
-			switch {
-			case err != nil && reject != nil:
-				reject(err)
-			case err == nil && apply != nil:
-				apply(snap)
-			}
-		}
+		w.poll()
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
 		}
+	}
+}
+
+// fileWatch is what Watch remembers between polls. Its single step, poll,
+// is separate from the ticker so that tests can make several edits and then
+// poll once, instead of racing a timer.
+type fileWatch struct {
+	paths  []string
+	apply  func(*Snapshot)
+	reject func(error)
+
+	last   [sha256.Size]byte
+	loaded bool
+}
+
+// poll reads the files once and, on the first poll or when their content
+// differs from the last poll's, compiles them and reports the result to
+// apply or reject.
+func (w *fileWatch) poll() {
+	sources, readErrs := readSources(w.paths)
+	sum := contentHash(sources, readErrs)
+	if w.loaded && sum == w.last {
+		return
+	}
+	w.loaded, w.last = true, sum
+	snap, err := compileSources(sources, readErrs)
+	switch {
+	case err != nil && w.reject != nil:
+		w.reject(err)
+	case err == nil && w.apply != nil:
+		w.apply(snap)
 	}
 }
 

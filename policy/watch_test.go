@@ -7,69 +7,60 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/floodgate/floodgate/internal/testkit"
 )
 
-// watcher runs Watch and exposes what it reports on channels.
-type watcher struct {
-	applied  chan *Snapshot
-	rejected chan error
-	done     chan struct{}
-	cancel   context.CancelFunc
+// polled is a fileWatch driven by the test, one poll at a time, with what
+// each poll reported.
+type polled struct {
+	w        *fileWatch
+	applied  []*Snapshot
+	rejected []error
 }
 
-func startWatch(t *testing.T, paths ...string) *watcher {
+func newPolled(paths ...string) *polled {
+	p := &polled{}
+	p.w = &fileWatch{paths: paths,
+		apply:  func(s *Snapshot) { p.applied = append(p.applied, s) },
+		reject: func(err error) { p.rejected = append(p.rejected, err) }}
+	return p
+}
+
+// poll runs one poll and returns what it reported.
+func (p *polled) poll() (applied []*Snapshot, rejected []error) {
+	p.applied, p.rejected = nil, nil
+	p.w.poll()
+	return p.applied, p.rejected
+}
+
+// pollApply polls once and returns the snapshot applied, failing unless the
+// poll applied exactly one and rejected nothing.
+func (p *polled) pollApply(t *testing.T) *Snapshot {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	w := &watcher{
-		applied:  make(chan *Snapshot, 16),
-		rejected: make(chan error, 16),
-		done:     make(chan struct{}),
-		cancel:   cancel,
+	applied, rejected := p.poll()
+	if len(applied) != 1 || len(rejected) != 0 {
+		t.Fatalf("poll applied %d snapshots and rejected %v, want one snapshot", len(applied), rejected)
 	}
-	go func() {
-		defer close(w.done)
-		Watch(ctx, paths, 5*time.Millisecond,
-			func(s *Snapshot) { w.applied <- s },
-			func(err error) { w.rejected <- err })
-	}()
-	t.Cleanup(func() { cancel(); <-w.done })
-	return w
+	return applied[0]
 }
 
-func (w *watcher) nextApply(t *testing.T) *Snapshot {
+// pollReject polls once and returns the rejection, failing unless the poll
+// rejected exactly once and applied nothing.
+func (p *polled) pollReject(t *testing.T) error {
 	t.Helper()
-	select {
-	case s := <-w.applied:
-		return s
-	case err := <-w.rejected:
-		t.Fatalf("rejected: %v", err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("no snapshot applied")
+	applied, rejected := p.poll()
+	if len(applied) != 0 || len(rejected) != 1 {
+		t.Fatalf("poll applied %d snapshots and rejected %v, want one rejection", len(applied), rejected)
 	}
-	return nil
+	return rejected[0]
 }
 
-func (w *watcher) nextReject(t *testing.T) error {
+// pollNothing polls once and fails if the poll reported anything.
+func (p *polled) pollNothing(t *testing.T) {
 	t.Helper()
-	select {
-	case s := <-w.applied:
-		t.Fatalf("applied %v, want a rejection", s.Domains())
-	case err := <-w.rejected:
-		return err
-	case <-time.After(5 * time.Second):
-		t.Fatal("nothing rejected")
-	}
-	return nil
-}
-
-func (w *watcher) quiet(t *testing.T) {
-	t.Helper()
-	select {
-	case s := <-w.applied:
-		t.Fatalf("unexpected apply of %v", s.Domains())
-	case err := <-w.rejected:
-		t.Fatalf("unexpected rejection: %v", err)
-	case <-time.After(50 * time.Millisecond):
+	if applied, rejected := p.poll(); len(applied) != 0 || len(rejected) != 0 {
+		t.Fatalf("poll of unchanged files applied %d snapshots and rejected %v, want nothing", len(applied), rejected)
 	}
 }
 
@@ -88,38 +79,40 @@ func TestWatchReloadsAndKeepsLastGood(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "api.yaml")
 	writeFile(t, file, policyWith("1"))
-	w := startWatch(t, dir)
+	p := newPolled(dir)
 
-	if got := limitOf(w.nextApply(t)); got != 1 {
+	if got := limitOf(p.pollApply(t)); got != 1 {
 		t.Fatalf("first snapshot limit = %d, want 1", got)
 	}
-	w.quiet(t) // unchanged content is not reloaded
+	p.pollNothing(t) // unchanged content is not reloaded
 
 	writeFile(t, file, policyWith("2"))
-	if got := limitOf(w.nextApply(t)); got != 2 {
+	if got := limitOf(p.pollApply(t)); got != 2 {
 		t.Fatalf("reloaded limit = %d, want 2", got)
 	}
 
 	// A bad edit is reported once, with its position, and nothing is applied:
 	// the caller keeps serving the last good snapshot.
 	writeFile(t, file, "domain: api\ndescriptors: [{key: k, rate_limit: {unit: second, request_per_unit: 3}}]\n")
-	err := w.nextReject(t)
+	err := p.pollReject(t)
 	if !strings.Contains(err.Error(), file+`:2:51: descriptor "k": unknown key "request_per_unit"`) {
 		t.Errorf("rejection = %v", err)
 	}
-	w.quiet(t)
+	p.pollNothing(t)
 
-	// A second file with the same domain is a cross-file problem.
+	// A second file with the same domain is a cross-file problem. Both edits
+	// land before the next poll, so the valid state between them is never
+	// seen.
 	writeFile(t, file, policyWith("3"))
 	writeFile(t, filepath.Join(dir, "dup.yaml"), "domain: api\n")
-	if err := w.nextReject(t); !strings.Contains(err.Error(), `domain "api" is already defined`) {
+	if err := p.pollReject(t); !strings.Contains(err.Error(), `domain "api" is already defined`) {
 		t.Errorf("rejection = %v", err)
 	}
 
 	if err := os.Remove(filepath.Join(dir, "dup.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	if got := limitOf(w.nextApply(t)); got != 3 {
+	if got := limitOf(p.pollApply(t)); got != 3 {
 		t.Fatalf("limit after fix = %d, want 3", got)
 	}
 }
@@ -133,36 +126,56 @@ func TestWatchSeesConfigMapSymlinkSwap(t *testing.T) {
 	must(t, os.Symlink("..v1", filepath.Join(dir, "..data")))
 	must(t, os.Symlink(filepath.Join("..data", "api.yaml"), filepath.Join(dir, "api.yaml")))
 
-	w := startWatch(t, dir)
-	if got := limitOf(w.nextApply(t)); got != 1 {
+	p := newPolled(dir)
+	if got := limitOf(p.pollApply(t)); got != 1 {
 		t.Fatalf("limit = %d, want 1", got)
 	}
 	must(t, os.Symlink("..v2", filepath.Join(dir, "..data_tmp")))
 	must(t, os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")))
-	if got := limitOf(w.nextApply(t)); got != 2 {
+	if got := limitOf(p.pollApply(t)); got != 2 {
 		t.Fatalf("limit after swap = %d, want 2", got)
 	}
 }
 
-func TestWatchStopsWhenContextIsDone(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "api.yaml"), policyWith("1"))
-	w := startWatch(t, dir)
-	w.nextApply(t)
-	w.cancel()
-	select {
-	case <-w.done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Watch did not return after its context was cancelled")
-	}
-}
-
 func TestWatchReportsMissingPath(t *testing.T) {
-	w := startWatch(t, filepath.Join(t.TempDir(), "nope"))
-	if err := w.nextReject(t); !strings.Contains(err.Error(), "no such file or directory") {
+	p := newPolled(filepath.Join(t.TempDir(), "nope"))
+	if err := p.pollReject(t); !strings.Contains(err.Error(), "no such file or directory") {
 		t.Errorf("rejection = %v", err)
 	}
-	w.quiet(t) // the same failure is reported once
+	p.pollNothing(t) // the same failure is reported once
+}
+
+// Watch itself loads at once, polls on its ticker, and returns when its
+// context is done. One edit at a time, so no poll can fall between edits.
+func TestWatchPollsUntilContextIsDone(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "api.yaml")
+	writeFile(t, file, policyWith("1"))
+
+	applied := make(chan *Snapshot, 16)
+	rejected := make(chan error, 16)
+	done := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		defer close(done)
+		Watch(ctx, []string{dir}, 5*time.Millisecond,
+			func(s *Snapshot) { applied <- s },
+			func(err error) { rejected <- err })
+	}()
+
+	if got := limitOf(testkit.Receive(t, "the first load", applied)); got != 1 {
+		t.Fatalf("first snapshot limit = %d, want 1", got)
+	}
+	writeFile(t, file, policyWith("2"))
+	if got := limitOf(testkit.Receive(t, "the edit applied by a later poll", applied)); got != 2 {
+		t.Fatalf("reloaded limit = %d, want 2", got)
+	}
+	cancel()
+	testkit.Receive(t, "Watch to return after its context was cancelled", done)
+	if n := len(rejected); n != 0 {
+		t.Errorf("Watch rejected %d loads of valid files", n)
+	}
 }
 
 func must(t *testing.T, err error) {
