@@ -1,0 +1,6 @@
+// Package serving runs the network face of a Floodgate role: one gRPC
+// server, with the standard health service, and optionally one HTTP server,
+// from listening to draining. Every role of the binary and the xDS control
+// plane serve through it, so they all report a failed listener, run their
+// last steps and drain the same way.
+package serving
