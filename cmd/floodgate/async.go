@@ -2,69 +2,33 @@ package main
 
 import (
 	"flag"
-	"log/slog"
-
 	"fmt"
-	"net/url"
+	"log/slog"
 	"time"
 
 	gostats "github.com/lyft/gostats"
-
 	"github.com/redis/go-redis/v9"
 
 	"github.com/floodgate/floodgate/decisions"
-	"github.com/floodgate/floodgate/internal/redisconn"
-	"github.com/floodgate/floodgate/ratelimit"
 	"github.com/floodgate/floodgate/ratelimit/replica"
 )
 
-// brokers are the Redis endpoints decisions travel over: independent
-// deployments (a pair, say); publishers write to all, subscribers read one.
+// brokers are the --redis deployments decisions travel over and the bus
+// that runs over them.
 type brokers struct {
 	clients []redis.UniversalClient
 	names   []string
 	bus     *decisions.RedisBus
+	close   func() // stops the bus, then drops its connections
 }
 
-// openBrokers connects to every URL and opens the decision bus over them;
-// close releases both.
+// openBrokers opens the decision bus over the --redis URLs.
 func openBrokers(urls []string, stats gostats.Scope, log *slog.Logger) (*brokers, error) {
-	b := &brokers{}
-	for _, u := range urls {
-		c, err := redisconn.New(u)
-		if err != nil {
-			b.close()
-			return nil, fmt.Errorf("--redis: %w", err)
-		}
-		b.clients = append(b.clients, c)
-		b.names = append(b.names, redactURL(u))
-	}
-	bus, err := decisions.NewRedisBus(decisions.RedisBusOptions{Endpoints: b.clients, Names: b.names, Stats: stats, Logger: log})
+	b, err := decisions.OpenBrokers(urls, decisions.RedisBusOptions{Stats: stats, Logger: log})
 	if err != nil {
-		b.close()
-		return nil, err
+		return nil, fmt.Errorf("--redis: %w", err)
 	}
-	b.bus = bus
-	return b, nil
-}
-
-// close stops the bus, then drops the connections it ran over.
-func (b *brokers) close() {
-	if b.bus != nil {
-		b.bus.Close()
-	}
-	for _, c := range b.clients {
-		c.Close()
-	}
-}
-
-// redactURL names an endpoint in logs and health without its password.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "redis"
-	}
-	return u.Redacted()
+	return &brokers{clients: b.Clients, names: b.Names, bus: b.Bus, close: b.Close}, nil
 }
 
 // asyncFlags configure an RLS replica's async limiter.
@@ -98,17 +62,17 @@ func (f *asyncFlags) groups() [][]string {
 }
 
 // limiter opens the async limiter these flags describe, reporting to the
-// engine groups and following bus, with the health it reports.
-func (f *asyncFlags) limiter(groups [][]string, bus decisions.Subscriber, stats gostats.Scope) (*replica.Limiter, ratelimit.Health, error) {
+// engine groups and following bus.
+func (f *asyncFlags) limiter(groups [][]string, bus decisions.Subscriber, stats gostats.Scope) (*replica.Limiter, error) {
 	pol, err := replica.ParseEnginePolicy(f.policy)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--engine-policy: %w", err)
+		return nil, fmt.Errorf("--engine-policy: %w", err)
 	}
 	down, err := replica.ParseOnEngineDown(f.onEngineDown)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--on-engine-down: %w", err)
+		return nil, fmt.Errorf("--on-engine-down: %w", err)
 	}
-	lim, err := replica.NewLimiter(replica.Options{
+	return replica.NewLimiter(replica.Options{
 		Engines:      replica.HitReporterOptions{Groups: groups, Policy: pol, FlushInterval: f.report},
 		Decisions:    bus,
 		Cache:        replica.DecisionCacheOptions{MaxEntries: f.cacheSize},
@@ -116,24 +80,4 @@ func (f *asyncFlags) limiter(groups [][]string, bus decisions.Subscriber, stats 
 		Stats:        stats,
 		Logger:       slog.Default(),
 	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return lim, asyncHealth(lim, down == replica.EngineDownDeny), nil
-}
-
-// asyncHealth reports a replica healthy while it can answer as configured:
-// always when it fails open, only with an engine when it fails closed.
-func asyncHealth(l *replica.Limiter, deny bool) ratelimit.Health {
-	return func() (bool, map[string]any) {
-		h := l.Health()
-		detail := map[string]any{
-			"engine_connected":  h.EngineConnected,
-			"engines_connected": h.EnginesConnected,
-			"bus_connected":     h.BusConnected,
-			"dropped_hits":      h.DroppedHits,
-			"cache_entries":     h.CacheEntries,
-		}
-		return h.EngineConnected || !deny, detail
-	}
 }

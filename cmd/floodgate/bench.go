@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"runtime/pprof"
 	"strconv"
-	"text/tabwriter"
 	"time"
 
 	"github.com/floodgate/floodgate/internal/load"
@@ -41,11 +37,7 @@ type benchFlags struct {
 	interval time.Duration
 }
 
-// runBench loads an RLS, and a constant-OK baseline beside it, and prints
-// both side by side.
-func runBench(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	var f benchFlags
+func (f *benchFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.addr, "addr", "", "gRPC `address` of a running RLS; empty: start one in this process (--start)")
 	fs.StringVar(&f.start, "start", "async", "mode of the in-process Floodgate: async or exact")
 	fs.Var(&f.configs, "config", "policy `PATH` for the in-process Floodgate; none: the built-in examples")
@@ -67,89 +59,82 @@ func runBench(ctx context.Context, args []string) error {
 	fs.Uint64Var(&f.limit, "limit", 1000, "accuracy: the key's limit (per hour)")
 	fs.DurationVar(&f.interval, "interval", 20*time.Millisecond, "accuracy: the replicas' report interval and the engine's flush interval")
 	fs.StringVar(&f.cpuProf, "cpuprofile", "", "write a CPU profile of the whole run (load and in-process targets) to `FILE`")
+}
+
+// runBench loads an RLS, and a constant-OK baseline beside it, and prints
+// both side by side.
+func runBench(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	var f benchFlags
+	f.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if f.cpuProf != "" {
-		out, err := os.Create(f.cpuProf)
-		if err != nil {
-			return err
-		}
-		defer out.Close()
-		if err := pprof.StartCPUProfile(out); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(f.cpuProf)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	if f.accuracy {
 		_, err := runAccuracy(ctx, os.Stdout, &f)
 		return err
 	}
-	workers, err := intList(f.workers.items(), 64)
-	if err != nil {
-		return fmt.Errorf("--workers: %w", err)
-	}
-	d, err := parseDescriptor(f.desc)
+	sweep, err := f.sweep()
 	if err != nil {
 		return err
 	}
-
 	targets, stop, err := f.targets(ctx)
 	if err != nil {
 		return err
 	}
 	defer stop()
-
-	var rows []benchRow
-	for _, w := range workers {
-		merged := make([]*load.Result, len(targets))
-		for round := 0; round < max(f.rounds, 1); round++ {
-			for i, tg := range targets {
-				o := load.Options{Addr: tg.addr, Conns: f.conns, Workers: w, Duration: f.duration, Count: f.count,
-					Rate: f.rate, Keys: f.keys, Domain: f.domain, Entries: d.Entries}
-				if !tg.warm && f.warmup > 0 {
-					warm := o
-					warm.Duration, warm.Count = f.warmup, 0
-					if _, err := load.Run(ctx, warm); err != nil {
-						return err
-					}
-					tg.warm = true
-				}
-				res, err := load.Run(ctx, o)
-				if err != nil {
-					return err
-				}
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				if merged[i] == nil {
-					merged[i] = res
-				} else {
-					merged[i].Merge(res)
-				}
-			}
-		}
-		for i, tg := range targets {
-			rows = append(rows, benchRow{target: tg.name, workers: w, res: merged[i]})
-		}
+	sweep.Targets = targets
+	rows, err := load.Sweep(ctx, sweep)
+	if err != nil {
+		return err
 	}
-	printBench(os.Stdout, rows)
+	load.PrintRows(os.Stdout, rows)
 	if f.csvPath != "" {
-		return writeBenchCSV(f.csvPath, rows)
+		return load.WriteCSV(f.csvPath, rows)
 	}
 	return nil
 }
 
-type benchTarget struct {
-	name string
-	addr string
-	warm bool
+// sweep is the load the flags describe, without its targets.
+func (f *benchFlags) sweep() (load.SweepOptions, error) {
+	workers, err := intList(f.workers.items(), 64)
+	if err != nil {
+		return load.SweepOptions{}, fmt.Errorf("--workers: %w", err)
+	}
+	d, err := parseDescriptor(f.desc)
+	if err != nil {
+		return load.SweepOptions{}, err
+	}
+	return load.SweepOptions{Workers: workers, Rounds: f.rounds, Warmup: f.warmup,
+		Load: load.Options{Conns: f.conns, Duration: f.duration, Count: f.count, Rate: f.rate, Keys: f.keys,
+			Domain: f.domain, Entries: d.Entries}}, nil
+}
+
+// startCPUProfile profiles the whole run into path, if one is given.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(out); err != nil {
+		out.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); out.Close() }, nil
 }
 
 // targets starts what the run loads: the baseline first, so that each
 // concurrency is measured on it and then on Floodgate back to back.
-func (f *benchFlags) targets(ctx context.Context) ([]*benchTarget, func(), error) {
-	var targets []*benchTarget
+func (f *benchFlags) targets(ctx context.Context) ([]load.Target, func(), error) {
+	var targets []load.Target
 	var stops []func()
 	stopAll := func() {
 		for _, s := range stops {
@@ -162,10 +147,10 @@ func (f *benchFlags) targets(ctx context.Context) ([]*benchTarget, func(), error
 			return nil, nil, fmt.Errorf("baseline: %w", err)
 		}
 		stops = append(stops, stop)
-		targets = append(targets, &benchTarget{name: "baseline", addr: addr})
+		targets = append(targets, load.Target{Name: "baseline", Addr: addr})
 	}
 	if f.addr != "" {
-		return append(targets, &benchTarget{name: "floodgate", addr: f.addr}), stopAll, nil
+		return append(targets, load.Target{Name: "floodgate", Addr: f.addr}), stopAll, nil
 	}
 	addr, stop, err := startInProcess(ctx, f.start, f.configs.items(), f.redis)
 	if err != nil {
@@ -173,70 +158,7 @@ func (f *benchFlags) targets(ctx context.Context) ([]*benchTarget, func(), error
 		return nil, nil, err
 	}
 	stops = append(stops, stop)
-	return append(targets, &benchTarget{name: "floodgate-" + f.start, addr: addr}), stopAll, nil
-}
-
-type benchRow struct {
-	target  string
-	workers int
-	res     *load.Result
-}
-
-func printBench(w io.Writer, rows []benchRow) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tworkers\treq/s\tp50\tp90\tp99\tp99.9\terrors\tover_limit\tmissed\t")
-	for _, r := range rows {
-		l := &r.res.Latency
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%v\t%v\t%v\t%v\t%d\t%d\t%d\t\n", r.target, r.workers, r.res.Throughput(),
-			round(l.Quantile(0.5)), round(l.Quantile(0.9)), round(l.Quantile(0.99)), round(l.Quantile(0.999)),
-			r.res.Errors, r.res.OverLimit, r.res.Missed)
-	}
-	tw.Flush()
-	if peak, ok := baselinePeak(rows); ok {
-		for _, r := range rows {
-			if r.workers != peak.workers || r.target == "baseline" {
-				continue
-			}
-			fmt.Fprintf(w, "\nat the baseline's peak (%d workers): %s/baseline throughput %.2f, p99 %.2f\n",
-				peak.workers, r.target, r.res.Throughput()/peak.res.Throughput(),
-				float64(r.res.Latency.Quantile(0.99))/float64(peak.res.Latency.Quantile(0.99)))
-		}
-	}
-	for _, r := range rows {
-		if r.res.FirstErr != nil {
-			fmt.Fprintf(w, "%s, %d workers: first error: %v\n", r.target, r.workers, r.res.FirstErr)
-		}
-	}
-}
-
-// baselinePeak is the baseline's run with the highest throughput.
-func baselinePeak(rows []benchRow) (benchRow, bool) {
-	var peak benchRow
-	found := false
-	for _, r := range rows {
-		if r.target == "baseline" && (!found || r.res.Throughput() > peak.res.Throughput()) {
-			peak, found = r, true
-		}
-	}
-	return peak, found
-}
-
-func writeBenchCSV(path string, rows []benchRow) error {
-	file, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := csv.NewWriter(file)
-	w.Write([]string{"target", "workers", "rps", "p50_us", "p90_us", "p99_us", "p999_us", "errors"})
-	us := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e3, 'f', 1, 64) }
-	for _, r := range rows {
-		l := &r.res.Latency
-		w.Write([]string{r.target, strconv.Itoa(r.workers), strconv.FormatFloat(r.res.Throughput(), 'f', 0, 64),
-			us(l.Quantile(0.5)), us(l.Quantile(0.9)), us(l.Quantile(0.99)), us(l.Quantile(0.999)),
-			strconv.FormatUint(r.res.Errors, 10)})
-	}
-	w.Flush()
-	return errors.Join(w.Error(), file.Close())
+	return append(targets, load.Target{Name: "floodgate-" + f.start, Addr: addr}), stopAll, nil
 }
 
 func intList(items []string, def int) ([]int, error) {
@@ -252,14 +174,4 @@ func intList(items []string, def int) ([]int, error) {
 		out[i] = n
 	}
 	return out, nil
-}
-
-func round(d time.Duration) time.Duration {
-	switch {
-	case d > time.Millisecond:
-		return d.Round(10 * time.Microsecond)
-	case d > time.Microsecond:
-		return d.Round(100 * time.Nanosecond)
-	}
-	return d
 }

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/floodgate/floodgate/internal/load"
 )
 
 func TestBenchSideBySide(t *testing.T) {
@@ -37,24 +35,6 @@ func TestBenchSideBySide(t *testing.T) {
 		if r[7] != "0" {
 			t.Errorf("%s with %s workers had %s errors", r[0], r[1], r[7])
 		}
-	}
-}
-
-func TestPrintBenchRatios(t *testing.T) {
-	res := func(n uint64, lat time.Duration) *load.Result {
-		r := &load.Result{Requests: n, Elapsed: time.Second}
-		for range n {
-			r.Latency.Record(lat)
-		}
-		return r
-	}
-	var out bytes.Buffer
-	printBench(&out, []benchRow{
-		{"baseline", 8, res(1000, time.Millisecond)}, {"floodgate-async", 8, res(900, 1100*time.Microsecond)},
-		{"baseline", 16, res(800, time.Millisecond)}, {"floodgate-async", 16, res(800, time.Millisecond)},
-	})
-	if !strings.Contains(out.String(), "at the baseline's peak (8 workers): floodgate-async/baseline throughput 0.90, p99 1.10") {
-		t.Fatalf("ratio line missing:\n%s", out.String())
 	}
 }
 

@@ -11,48 +11,60 @@ import (
 	"github.com/floodgate/floodgate/xds/controlplane"
 )
 
+// controlPlaneFlags configure the xDS control plane.
+type controlPlaneFlags struct {
+	configs            listFlag
+	grpcAddr, httpAddr string
+	storeURL           string
+	token              string
+	tls, adminTLS      xds.TLSFiles
+	stats              statsFlags
+	log                logFlags
+}
+
+func (f *controlPlaneFlags) register(fs *flag.FlagSet) {
+	fs.Var(&f.configs, "config", "policy `PATH` (file or directory; repeatable), watched")
+	fs.StringVar(&f.grpcAddr, "grpc-addr", "127.0.0.1:18000", "xDS gRPC `address`")
+	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:18080", "HTTP `address` of the admin API, /v1/status and /metrics")
+	fs.StringVar(&f.storeURL, "store", "file:floodgate-policies.json", "where admin API writes are kept: redis://... (shared by control-plane replicas), file:PATH, or memory:")
+	fs.StringVar(&f.token, "admin-token", "", "bearer `token` that authorizes admin API writes; empty: writes need a verified client certificate")
+	fs.StringVar(&f.tls.CertFile, "xds-cert", "", "TLS certificate `file` of the xDS listener")
+	fs.StringVar(&f.tls.KeyFile, "xds-key", "", "TLS key `file` of the xDS listener")
+	fs.StringVar(&f.tls.CAFile, "xds-ca", "", "CA `file`: xDS clients must present a certificate it signed (mTLS)")
+	fs.StringVar(&f.adminTLS.CertFile, "admin-cert", "", "TLS certificate `file` of the HTTP listener")
+	fs.StringVar(&f.adminTLS.KeyFile, "admin-key", "", "TLS key `file` of the HTTP listener")
+	fs.StringVar(&f.adminTLS.CAFile, "admin-ca", "", "CA `file`: a client certificate it signed authorizes admin writes")
+	f.stats.register(fs)
+	f.log.register(fs)
+}
+
 // runControlPlane serves policies over xDS, with the admin API and status
 // page on HTTP.
 func runControlPlane(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("control-plane", flag.ContinueOnError)
-	var configs listFlag
-	fs.Var(&configs, "config", "policy `PATH` (file or directory; repeatable), watched")
-	grpcAddr := fs.String("grpc-addr", "127.0.0.1:18000", "xDS gRPC `address`")
-	httpAddr := fs.String("http-addr", "127.0.0.1:18080", "HTTP `address` of the admin API, /v1/status and /metrics")
-	storeURL := fs.String("store", "file:floodgate-policies.json", "where admin API writes are kept: redis://... (shared by control-plane replicas), file:PATH, or memory:")
-	token := fs.String("admin-token", "", "bearer `token` that authorizes admin API writes; empty: writes need a verified client certificate")
-	var tlsFiles, adminTLS xds.TLSFiles
-	fs.StringVar(&tlsFiles.CertFile, "xds-cert", "", "TLS certificate `file` of the xDS listener")
-	fs.StringVar(&tlsFiles.KeyFile, "xds-key", "", "TLS key `file` of the xDS listener")
-	fs.StringVar(&tlsFiles.CAFile, "xds-ca", "", "CA `file`: xDS clients must present a certificate it signed (mTLS)")
-	fs.StringVar(&adminTLS.CertFile, "admin-cert", "", "TLS certificate `file` of the HTTP listener")
-	fs.StringVar(&adminTLS.KeyFile, "admin-key", "", "TLS key `file` of the HTTP listener")
-	fs.StringVar(&adminTLS.CAFile, "admin-ca", "", "CA `file`: a client certificate it signed authorizes admin writes")
-	var sf statsFlags
-	var lf logFlags
-	sf.register(fs)
-	lf.register(fs)
+	var f controlPlaneFlags
+	f.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := lf.install(); err != nil {
+	if err := f.log.install(); err != nil {
 		return err
 	}
-	stats, prom, err := sf.open(ctx)
+	stats, prom, err := f.stats.open(ctx)
 	if err != nil {
 		return fmt.Errorf("stats: %w", err)
 	}
-	store, err := controlplane.OpenStore(*storeURL)
+	store, err := controlplane.OpenStore(f.storeURL)
 	if err != nil {
 		return fmt.Errorf("--store: %w", err)
 	}
 	defer store.Close()
 	srv, err := controlplane.NewServer(ctx, controlplane.ServerOptions{
-		Paths:      configs.items(),
+		Paths:      f.configs.items(),
 		Store:      store,
-		AdminToken: *token,
-		TLS:        tlsFiles,
-		AdminTLS:   adminTLS,
+		AdminToken: f.token,
+		TLS:        f.tls,
+		AdminTLS:   f.adminTLS,
 		Stats:      stats,
 		Logger:     slog.Default(),
 		Metrics:    prom.Handler(stats.Flush),
@@ -60,11 +72,16 @@ func runControlPlane(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	gl, err := net.Listen("tcp", *grpcAddr)
+	return f.serve(ctx, srv)
+}
+
+// serve binds the flags' addresses and runs srv on them.
+func (f *controlPlaneFlags) serve(ctx context.Context, srv *controlplane.Server) error {
+	gl, err := net.Listen("tcp", f.grpcAddr)
 	if err != nil {
 		return fmt.Errorf("--grpc-addr: %w", err)
 	}
-	hl, err := net.Listen("tcp", *httpAddr)
+	hl, err := net.Listen("tcp", f.httpAddr)
 	if err != nil {
 		gl.Close()
 		return fmt.Errorf("--http-addr: %w", err)

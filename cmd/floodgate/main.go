@@ -15,7 +15,7 @@ import (
 const usage = `usage: floodgate [command] [flags]
 
 Commands:
-  serve          run the RLS, throttle engine and control plane in one process (the default)
+  serve          run the RLS and, in async mode, its throttle engine in one process (the default)
   rls            run an RLS replica that reports hits to throttle engines
   engine         run a throttle engine
   control-plane  run the xDS control plane and its admin API

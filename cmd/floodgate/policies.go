@@ -30,7 +30,7 @@ func (f *policyFlags) register(fs *flag.FlagSet) {
 	f.xds.register(fs)
 }
 
-// startPolicies puts the first policies in force and keeps them current:
+// start puts the first policies in force and keeps them current:
 // from the control plane with --xds, else from the --config files
 // (watched), else the built-in examples. It returns the policies in force.
 func (f *policyFlags) start(ctx context.Context, stats gostats.Scope, apply func(*policy.Snapshot), reject func()) (*policy.Snapshot, error) {

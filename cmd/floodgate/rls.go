@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+
+	"github.com/floodgate/floodgate/internal/serving"
 )
 
 // runRLS runs one RLS replica: it answers from its decision cache, reports
@@ -40,7 +42,7 @@ func runRLS(ctx context.Context, args []string) error {
 		return err
 	}
 	defer b.close()
-	lim, health, err := af.limiter(groups, b.bus, stats)
+	lim, err := af.limiter(groups, b.bus, stats)
 	if err != nil {
 		return err
 	}
@@ -51,8 +53,8 @@ func runRLS(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ep := newEndpoints(f.grpcAddr, f.httpAddr, rlsServerOptions()...)
-	serveRLS(ep, svc, health, prom.Handler(stats.Flush))
+	srv := serving.New(serving.Options{GRPC: rlsServerOptions()})
+	serveRLS(srv, svc, lim.HealthCheck(), prom.Handler(stats.Flush))
 	slog.Info("rls replica serving", "engines", groups, "redis", b.names, "domains", snap.Domains())
-	return ep.run(ctx)
+	return listenAndServe(ctx, srv, f.grpcAddr, f.httpAddr)
 }

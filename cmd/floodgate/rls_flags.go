@@ -4,6 +4,7 @@ import (
 	"flag"
 
 	"github.com/floodgate/floodgate/ratelimit"
+	gostats "github.com/lyft/gostats"
 )
 
 // rlsFlags are the flags of every role that answers ShouldRateLimit.
@@ -33,4 +34,16 @@ func (f *rlsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.headers.Policy, "header-policy", "", "name of the IETF policy header (e.g. RateLimit-Policy); empty: not sent")
 	f.stats.register(fs)
 	f.log.register(fs)
+}
+
+// newService builds the RLS these flags describe over limiter.
+func newService(f *rlsFlags, limiter ratelimit.Limiter, stats gostats.Scope) *ratelimit.Service {
+	return ratelimit.NewService(ratelimit.Options{
+		Limiter:        limiter,
+		Stats:          stats,
+		KeyPrefix:      f.prefix,
+		ShadowMode:     f.shadow,
+		NearLimitRatio: f.nearRatio,
+		Headers:        f.headers,
+	})
 }

@@ -6,174 +6,118 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
-	"net/http"
-
 	gostats "github.com/lyft/gostats"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/floodgate/floodgate/decisions"
-	"github.com/floodgate/floodgate/internal/counter"
-	"github.com/floodgate/floodgate/internal/redisconn"
+	"github.com/floodgate/floodgate/internal/serving"
 	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/ratelimit"
 )
+
+// serveFlags configure the all-in-one process.
+type serveFlags struct {
+	rls           rlsFlags
+	async         asyncFlags
+	mode          string
+	redis         listFlag
+	memcached     string
+	counterPrefix string
+	flush         time.Duration
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	f.rls.register(fs)
+	f.async.register(fs, false)
+	fs.StringVar(&f.mode, "mode", "async", "counting mode: async (answers from the local decision cache, counted by the engine) or exact (counted per request in the store)")
+	fs.Var(&f.redis, "redis", "Redis `URL[,URL]`: the counters (on the first), and in async mode the decision bus (on all); redis://, rediss://, redis+sentinel://, redis+cluster://")
+	fs.StringVar(&f.memcached, "memcached", "", "memcached servers `host:port,...` of the counters")
+	fs.StringVar(&f.counterPrefix, "counter-prefix", "", "async mode: prefix of the engine's counter keys")
+	fs.DurationVar(&f.flush, "flush-interval", 20*time.Millisecond, "async mode: how often the engine adds hits to the counters and publishes decisions")
+}
+
+func (f *serveFlags) check() error {
+	switch {
+	case f.mode != "exact" && f.mode != "async":
+		return fmt.Errorf("--mode %q: want async or exact", f.mode)
+	case f.mode == "exact" && len(f.redis.items()) > 1:
+		return errors.New("--redis: exact mode counts in one Redis; give one URL")
+	}
+	return nil
+}
 
 // runServe runs the all-in-one process: the RLS and, in async mode, a
 // throttle engine on the same gRPC server, its replica reporting to it.
 func runServe(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	var f rlsFlags
-	var af asyncFlags
+	var f serveFlags
 	f.register(fs)
-	af.register(fs, false)
-	mode := fs.String("mode", "async", "counting mode: async (answers from the local decision cache, counted by the engine) or exact (counted per request in the store)")
-	var redisURLs listFlag
-	fs.Var(&redisURLs, "redis", "Redis `URL[,URL]`: the counters (on the first), and in async mode the decision bus (on all); redis://, rediss://, redis+sentinel://, redis+cluster://")
-	memcached := fs.String("memcached", "", "memcached servers `host:port,...` of the counters")
-	counterPrefix := fs.String("counter-prefix", "", "async mode: prefix of the engine's counter keys")
-	flush := fs.Duration("flush-interval", 20*time.Millisecond, "async mode: how often the engine adds hits to the counters and publishes decisions")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := f.log.install(); err != nil {
+	if err := f.rls.log.install(); err != nil {
 		return err
 	}
-	stats, prom, err := f.stats.open(ctx)
+	stats, prom, err := f.rls.stats.open(ctx)
 	if err != nil {
 		return fmt.Errorf("stats: %w", err)
 	}
-	urls := redisURLs.items()
-	switch {
-	case *mode != "exact" && *mode != "async":
-		return fmt.Errorf("--mode %q: want async or exact", *mode)
-	case *mode == "exact" && len(urls) > 1:
-		return errors.New("--redis: exact mode counts in one Redis; give one URL")
-	}
-	ep := newEndpoints(f.grpcAddr, f.httpAddr, rlsServerOptions()...)
-	if err := ep.listen(); err != nil {
+	if err := f.check(); err != nil {
 		return err
 	}
-	defer ep.release()
-
-	var (
-		limiter ratelimit.Limiter
-		health  ratelimit.Health
-		engine  *decisions.Engine
-	)
-	switch *mode {
-	case "exact":
-		// The service prefixes keys itself: the engine must build the same ones.
-		store, err := openCounters(first(urls), *memcached, "")
-		if err != nil {
-			return err
-		}
-		if len(urls) > 0 || *memcached != "" {
-			// Concurrent requests share round trips to the shared store.
-			store = counter.NewBatching(store, counter.BatchingOptions{})
-		}
-		defer store.Close()
-		limiter = ratelimit.NewExactLimiter(store)
-	case "async":
-		store, err := openCounters(first(urls), *memcached, *counterPrefix)
-		if err != nil {
-			return err
-		}
-		defer store.Close()
-		var bus interface {
-			decisions.Publisher
-			decisions.Subscriber
-		} = &decisions.MemoryBus{}
-		if len(urls) > 0 {
-			b, err := openBrokers(urls, stats, slog.Default())
-			if err != nil {
-				return err
-			}
-			defer b.close()
-			bus = b.bus
-		}
-		engine, err = decisions.NewEngine(decisions.EngineOptions{Counter: store, Publisher: bus, KeyPrefix: f.prefix,
-			FlushInterval: *flush, Stats: stats, Logger: slog.Default()})
-		if err != nil {
-			return err
-		}
-		defer engine.Close()
-		engine.Register(ep.grpc)
-		lim, h, err := af.limiter([][]string{{ep.loopbackGRPC()}}, bus, stats)
-		if err != nil {
-			return err
-		}
-		ep.beforeStop = append(ep.beforeStop, func() { lim.Close() })
-		limiter, health = lim, h
-	}
-
-	svc := newService(&f, limiter, stats)
-	apply := func(s *policy.Snapshot) {
-		svc.SetSnapshot(s)
-		if engine != nil {
-			engine.SetSnapshot(s)
-		}
-	}
-	snap, err := f.policies.start(ctx, stats, apply, svc.RejectSnapshot)
+	lis, err := serving.Listen(f.rls.grpcAddr, f.rls.httpAddr)
 	if err != nil {
 		return err
 	}
-	serveRLS(ep, svc, health, prom.Handler(stats.Flush))
-	slog.Info("floodgate serving", "mode", *mode, "domains", snap.Domains())
-	return ep.run(ctx)
-}
-
-func newService(f *rlsFlags, limiter ratelimit.Limiter, stats gostats.Scope) *ratelimit.Service {
-	return ratelimit.NewService(ratelimit.Options{
-		Limiter:        limiter,
-		Stats:          stats,
-		KeyPrefix:      f.prefix,
-		ShadowMode:     f.shadow,
-		NearLimitRatio: f.nearRatio,
-		Headers:        f.headers,
-	})
-}
-
-// serveRLS puts the RLS on a role's endpoints.
-func serveRLS(ep *endpoints, svc *ratelimit.Service, health ratelimit.Health, metrics http.Handler) {
-	svc.Register(ep.grpc)
-	ep.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	ep.health.SetServingStatus("envoy.service.ratelimit.v3.RateLimitService", healthpb.HealthCheckResponse_SERVING)
-	ep.mux.Handle("/", svc.HTTPHandler(health))
-	ep.mux.Handle("GET /metrics", metrics)
-}
-
-func first(s []string) string {
-	if len(s) == 0 {
-		return ""
+	defer lis.Close()
+	srv := serving.New(serving.Options{GRPC: rlsServerOptions()})
+	r, err := f.open(srv, lis, stats)
+	if err != nil {
+		return err
 	}
-	return s[0]
+	defer r.close()
+
+	svc := newService(&f.rls, r.limiter, stats)
+	snap, err := f.rls.policies.start(ctx, stats, r.apply(svc), svc.RejectSnapshot)
+	if err != nil {
+		return err
+	}
+	serveRLS(srv, svc, r.health, prom.Handler(stats.Flush))
+	slog.Info("floodgate serving", "mode", f.mode, "domains", snap.Domains())
+	return serve(ctx, srv, lis)
 }
 
-// openCounters opens the counter store the flags name: Redis, memcached, or
-// the in-process store when neither is given.
-func openCounters(redisURL, memcached, prefix string) (counter.Store, error) {
-	switch {
-	case redisURL != "" && memcached != "":
-		return nil, fmt.Errorf("--redis and --memcached: give one counter store, not both")
-	case redisURL != "":
-		client, err := redisconn.New(redisURL)
-		if err != nil {
-			return nil, fmt.Errorf("--redis: %w", err)
+// serveRole is what the all-in-one process counts and answers with.
+type serveRole struct {
+	limiter ratelimit.Limiter
+	health  ratelimit.Health  // nil: always healthy
+	engine  *decisions.Engine // async mode only
+	close   func()
+}
+
+// apply puts a snapshot in force in the service and the engine.
+func (r *serveRole) apply(svc *ratelimit.Service) func(*policy.Snapshot) {
+	return func(s *policy.Snapshot) {
+		svc.SetSnapshot(s)
+		if r.engine != nil {
+			r.engine.SetSnapshot(s)
 		}
-		return closingRedis{counter.NewRedis(client, prefix), client}, nil
-	case memcached != "":
-		return counter.NewMemcached(strings.Split(memcached, ","), prefix), nil
 	}
-	return counter.NewMemory(), nil
 }
 
-// closingRedis closes the client the counters own along with them.
-type closingRedis struct {
-	*counter.Redis
-	client interface{ Close() error }
+// open builds the limiter of --mode: in exact mode counters alone, in
+// async mode an engine on srv with a replica reporting to it over lis.
+func (f *serveFlags) open(srv *serving.Server, lis serving.Listeners, stats gostats.Scope) (*serveRole, error) {
+	urls := f.redis.items()
+	if f.mode == "exact" {
+		// The service prefixes keys itself; concurrent requests share round
+		// trips to a shared store.
+		store, err := openCounters(first(urls), f.memcached, "", true)
+		if err != nil {
+			return nil, err
+		}
+		return &serveRole{limiter: ratelimit.NewExactLimiter(store), close: func() { store.Close() }}, nil
+	}
+	return f.openAsync(srv, lis, stats)
 }
-
-func (c closingRedis) Close() error { return errors.Join(c.Redis.Close(), c.client.Close()) }

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/floodgate/floodgate/internal/counter"
+)
+
+// openCounters opens the counter store the flags name: Redis, memcached, or
+// the in-process store when neither is given.
+func openCounters(redisURL, memcached, prefix string, batched bool) (counter.Store, error) {
+	if redisURL != "" && memcached != "" {
+		return nil, errors.New("--redis and --memcached: give one counter store, not both")
+	}
+	loc := counter.Location{RedisURL: redisURL, Prefix: prefix, Batched: batched}
+	if memcached != "" {
+		loc.Memcached = strings.Split(memcached, ",")
+	}
+	store, err := counter.Open(loc)
+	if err != nil {
+		return nil, fmt.Errorf("--redis: %w", err)
+	}
+	return store, nil
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
