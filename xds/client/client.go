@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
 
 	"github.com/floodgate/floodgate/internal/backoff"
 	"github.com/floodgate/floodgate/policy"
@@ -46,6 +47,11 @@ type Options struct {
 	Reject func(error)
 	// Backoff spaces connection attempts; 100ms doubling to 10s when zero.
 	Backoff backoff.Backoff
+	// MaxReceiveBytes is the largest response the client takes: one
+	// response carries every policy. Default xds.MaxMessageBytes, the most
+	// the control plane sends; a smaller limit makes a larger version fail
+	// on this client, which the control plane's status page reports.
+	MaxReceiveBytes int
 	// Stats receives the xds.client.* metrics. Default: discarded.
 	Stats  stats.Scope
 	Logger *slog.Logger
@@ -98,6 +104,9 @@ func New(opts Options) (*Client, error) {
 	}
 	if opts.Backoff.Max <= 0 {
 		opts.Backoff.Max = 10 * time.Second
+	}
+	if opts.MaxReceiveBytes <= 0 {
+		opts.MaxReceiveBytes = xds.MaxMessageBytes
 	}
 	if opts.Stats == nil {
 		opts.Stats = stats.NewStore(stats.NewNullSink(), false)
@@ -177,8 +186,14 @@ func (c *Client) run(ctx context.Context) {
 		c.failures.Inc()
 		wait := c.opts.Backoff.Delay(attempt)
 		attempt++
-		c.log.Warn("xds client: control plane unavailable; keeping the policies in force",
-			"addr", addr, "err", err, "retry_in", wait, "version", c.Version())
+		if status.Code(err) == codes.ResourceExhausted {
+			// The same version fails again on every attempt: say why.
+			c.log.Error("xds client: a version is larger than this client's receive limit; keeping the policies in force",
+				"addr", addr, "err", err, "max_receive_bytes", c.opts.MaxReceiveBytes, "retry_in", wait, "version", c.Version())
+		} else {
+			c.log.Warn("xds client: control plane unavailable; keeping the policies in force",
+				"addr", addr, "err", err, "retry_in", wait, "version", c.Version())
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -202,6 +217,7 @@ func (c *Client) session(ctx context.Context, addr string) (progressed bool, err
 	}
 	conn, err := grpc.NewClient(addr,
 		grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(c.opts.MaxReceiveBytes)),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}))
 	if err != nil {
 		return false, err

@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sort"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	stats "github.com/lyft/gostats"
+	"google.golang.org/protobuf/proto"
 )
 
 // NodeStatus is what the control plane knows of one node.
@@ -32,22 +34,36 @@ type TypeStatus struct {
 	// Nacked reports that the node rejected the last version it answered.
 	Nacked bool `json:"nacked"`
 	// LastError is the last error the node reported, with the version it
-	// rejected; it stays after a later ACK, for the record.
+	// rejected (or, when Failing, could not receive); it stays after a
+	// later ACK, for the record.
 	LastError        string    `json:"last_error,omitempty"`
 	LastErrorVersion string    `json:"last_error_version,omitempty"`
 	LastErrorTime    time.Time `json:"last_error_time,omitzero"`
 	Acks             uint64    `json:"acks"`
 	Nacks            uint64    `json:"nacks"`
+	// Failing reports that the node cannot receive the version sent: a
+	// stream ended on it before the node answered, ACK or NACK. A
+	// response over the node's gRPC receive limit ends that way, refused
+	// by the node's gRPC library before any xDS code could NACK it. The
+	// node's next answer to a version sent clears it.
+	Failing bool `json:"failing"`
+	// UndeliveredVersion is the version the node failed to receive and
+	// UndeliveredBytes the size of the response that carried it.
+	UndeliveredVersion string `json:"undelivered_version,omitempty"`
+	UndeliveredBytes   int    `json:"undelivered_bytes,omitempty"`
+	// Undelivered counts the streams that ended so.
+	Undelivered uint64 `json:"undelivered"`
 }
 
 // AckTracker follows ACKs and NACKs per node and type, as go-control-plane
 // server callbacks. It serves the status page and the xds.server.* stats.
 type AckTracker struct {
-	log   *slog.Logger
-	scope stats.Scope
-	acks  stats.Counter
-	nacks stats.Counter
-	open  stats.Gauge
+	log         *slog.Logger
+	scope       stats.Scope
+	acks        stats.Counter
+	nacks       stats.Counter
+	undelivered stats.Counter
+	open        stats.Gauge
 
 	mu      sync.Mutex
 	nodes   map[string]*NodeStatus
@@ -56,9 +72,19 @@ type AckTracker struct {
 
 type streamState struct {
 	node string
-	// sent maps a response nonce to the version it carried, so that a
-	// NACK, which repeats the last good version, is tied to the bad one.
-	sent map[string]string
+	// sent maps a response nonce to what it carried, so that a NACK, which
+	// repeats the last good version, is tied to the bad one.
+	sent map[string]sentResponse
+	// last is the latest response per type URL, until the node answers it:
+	// a stream that ends with one left here ended on a version the node
+	// never took.
+	last map[string]sentResponse
+}
+
+// sentResponse is one response on a stream.
+type sentResponse struct {
+	nonce, version string
+	bytes          int
 }
 
 var _ serverv3.Callbacks = (*AckTracker)(nil)
@@ -66,13 +92,14 @@ var _ serverv3.Callbacks = (*AckTracker)(nil)
 // NewAckTracker returns a tracker that counts in scope.
 func NewAckTracker(scope stats.Scope, log *slog.Logger) *AckTracker {
 	return &AckTracker{
-		log:     log,
-		scope:   scope,
-		acks:    scope.NewCounter("ack"),
-		nacks:   scope.NewCounter("nack"),
-		open:    scope.NewGauge("streams"),
-		nodes:   map[string]*NodeStatus{},
-		streams: map[int64]*streamState{},
+		log:         log,
+		scope:       scope,
+		acks:        scope.NewCounter("ack"),
+		nacks:       scope.NewCounter("nack"),
+		undelivered: scope.NewCounter("undelivered"),
+		open:        scope.NewGauge("streams"),
+		nodes:       map[string]*NodeStatus{},
+		streams:     map[int64]*streamState{},
 	}
 }
 
@@ -115,7 +142,7 @@ func (t *AckTracker) Node(id string) (NodeStatus, bool) {
 func (t *AckTracker) openStream(id int64) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.streams[id] = &streamState{sent: map[string]string{}}
+	t.streams[id] = &streamState{sent: map[string]sentResponse{}, last: map[string]sentResponse{}}
 	t.open.Inc()
 	return nil
 }
@@ -129,9 +156,37 @@ func (t *AckTracker) closeStream(id int64) {
 	}
 	delete(t.streams, id)
 	t.open.Dec()
-	if n := t.nodes[st.node]; n != nil && n.Streams > 0 {
+	n := t.nodes[st.node]
+	if n == nil {
+		return
+	}
+	if n.Streams > 0 {
 		n.Streams--
 	}
+	for typeURL, r := range st.last {
+		t.undeliveredLocked(n, typeURL, r)
+	}
+}
+
+// undeliveredLocked records that n's stream ended on r, a response of
+// typeURL that n never answered. The server cannot see why: a node whose
+// gRPC receive limit is below r.bytes fails this way on every attempt.
+func (t *AckTracker) undeliveredLocked(n *NodeStatus, typeURL string, r sentResponse) {
+	ts := n.Types[typeURL]
+	if ts == nil || ts.AckedVersion == r.version {
+		return // it already runs that version: nothing was lost
+	}
+	ts.Failing = true
+	ts.UndeliveredVersion = r.version
+	ts.UndeliveredBytes = r.bytes
+	ts.Undelivered++
+	ts.LastError = fmt.Sprintf("the stream ended before the node answered version %s (a %d-byte response): "+
+		"a node whose gRPC receive limit is smaller cannot take it", r.version, r.bytes)
+	ts.LastErrorVersion = r.version
+	ts.LastErrorTime = time.Now()
+	t.undelivered.Inc()
+	t.nodeScope(n.ID).NewCounter("undelivered").Inc()
+	t.log.Warn("xds: node did not receive a version", "node", n.ID, "type", typeURL, "version", r.version, "bytes", r.bytes)
 }
 
 // request records a request; nonce names the response it answers ("" for
@@ -167,8 +222,17 @@ func (t *AckTracker) request(streamID int64, node *core.Node, typeURL, version, 
 	if nonce == "" {
 		return "" // a subscription, not an answer
 	}
-	sent, known := st.sent[nonce]
+	sentResp, known := st.sent[nonce]
+	sent := sentResp.version
 	delete(st.sent, nonce)
+	if last, ok := st.last[typeURL]; ok && last.nonce == nonce {
+		delete(st.last, typeURL)
+	}
+	if known {
+		// An answer, ACK or NACK, shows the node can receive what is sent.
+		ts.Failing = false
+		ts.UndeliveredVersion, ts.UndeliveredBytes = "", 0
+	}
 	if errMsg != "" {
 		ts.Nacked = true
 		ts.Nacks++
@@ -191,14 +255,16 @@ func (t *AckTracker) request(streamID int64, node *core.Node, typeURL, version, 
 	return ""
 }
 
-func (t *AckTracker) response(streamID int64, typeURL, version, nonce string) {
+func (t *AckTracker) response(streamID int64, typeURL, version, nonce string, bytes int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := t.streams[streamID]
 	if st == nil {
 		return
 	}
-	st.sent[nonce] = version
+	r := sentResponse{nonce: nonce, version: version, bytes: bytes}
+	st.sent[nonce] = r
+	st.last[typeURL] = r
 	if n := t.nodes[st.node]; n != nil {
 		if ts := n.Types[typeURL]; ts != nil {
 			ts.SentVersion = version
@@ -234,7 +300,7 @@ func (t *AckTracker) OnStreamRequest(id int64, req *discovery.DiscoveryRequest) 
 
 // OnStreamResponse implements sotw.Callbacks.
 func (t *AckTracker) OnStreamResponse(_ context.Context, id int64, req *discovery.DiscoveryRequest, resp *discovery.DiscoveryResponse) {
-	t.response(id, resp.GetTypeUrl(), resp.GetVersionInfo(), resp.GetNonce())
+	t.response(id, resp.GetTypeUrl(), resp.GetVersionInfo(), resp.GetNonce(), proto.Size(resp))
 }
 
 // OnDeltaStreamOpen implements delta.Callbacks.
@@ -252,7 +318,7 @@ func (t *AckTracker) OnStreamDeltaRequest(id int64, req *discovery.DeltaDiscover
 	if req.GetResponseNonce() != "" && req.GetErrorDetail() == nil {
 		t.mu.Lock()
 		if st := t.streams[id]; st != nil {
-			version = st.sent[req.GetResponseNonce()]
+			version = st.sent[req.GetResponseNonce()].version
 		}
 		t.mu.Unlock()
 	}
@@ -262,7 +328,7 @@ func (t *AckTracker) OnStreamDeltaRequest(id int64, req *discovery.DeltaDiscover
 
 // OnStreamDeltaResponse implements delta.Callbacks.
 func (t *AckTracker) OnStreamDeltaResponse(id int64, _ *discovery.DeltaDiscoveryRequest, resp *discovery.DeltaDiscoveryResponse) {
-	t.response(id, resp.GetTypeUrl(), resp.GetSystemVersionInfo(), resp.GetNonce())
+	t.response(id, resp.GetTypeUrl(), resp.GetSystemVersionInfo(), resp.GetNonce(), proto.Size(resp))
 }
 
 // OnFetchRequest implements rest.Callbacks.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -174,6 +175,10 @@ func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request) {
 	domain := r.PathValue("domain")
+	if err := checkDomainName(domain); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
 	expected, explicit, err := precondition(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
@@ -195,7 +200,12 @@ func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cfg.Source = AdminSource
-	if err := s.validateWith(cfg); err != nil {
+	var tooLarge *SizeError
+	switch err := s.validateWith(cfg); {
+	case errors.As(err, &tooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("domain %q refused: %w", domain, err))
+		return
+	case err != nil:
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
@@ -268,7 +278,9 @@ func (s *Server) written(w http.ResponseWriter, code int, domain string, version
 }
 
 // validateWith compiles the served policies with cfg in place of its
-// domain, so a write that would break the set is refused before it is stored.
+// domain and measures the response they would make, so a write that would
+// break the set, or make it too large for any client to receive (a
+// *SizeError), is refused before it is stored.
 func (s *Server) validateWith(cfg *policy.Config) error {
 	s.mu.Lock()
 	configs := make([]*policy.Config, 0, len(s.state.configs)+1)
@@ -278,8 +290,15 @@ func (s *Server) validateWith(cfg *policy.Config) error {
 		}
 	}
 	s.mu.Unlock()
-	_, err := policy.Compile(append(configs, cfg))
-	return err
+	configs = append(configs, cfg)
+	if _, err := policy.Compile(configs); err != nil {
+		return err
+	}
+	res, _, _, err := buildResources(configs)
+	if err != nil {
+		return err
+	}
+	return checkSize(res)
 }
 
 // precondition reads If-Match / If-None-Match into the version a write
@@ -315,7 +334,7 @@ func (s *Server) authorize(next http.HandlerFunc) http.HandlerFunc {
 			next(w, r)
 			return
 		}
-		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && s.opts.AdminToken != "" &&
+		if tok, ok := bearerToken(r.Header.Get("Authorization")); ok && s.opts.AdminToken != "" &&
 			subtle.ConstantTimeCompare([]byte(tok), []byte(s.opts.AdminToken)) == 1 {
 			next(w, r)
 			return
@@ -323,6 +342,30 @@ func (s *Server) authorize(next http.HandlerFunc) http.HandlerFunc {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="floodgate"`)
 		writeError(w, http.StatusUnauthorized, errors.New("admin API writes need a bearer token or a client certificate"))
 	}
+}
+
+// bearerToken reads the credentials of a Bearer Authorization header. The
+// scheme is case-insensitive (RFC 7235 section 2.1): "bearer" is "Bearer".
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimLeft(token, " "), true
+}
+
+// warnPlainAdmin warns when the admin token would cross a network in
+// clear text: plain HTTP on an address other hosts can reach.
+func (s *Server) warnPlainAdmin(addr net.Addr) {
+	if s.opts.AdminToken == "" || s.opts.AdminTLS.Enabled() {
+		return
+	}
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || tcp.IP.IsLoopback() {
+		return
+	}
+	s.log.Warn("xds: the admin token is accepted over plain HTTP on a non-loopback address; "+
+		"anyone on the network path can read it: serve the admin API over TLS or on loopback", "addr", addr.String())
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -19,6 +19,7 @@ import (
 	rlsconfigservice "github.com/envoyproxy/go-control-plane/ratelimit/service/ratelimit/v3"
 	stats "github.com/lyft/gostats"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/xds"
@@ -141,6 +142,21 @@ func NewServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 	return s, nil
 }
 
+// GRPCServerOptions are the options of the gRPC server that serves xDS
+// (Register), TLS aside: keepalives and the message size clients are
+// promised.
+func (s *Server) GRPCServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		// Clients hold one stream open for hours; keepalives find dead ones.
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		// A response over this fails on the server, where the status page
+		// shows it, rather than in every client; rebuild refuses policies
+		// that would pass it.
+		grpc.MaxSendMsgSize(xds.MaxMessageBytes),
+	}
+}
+
 // Register adds the aggregated discovery service and the RateLimitConfig
 // discovery service to g.
 func (s *Server) Register(g *grpc.Server) {
@@ -238,6 +254,9 @@ func (s *Server) rebuildLocked(ctx context.Context) error {
 	}
 	res, omitted, dropped, err := buildResources(configs)
 	if err != nil {
+		return err
+	}
+	if err := checkSize(res); err != nil {
 		return err
 	}
 	version := fmt.Sprintf("%d-%s", contents.Revision, hashResources(res))
