@@ -2,6 +2,8 @@ package ratelimit
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 
@@ -22,8 +24,10 @@ const maxJSONBody = 1 << 20
 
 // HTTPHandler serves the HTTP side of the RLS:
 //
-//	GET  /healthcheck  200 "OK", or 500 with the health detail
-//	POST /json         a RateLimitRequest in protojson; 200, 429 over limit, 400 bad input
+//	GET  /healthcheck  200 "OK", or 500 with the health detail; unhealthy
+//	                   too while no policies are in force
+//	POST /json         a RateLimitRequest in protojson; 200, 429 over limit,
+//	                   400 bad input, 413 a body over 1 MiB
 //	GET  /rlconfig     the policies in force, as YAML
 func (s *Service) HTTPHandler(health Health) http.Handler {
 	mux := http.NewServeMux()
@@ -32,6 +36,7 @@ func (s *Service) HTTPHandler(health Health) http.Handler {
 		if health != nil {
 			ok, detail = health()
 		}
+		ok, detail = s.policyHealth(ok, detail)
 		if r.URL.Query().Has("detail") || !ok {
 			w.Header().Set("Content-Type", "application/json")
 			if !ok {
@@ -48,9 +53,14 @@ func (s *Service) HTTPHandler(health Health) http.Handler {
 }
 
 func (s *Service) serveJSON(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody+1))
-	if err != nil || len(body) > maxJSONBody {
-		http.Error(w, "request body: too large or unreadable", http.StatusBadRequest)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		http.Error(w, fmt.Sprintf("request body: over the maximum of %d bytes", tooLarge.Limit), http.StatusRequestEntityTooLarge)
+		return
+	case err != nil:
+		http.Error(w, "request body: "+err.Error(), http.StatusBadRequest)
 		return
 	}
 	var req rlsv3.RateLimitRequest
@@ -77,6 +87,24 @@ func (s *Service) serveJSON(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusTooManyRequests)
 	}
 	_, _ = w.Write(out)
+}
+
+// policyHealth adds the policies in force to the health of the limiter. A
+// service with none (a replica whose control plane has sent nothing it
+// could take) answers every request without a limit: it is not healthy,
+// whatever its limiter reports.
+func (s *Service) policyHealth(ok bool, detail map[string]any) (bool, map[string]any) {
+	out := make(map[string]any, len(detail)+1)
+	for k, v := range detail {
+		out[k] = v
+	}
+	snap := s.Snapshot()
+	if snap == nil {
+		out["policies"] = "none in force: every request is answered without a limit"
+		return false, out
+	}
+	out["policy_domains"] = len(snap.Configs())
+	return ok, out
 }
 
 func (s *Service) servePolicies(w http.ResponseWriter, _ *http.Request) {

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/floodgate/floodgate/policy"
 )
 
 func TestHTTPEndpoints(t *testing.T) {
@@ -70,5 +72,51 @@ func TestHealthcheckUnhealthy(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/healthcheck", nil))
 	if rec.Code != 500 || !strings.Contains(rec.Body.String(), `"engine":"down"`) {
 		t.Fatalf("unhealthy: %d %s", rec.Code, rec.Body.String())
+	}
+}
+
+// A /json body over the limit is refused as too large, not as malformed.
+func TestJSONBodyTooLarge(t *testing.T) {
+	r := startRLS(t, Options{}, testPolicy)
+	srv := httptest.NewServer(r.svc.HTTPHandler(nil))
+	defer srv.Close()
+	body := `{"domain":"api","descriptors":[{"entries":[{"key":"path","value":"` + strings.Repeat("a", maxJSONBody) + `"}]}]}`
+	resp, err := http.Post(srv.URL+"/json", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), "1048576 bytes") {
+		t.Fatalf("/json with a %d-byte body: %d %s, want 413 naming the maximum", len(body), resp.StatusCode, b)
+	}
+}
+
+// A service with no policies in force answers every request without a
+// limit (an RLS whose control plane has sent nothing yet): /healthcheck
+// says so, whatever the limiter reports, until policies arrive.
+func TestHealthcheckWithoutPolicies(t *testing.T) {
+	svc := NewService(Options{})
+	srv := httptest.NewServer(svc.HTTPHandler(func() (bool, map[string]any) { return true, map[string]any{"engine": "connected"} }))
+	defer srv.Close()
+	get := func() (int, string) {
+		resp, err := http.Get(srv.URL + "/healthcheck?detail")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get(); code != http.StatusInternalServerError || !strings.Contains(body, "none in force") || !strings.Contains(body, `"engine":"connected"`) {
+		t.Fatalf("/healthcheck with no policies: %d %s", code, body)
+	}
+	snap, err := policy.ParseSnapshot("test.yaml", []byte(testPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.SetSnapshot(snap)
+	if code, body := get(); code != http.StatusOK || !strings.Contains(body, `"policy_domains":1`) {
+		t.Fatalf("/healthcheck with policies: %d %s", code, body)
 	}
 }
