@@ -12,6 +12,7 @@ import (
 
 	"github.com/floodgate/floodgate/decisions/enginepb"
 	"github.com/floodgate/floodgate/internal/backoff"
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/ratelimit"
 )
@@ -25,6 +26,7 @@ type recordingEngine struct {
 
 	mu      sync.Mutex
 	batches []*enginepb.HitBatch
+	open    int // streams whose handler has not returned
 	srv     *grpc.Server
 }
 
@@ -38,17 +40,7 @@ func startRecordingEngine(t testing.TB) *recordingEngine {
 
 func (r *recordingEngine) Start() {
 	r.t.Helper()
-	var l net.Listener
-	var err error
-	for range 50 { // the port of a stopped server may take a moment to free
-		if l, err = net.Listen("tcp", r.addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		r.t.Fatal(err)
-	}
+	l := listenAgain(r.t, r.addr)
 	r.addr = l.Addr().String()
 	s := grpc.NewServer()
 	enginepb.RegisterThrottleEngineServer(s, r)
@@ -68,7 +60,28 @@ func (r *recordingEngine) Stop() {
 	}
 }
 
+// listenAgain listens on addr, retrying while the port of a server just
+// stopped there is still being released.
+func listenAgain(t testing.TB, addr string) net.Listener {
+	t.Helper()
+	var l net.Listener
+	var err error
+	testkit.Eventually(t, "listening on "+addr, func() bool {
+		l, err = net.Listen("tcp", addr)
+		return err == nil
+	})
+	return l
+}
+
 func (r *recordingEngine) StreamHits(st grpc.BidiStreamingServer[enginepb.HitBatch, enginepb.BatchAck]) error {
+	r.mu.Lock()
+	r.open++
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.open--
+		r.mu.Unlock()
+	}()
 	if err := st.SendHeader(nil); err != nil {
 		return err
 	}
@@ -111,6 +124,13 @@ func (r *recordingEngine) total() uint64 {
 	return n
 }
 
+// openStreams counts the hit streams the engine is still serving.
+func (r *recordingEngine) openStreams() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.open
+}
+
 func (r *recordingEngine) seqs() []uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -119,17 +139,6 @@ func (r *recordingEngine) seqs() []uint64 {
 		s = append(s, b.Seq)
 	}
 	return s
-}
-
-func waitUntil(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func testItem(value string, hits uint64) *ratelimit.Item {
@@ -159,7 +168,7 @@ func newTestReporter(t testing.TB, o HitReporterOptions) *HitReporter {
 func TestHitReporterAggregates(t *testing.T) {
 	eng := startRecordingEngine(t)
 	r := newTestReporter(t, HitReporterOptions{Groups: [][]string{{eng.addr}}, FlushInterval: time.Hour})
-	waitUntil(t, "engine stream", r.Connected)
+	testkit.Eventually(t, "engine stream", r.Connected)
 	for i := range 1000 {
 		r.Report(testItem(strconv.Itoa(i%3), 1))
 	}
@@ -192,7 +201,7 @@ func TestHitReporterAggregates(t *testing.T) {
 func TestHitReporterOverflow(t *testing.T) {
 	eng := startRecordingEngine(t)
 	r := newTestReporter(t, HitReporterOptions{Groups: [][]string{{eng.addr}}, FlushInterval: time.Hour, MaxKeys: 32})
-	waitUntil(t, "engine stream", r.Connected)
+	testkit.Eventually(t, "engine stream", r.Connected)
 	for i := range 1000 {
 		r.Report(testItem(strconv.Itoa(i), 1))
 	}
@@ -206,10 +215,10 @@ func TestHitReporterOverflow(t *testing.T) {
 	}
 }
 
-// reportFor reports one hit every millisecond until cond holds (at most 10s).
+// reportUntil reports one hit each time it checks cond, until cond holds.
 func reportUntil(t testing.TB, r *HitReporter, what string, cond func() bool) {
 	t.Helper()
-	waitUntil(t, what, func() bool {
+	testkit.Eventually(t, what, func() bool {
 		r.Report(testItem("x", 1))
 		return cond()
 	})
@@ -218,16 +227,16 @@ func reportUntil(t testing.TB, r *HitReporter, what string, cond func() bool) {
 func TestHitReporterLoadBalance(t *testing.T) {
 	a, b := startRecordingEngine(t), startRecordingEngine(t)
 	r := newTestReporter(t, HitReporterOptions{Groups: [][]string{{a.addr, b.addr}}, Policy: LoadBalance})
-	waitUntil(t, "both streams", func() bool { return r.EnginesConnected() == 2 })
+	testkit.Eventually(t, "both streams", func() bool { return r.EnginesConnected() == 2 })
 	reportUntil(t, r, "batches on both engines", func() bool { return len(a.seqs()) >= 5 && len(b.seqs()) >= 5 })
 
 	// A stopped engine is skipped, and used again once it is back.
 	a.Stop()
-	waitUntil(t, "a down", func() bool { return r.EnginesConnected() == 1 })
+	testkit.Eventually(t, "a down", func() bool { return r.EnginesConnected() == 1 })
 	before := b.total()
 	reportUntil(t, r, "b takes all", func() bool { return b.total() >= before+20 })
 	a.Start()
-	waitUntil(t, "a back", func() bool { return r.EnginesConnected() == 2 })
+	testkit.Eventually(t, "a back", func() bool { return r.EnginesConnected() == 2 })
 	n := len(a.seqs())
 	reportUntil(t, r, "batches on a again", func() bool { return len(a.seqs()) > n })
 
@@ -244,7 +253,7 @@ func TestHitReporterLoadBalance(t *testing.T) {
 func TestHitReporterFailover(t *testing.T) {
 	a, b := startRecordingEngine(t), startRecordingEngine(t)
 	r := newTestReporter(t, HitReporterOptions{Groups: [][]string{{a.addr, b.addr}}, Policy: Failover})
-	waitUntil(t, "both streams", func() bool { return r.EnginesConnected() == 2 })
+	testkit.Eventually(t, "both streams", func() bool { return r.EnginesConnected() == 2 })
 	reportUntil(t, r, "batches on a", func() bool { return len(a.seqs()) >= 10 })
 	if n := len(b.seqs()); n != 0 {
 		t.Fatalf("secondary got %d batches while the primary was up", n)
@@ -252,7 +261,7 @@ func TestHitReporterFailover(t *testing.T) {
 	a.Stop()
 	reportUntil(t, r, "failover to b", func() bool { return len(b.seqs()) >= 10 })
 	a.Start()
-	waitUntil(t, "a back", func() bool { return r.EnginesConnected() == 2 })
+	testkit.Eventually(t, "a back", func() bool { return r.EnginesConnected() == 2 })
 	n := len(a.seqs())
 	reportUntil(t, r, "back on a", func() bool { return len(a.seqs()) > n })
 }
@@ -260,7 +269,7 @@ func TestHitReporterFailover(t *testing.T) {
 func TestHitReporterGroups(t *testing.T) {
 	a, b := startRecordingEngine(t), startRecordingEngine(t)
 	r := newTestReporter(t, HitReporterOptions{Groups: [][]string{{a.addr}, {b.addr}}})
-	waitUntil(t, "both groups", r.Connected)
+	testkit.Eventually(t, "both groups", r.Connected)
 	for range 100 {
 		r.Report(testItem("g", 1))
 	}
@@ -279,19 +288,15 @@ func TestHitReporterNoEngine(t *testing.T) {
 	for range 100 {
 		r.Report(testItem("x", 1))
 	}
-	waitUntil(t, "drop count", func() bool { return r.DroppedHits() == 100 })
+	testkit.Eventually(t, "drop count", func() bool { return r.DroppedHits() == 100 })
 	if r.Connected() {
 		t.Fatal("connected to a stopped engine")
 	}
 	eng.Start()
-	waitUntil(t, "reconnect", r.Connected)
-	done := make(chan struct{})
-	go func() { _ = r.Close(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close did not return")
-	}
+	testkit.Eventually(t, "reconnect", r.Connected)
+	closed := make(chan error, 1)
+	go func() { closed <- r.Close() }()
+	testkit.Receive(t, "Close to return", closed)
 }
 
 func TestHitReporterOptions(t *testing.T) {

@@ -184,7 +184,8 @@ func (l *Limiter) Health() Health {
 }
 
 // Close stops the subscription, flushes the pending hits and closes the
-// engine streams.
+// engine streams. Limit after Close still answers from the cache and the
+// replica's own counts, but reports its hits to no engine.
 func (l *Limiter) Close() error {
 	l.once.Do(func() {
 		l.cancel()

@@ -2,7 +2,6 @@ package replica
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/floodgate/floodgate/decisions"
 	"github.com/floodgate/floodgate/internal/backoff"
 	"github.com/floodgate/floodgate/internal/counter"
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/ratelimit"
 )
@@ -42,16 +42,7 @@ func engineServer(t testing.TB, bus decisions.Publisher, store counter.Store, ad
 		t.Fatal(err)
 	}
 	e.SetSnapshot(asyncSnapshot(t))
-	var l net.Listener
-	for range 50 {
-		if l, err = net.Listen("tcp", addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := listenAgain(t, addr)
 	s := grpc.NewServer()
 	e.Register(s)
 	go func() { _ = s.Serve(l) }()
@@ -107,7 +98,7 @@ func TestAsyncLimiterEnforcesAcrossReplicas(t *testing.T) {
 	addr, _ := engineServer(t, bus, store, "127.0.0.1:0")
 	a := newTestAsync(t, addr, bus, EngineDownAllow)
 	b := newTestAsync(t, addr, bus, EngineDownAllow)
-	waitUntil(t, "engines", func() bool { return a.Health().EngineConnected && b.Health().EngineConnected })
+	testkit.Eventually(t, "engines", func() bool { return a.Health().EngineConnected && b.Health().EngineConnected })
 
 	for i := range 6 {
 		if got := limitOne(t, a, hourItem("alice")); got != uint64(i+1) {
@@ -120,7 +111,7 @@ func TestAsyncLimiterEnforcesAcrossReplicas(t *testing.T) {
 		}
 	}
 	// 11 hits in all: the engine throttles, and both replicas learn it.
-	waitUntil(t, "throttle on both", func() bool {
+	testkit.Eventually(t, "throttle on both", func() bool {
 		return limitOne(t, a, hourItem("alice")) > 10 && limitOne(t, b, hourItem("alice")) > 10
 	})
 	if got := limitOne(t, a, hourItem("bob")); got != 1 {
@@ -142,13 +133,13 @@ func TestAsyncLimiterEngineDown(t *testing.T) {
 	addr, stop := engineServer(t, bus, store, "127.0.0.1:0")
 	allow := newTestAsync(t, addr, bus, EngineDownAllow)
 	deny := newTestAsync(t, addr, bus, EngineDownDeny)
-	waitUntil(t, "engines", func() bool { return allow.Health().EngineConnected && deny.Health().EngineConnected })
+	testkit.Eventually(t, "engines", func() bool { return allow.Health().EngineConnected && deny.Health().EngineConnected })
 	if got := limitOne(t, deny, hourItem("x")); got != 1 {
 		t.Fatalf("deny replica with the engine up: count %d", got)
 	}
 
 	stop()
-	waitUntil(t, "engine down", func() bool { return !allow.Health().EngineConnected && !deny.Health().EngineConnected })
+	testkit.Eventually(t, "engine down", func() bool { return !allow.Health().EngineConnected && !deny.Health().EngineConnected })
 	for i := range 10 {
 		if got := limitOne(t, allow, hourItem("y")); got != uint64(i+1) {
 			t.Fatalf("allow replica: count %d, want %d", got, i+1)
@@ -160,10 +151,10 @@ func TestAsyncLimiterEngineDown(t *testing.T) {
 	if got := limitOne(t, deny, hourItem("z")); got <= 10 {
 		t.Fatalf("deny replica answered count %d with no engine", got)
 	}
-	waitUntil(t, "dropped hits counted", func() bool { return allow.Health().DroppedHits > 0 })
+	testkit.Eventually(t, "dropped hits counted", func() bool { return allow.Health().DroppedHits > 0 })
 
 	engineServer(t, bus, store, addr)
-	waitUntil(t, "engine back", func() bool { return allow.Health().EngineConnected && deny.Health().EngineConnected })
+	testkit.Eventually(t, "engine back", func() bool { return allow.Health().EngineConnected && deny.Health().EngineConnected })
 	if got := limitOne(t, deny, hourItem("w")); got != 1 {
 		t.Fatalf("deny replica after recovery: count %d", got)
 	}
@@ -183,16 +174,77 @@ func TestAsyncLimiterOptions(t *testing.T) {
 	}
 }
 
-// Close returns with the engine unreachable and stops the subscription.
+// endWatchedSubscriber is a decision subscriber that says when Subscribe
+// has started and when it has returned.
+type endWatchedSubscriber struct {
+	decisions.Subscriber
+	started, ended chan struct{}
+}
+
+func (s *endWatchedSubscriber) Subscribe(ctx context.Context, apply func(decisions.Decision)) error {
+	close(s.started)
+	defer close(s.ended)
+	return s.Subscriber.Subscribe(ctx, apply)
+}
+
+// closeWithin calls Close and fails t if it does not return within the
+// budget, instead of hanging the package.
+func closeWithin(t *testing.T, l *Limiter) {
+	t.Helper()
+	closed := make(chan error, 1)
+	go func() { closed <- l.Close() }()
+	if err := testkit.Receive(t, "Close to return", closed); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+}
+
+// Close stops everything the limiter runs: it flushes the hits taken so far
+// to the engine and ends the engine stream, and it ends the decision
+// subscription (and the sweeper, which Close waits for with it). Limit
+// after Close still answers from the replica's own counts.
 func TestAsyncLimiterClose(t *testing.T) {
-	bus := &decisions.MemoryBus{}
-	l := newTestAsync(t, "127.0.0.1:1", bus, EngineDownAllow)
-	limitOne(t, l, hourItem("x"))
-	done := make(chan struct{})
-	go func() { _ = l.Close(); close(done) }()
+	eng := startRecordingEngine(t)
+	sub := &endWatchedSubscriber{Subscriber: &decisions.MemoryBus{}, started: make(chan struct{}), ended: make(chan struct{})}
+	// An hour between flushes: the hits can only reach the engine through
+	// the flush that Close does.
+	l, err := NewLimiter(Options{Engines: HitReporterOptions{Groups: [][]string{{eng.addr}}, FlushInterval: time.Hour}, Decisions: sub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	testkit.Eventually(t, "the engine stream", func() bool { return l.Health().EngineConnected && eng.openStreams() == 1 })
+	testkit.Receive(t, "the decision subscription", sub.started)
+	for i := range 3 {
+		if got := limitOne(t, l, hourItem("x")); got != uint64(i+1) {
+			t.Fatalf("request %d: count %d", i+1, got)
+		}
+	}
+
+	closeWithin(t, l)
 	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close did not return")
+	case <-sub.ended:
+	default:
+		t.Fatal("Close returned while the decision subscription still runs")
+	}
+	testkit.Eventually(t, "the engine to get the 3 hits taken before Close, and its hit stream to end", func() bool {
+		return eng.hits()["api_user_x"] == 3 && eng.openStreams() == 0
+	})
+	if h := l.Health(); h.EngineConnected || h.EnginesConnected != 0 || h.DroppedHits != 0 {
+		t.Fatalf("health after Close: %+v", h)
+	}
+	if got := limitOne(t, l, hourItem("x")); got != 4 {
+		t.Fatalf("Limit after Close: count %d, want 4 from the replica's own counts", got)
+	}
+	closeWithin(t, l) // a second Close is harmless
+}
+
+// With no engine reachable Close returns all the same, and the hit it could
+// not deliver is counted as dropped.
+func TestAsyncLimiterCloseWithoutEngine(t *testing.T) {
+	l := newTestAsync(t, "127.0.0.1:1", &decisions.MemoryBus{}, EngineDownAllow)
+	limitOne(t, l, hourItem("x"))
+	closeWithin(t, l)
+	if h := l.Health(); h.DroppedHits != 1 {
+		t.Fatalf("dropped hits after Close = %d, want 1", h.DroppedHits)
 	}
 }

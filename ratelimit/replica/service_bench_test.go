@@ -9,6 +9,7 @@ import (
 
 	"github.com/floodgate/floodgate/decisions"
 	"github.com/floodgate/floodgate/internal/counter"
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/ratelimit"
 )
 
@@ -22,7 +23,7 @@ func BenchmarkShouldRateLimitAsync(b *testing.B) {
 	b.Cleanup(func() { _ = store.Close() })
 	addr, _ := engineServer(b, bus, store, "127.0.0.1:0")
 	l := newTestAsync(b, addr, bus, EngineDownAllow)
-	waitUntil(b, "engine", func() bool { return l.Health().EngineConnected })
+	testkit.Eventually(b, "engine", func() bool { return l.Health().EngineConnected })
 	svc := ratelimit.NewService(ratelimit.Options{Limiter: l})
 	svc.SetSnapshot(asyncSnapshot(b))
 	req := &rlsv3.RateLimitRequest{Domain: "api", Descriptors: []*ratelimitv3.RateLimitDescriptor{
