@@ -12,6 +12,7 @@ import (
 
 	"github.com/floodgate/floodgate/decisions/enginepb"
 	"github.com/floodgate/floodgate/internal/counter"
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/policy"
 )
 
@@ -263,11 +264,14 @@ func serveEngine(t testing.TB, e *Engine) string {
 }
 
 func TestEngineStreamHits(t *testing.T) {
-	now := time.Now().Unix()
+	// The engine and the bus read a clock that stands still, so no window
+	// ends while the test runs.
+	clk := &clock{now: time.Unix(1_700_000_000, 0)}
+	now := clk.Now().Unix()
 	store := counter.NewMemory()
 	t.Cleanup(func() { _ = store.Close() })
-	bus := &MemoryBus{}
-	e, err := NewEngine(EngineOptions{Counter: store, Publisher: bus, FlushInterval: 5 * time.Millisecond})
+	bus := &MemoryBus{Now: clk.Now}
+	e, err := NewEngine(EngineOptions{Counter: store, Publisher: bus, FlushInterval: 5 * time.Millisecond, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +291,6 @@ func TestEngineStreamHits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The minute window keeps the test clear of a second boundary.
 	for i := range 3 {
 		if err := st.Send(&enginepb.HitBatch{ReplicaId: "r", Seq: uint64(i + 1),
 			Hits: []*enginepb.Hit{hit([]string{"shared", "team-x"}, 2, now)}}); err != nil {
@@ -298,7 +301,7 @@ func TestEngineStreamHits(t *testing.T) {
 			t.Fatalf("ack %v, %v", ack, err)
 		}
 	}
-	waitFor(t, "throttle decision", func() bool { return len(c.keys()) == 1 })
+	testkit.Eventually(t, "throttle decision", func() bool { return len(c.keys()) == 1 })
 	_ = st.CloseSend()
 	if err := e.Close(); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/floodgate/floodgate/internal/testkit"
 )
 
 // collector gathers delivered decisions for tests.
@@ -29,18 +31,6 @@ func (c *collector) keys() map[string]State {
 	return m
 }
 
-// waitFor polls cond for up to 10s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestMemoryBus(t *testing.T) {
 	now := time.Unix(1000, 0)
 	bus := &MemoryBus{Now: func() time.Time { return now }}
@@ -57,7 +47,7 @@ func TestMemoryBus(t *testing.T) {
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { _ = bus.Subscribe(sctx, c.apply); close(done) }()
-	waitFor(t, "catch-up", func() bool { return len(c.keys()) == 1 })
+	testkit.Eventually(t, "catch-up", func() bool { return len(c.keys()) == 1 })
 	if got := c.keys(); got["early"] != Throttled {
 		t.Fatalf("caught up %v, want only early", got)
 	}
@@ -67,11 +57,7 @@ func TestMemoryBus(t *testing.T) {
 		t.Fatal("publish not delivered before Publish returned")
 	}
 	cancel()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Subscribe did not return after cancel")
-	}
+	testkit.Receive(t, "Subscribe to return after cancel", done)
 	_ = bus.Publish(ctx, []Decision{{Key: "after", State: Throttled, WindowEnd: 1002}})
 	if _, ok := c.keys()["after"]; ok {
 		t.Fatal("delivered after the subscription ended")

@@ -8,6 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/floodgate/floodgate/internal/backoff"
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/internal/testserver"
 )
 
@@ -50,11 +51,7 @@ func subscribe(t *testing.T, b Subscriber) *collector {
 	go func() { _ = b.Subscribe(ctx, c.apply); close(done) }()
 	t.Cleanup(func() {
 		cancel()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Error("Subscribe did not return after cancel")
-		}
+		testkit.Receive(t, "Subscribe to return after cancel", done)
 	})
 	return c
 }
@@ -77,14 +74,14 @@ func TestRedisBusPublishSubscribeCatchUp(t *testing.T) {
 
 	sub := newTestBus(t, srv.Addr)
 	c := subscribe(t, sub)
-	waitFor(t, "subscription", sub.Connected)
+	testkit.Eventually(t, "subscription", sub.Connected)
 	if got := c.keys(); len(got) != 1 || got["before"] != Throttled {
 		t.Fatalf("caught up on %v, want only before", got)
 	}
 	if err := pub.Publish(ctx, []Decision{{Key: "after", State: Throttled, WindowEnd: end, Seq: 5}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "published decision", func() bool { return c.keys()["after"] == Throttled })
+	testkit.Eventually(t, "published decision", func() bool { return c.keys()["after"] == Throttled })
 
 	// The expired decision was pruned from Redis by the later publish.
 	n, err := redisClient(t, srv.Addr).HLen(ctx, "floodgate:{decisions}:active").Result()
@@ -100,7 +97,7 @@ func TestRedisBusFailover(t *testing.T) {
 	pub := newTestBus(t, a.Addr, b.Addr)
 	sub := newTestBus(t, a.Addr, b.Addr)
 	c := subscribe(t, sub)
-	waitFor(t, "subscription on a", func() bool { return sub.Endpoint() == a.Addr })
+	testkit.Eventually(t, "subscription on a", func() bool { return sub.Endpoint() == a.Addr })
 	ctx := context.Background()
 	end := inAMinute()
 
@@ -111,20 +108,20 @@ func TestRedisBusFailover(t *testing.T) {
 	if err == nil {
 		t.Error("publish with an endpoint down reported no error")
 	}
-	waitFor(t, "failover to b", func() bool { return sub.Endpoint() == b.Addr })
-	waitFor(t, "catch-up on b", func() bool { return c.keys()["during"] == Throttled })
+	testkit.Eventually(t, "failover to b", func() bool { return sub.Endpoint() == b.Addr })
+	testkit.Eventually(t, "catch-up on b", func() bool { return c.keys()["during"] == Throttled })
 
 	a.Start()
-	waitFor(t, "return to a", func() bool { return sub.Endpoint() == a.Addr })
+	testkit.Eventually(t, "return to a", func() bool { return sub.Endpoint() == a.Addr })
 	// a restarted empty; the publisher's refresh restores what it holds.
-	waitFor(t, "refresh of a", func() bool {
+	testkit.Eventually(t, "refresh of a", func() bool {
 		ok, _ := redisClient(t, a.Addr).HExists(ctx, "floodgate:{decisions}:active", "during").Result()
 		return ok
 	})
 	if err := pub.Publish(ctx, []Decision{{Key: "back", State: Throttled, WindowEnd: end, Seq: 2}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "decision after return", func() bool { return c.keys()["back"] == Throttled })
+	testkit.Eventually(t, "decision after return", func() bool { return c.keys()["back"] == Throttled })
 }
 
 // A Redis that restarts loses its decisions; subscribers reconnect and get
@@ -134,20 +131,20 @@ func TestRedisBusRestart(t *testing.T) {
 	pub := newTestBus(t, srv.Addr)
 	sub := newTestBus(t, srv.Addr)
 	c := subscribe(t, sub)
-	waitFor(t, "subscription", sub.Connected)
+	testkit.Eventually(t, "subscription", sub.Connected)
 	if err := pub.Publish(context.Background(), []Decision{{Key: "k", State: Throttled, WindowEnd: inAMinute(), Seq: 1}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "decision", func() bool { return c.keys()["k"] == Throttled })
+	testkit.Eventually(t, "decision", func() bool { return c.keys()["k"] == Throttled })
 
 	srv.Stop()
-	waitFor(t, "disconnect", func() bool { return !sub.Connected() })
+	testkit.Eventually(t, "disconnect", func() bool { return !sub.Connected() })
 	c.mu.Lock()
 	c.ds = nil
 	c.mu.Unlock()
 	srv.Start()
-	waitFor(t, "reconnect", sub.Connected)
-	waitFor(t, "decision again", func() bool { return c.keys()["k"] == Throttled })
+	testkit.Eventually(t, "reconnect", sub.Connected)
+	testkit.Eventually(t, "decision again", func() bool { return c.keys()["k"] == Throttled })
 }
 
 func TestRedisBusCloseStopsRefresh(t *testing.T) {
@@ -158,11 +155,7 @@ func TestRedisBusCloseStopsRefresh(t *testing.T) {
 	}
 	done := make(chan struct{})
 	go func() { _ = b.Close(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close did not return")
-	}
+	testkit.Receive(t, "Close to return", done)
 	if _, err := NewRedisBus(RedisBusOptions{}); err == nil {
 		t.Error("a bus without endpoints was accepted")
 	}
