@@ -37,7 +37,8 @@ func (s State) String() string {
 type Decision struct {
 	Domain string
 	// Key is the cache key including the window start, as
-	// policy.AppendCacheKey builds it for the RLS and the engine alike.
+	// policy.Resolve and policy.AppendKey build it for the RLS and the
+	// engine alike.
 	Key       string
 	State     State
 	WindowEnd int64  // Unix seconds; the decision expires then

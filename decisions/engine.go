@@ -190,39 +190,31 @@ func (e *Engine) Ingest(b *enginepb.HitBatch) uint64 {
 		n := h.GetHits()
 		total += n
 		domain, entries := h.GetDomain(), h.GetEntries()
-		var keyLimit *policy.Limit
-		var rpu uint32
-		var unit policy.Unit
-		if o := h.GetLimit(); o != nil && snap.HasDomain(domain) {
-			u, ok := policy.ParseUnit(o.GetUnit())
-			if !ok {
-				unmatched += n
-				continue
-			}
-			rpu, unit = o.GetRequestsPerUnit(), u
-		} else {
-			l := policy.Find(snap, domain, entries)
-			if l == nil || l.Unlimited || l.Unit == policy.UnitUnknown {
-				unmatched += n
-				continue
-			}
-			keyLimit, rpu, unit = l, l.RequestsPerUnit, l.Unit
+		var o *policy.Override
+		if ol := h.GetLimit(); ol != nil {
+			// An unknown unit resolves to a limit that counts nothing.
+			u, _ := policy.ParseUnit(ol.GetUnit())
+			o = &policy.Override{RequestsPerUnit: ol.GetRequestsPerUnit(), Unit: u}
 		}
-		start := unit.WindowStart(h.GetUnixTime())
-		end := start + unit.Seconds()
+		res := policy.Resolve(snap, domain, entries, o, h.GetUnixTime())
+		if !res.Counted() {
+			unmatched += n
+			continue
+		}
+		end := res.WindowEnd()
 		if end <= nowUnix {
 			stale += n
 			continue
 		}
-		key := policy.AppendCacheKey(buf[:0], e.o.KeyPrefix, domain, entries, keyLimit, start)
+		key := policy.AppendKey(buf[:0], e.o.KeyPrefix, domain, entries, &res)
 		p := e.pending[string(key)]
 		if p == nil {
 			if len(e.pending) >= e.o.MaxPendingKeys {
 				dropped += n
 				continue
 			}
-			p = &pendingHit{domain: domain, limit: rpu, windowEnd: end,
-				expiry: time.Duration(unit.Seconds()) * time.Second}
+			p = &pendingHit{domain: domain, limit: res.RequestsPerUnit, windowEnd: end,
+				expiry: time.Duration(res.Unit.Seconds()) * time.Second}
 			e.pending[string(key)] = p
 		}
 		p.hits += n

@@ -6,7 +6,8 @@ import "strconv"
 // envoyproxy/ratelimit: prefix + "domain_k1_v1_k2_v2_" + window start. A
 // level with share_threshold contributes its configured wildcard, so that
 // every value it matches shares one counter. The RLS and the throttle engine
-// both build keys here, so that a decision names the counter it is about.
+// both build keys here (through Resolve and AppendKey), so that a decision
+// names the counter it is about.
 func AppendCacheKey[E Entry](b []byte, prefix, domain string, entries []E, l *Limit, windowStart int64) []byte {
 	b = append(b, prefix...)
 	b = append(b, domain...)

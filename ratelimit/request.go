@@ -13,9 +13,11 @@ import (
 
 // check is what one request descriptor resolved to.
 type check struct {
+	// limit is the matched rule, or for an override one built from the
+	// descriptor's own `limit` for stats and the response.
 	limit    *policy.Limit
+	resolved policy.Resolved
 	replaced bool // another matched limit names this one in `replaces`
-	override bool // the descriptor carries its own `limit`
 	item     int  // index in request.items, -1 when nothing is counted
 	stats    *ruleStats
 }
@@ -46,17 +48,21 @@ func (r *request) match(s *Service, req *rlsv3.RateLimitRequest, now time.Time) 
 	domain := req.GetDomain()
 	descs := req.GetDescriptors()
 	r.checks = slices.Grow(r.checks, len(descs))[:len(descs)]
+	nowUnix := now.Unix()
 	for i, d := range descs {
 		c := &r.checks[i]
 		*c = check{item: -1}
 		if snap == nil {
 			continue
 		}
-		if o := d.GetLimit(); o != nil && snap.HasDomain(domain) {
-			c.limit = overrideLimit(domain, d.GetEntries(), o.GetRequestsPerUnit(), overrideUnit(o.GetUnit()))
-			c.override = true
-		} else {
-			c.limit = policy.Find(snap, domain, d.GetEntries())
+		var o *policy.Override
+		if ol := d.GetLimit(); ol != nil {
+			o = &policy.Override{RequestsPerUnit: ol.GetRequestsPerUnit(), Unit: overrideUnit(ol.GetUnit())}
+		}
+		c.resolved = policy.Resolve(snap, domain, d.GetEntries(), o, nowUnix)
+		c.limit = c.resolved.Limit
+		if c.resolved.Override {
+			c.limit = overrideLimit(domain, d.GetEntries(), &c.resolved)
 		}
 	}
 	r.applyReplaces()
@@ -65,35 +71,33 @@ func (r *request) match(s *Service, req *rlsv3.RateLimitRequest, now time.Time) 
 	if reqHits == 0 {
 		reqHits = 1
 	}
-	nowUnix := now.Unix()
 	r.storage = slices.Grow(r.storage, len(descs))
 	r.keyBuf = r.keyBuf[:0]
 	r.keyEnds = r.keyEnds[:0]
 	for i, d := range descs {
 		c := &r.checks[i]
-		l := c.limit
-		if l == nil || c.replaced || l.Unlimited || l.Unit == policy.UnitUnknown {
+		res := &c.resolved
+		if c.replaced || !res.Counted() {
 			continue
 		}
 		hits := reqHits
 		if h := d.GetHitsAddend(); h != nil {
 			hits = h.GetValue()
 		}
-		start := l.Unit.WindowStart(nowUnix)
-		r.keyBuf = policy.AppendCacheKey(r.keyBuf, s.prefix, domain, d.GetEntries(), l, start)
+		r.keyBuf = policy.AppendKey(r.keyBuf, s.prefix, domain, d.GetEntries(), res)
 		r.keyEnds = append(r.keyEnds, len(r.keyBuf))
 		r.storage = append(r.storage, Item{
 			Domain:          domain,
 			Entries:         d.GetEntries(),
-			Limit:           l,
-			RequestsPerUnit: l.RequestsPerUnit,
-			Unit:            l.Unit,
-			Override:        c.override,
-			WindowStart:     start,
+			Limit:           c.limit,
+			RequestsPerUnit: res.RequestsPerUnit,
+			Unit:            res.Unit,
+			Override:        res.Override,
+			WindowStart:     res.WindowStart,
 			Hits:            hits,
 		})
 		c.item = len(r.storage) - 1
-		c.stats = s.statsFor(r.served, domain, d.GetEntries(), l)
+		c.stats = s.statsFor(r.served, domain, d.GetEntries(), c.limit)
 	}
 	// Keys are views of keyBuf, taken once it has stopped growing; they are
 	// valid until the request is put back in the pool.
@@ -215,13 +219,14 @@ func (s *Service) statsFor(sv *served, domain string, entries []*ratelimitEntry,
 	return s.rules.get(l.StatsKey)
 }
 
-// overrideLimit is the limit of a descriptor that carries its own `limit`:
-// it counts under the request's full descriptor key.
-func overrideLimit(domain string, entries []*ratelimitEntry, rpu uint32, unit policy.Unit) *policy.Limit {
+// overrideLimit is the limit of a descriptor that carries its own `limit`,
+// for its stats and its response: it is named by the request's full
+// descriptor.
+func overrideLimit(domain string, entries []*ratelimitEntry, r *policy.Resolved) *policy.Limit {
 	return &policy.Limit{
 		Domain:          domain,
-		RequestsPerUnit: rpu,
-		Unit:            unit,
+		RequestsPerUnit: r.RequestsPerUnit,
+		Unit:            r.Unit,
 		StatsKey:        descriptorStatsKey(domain, entries, nil),
 		Depth:           len(entries),
 	}
