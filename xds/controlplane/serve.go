@@ -2,27 +2,22 @@ package controlplane
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
-	"sync"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/keepalive"
+
+	"github.com/floodgate/floodgate/internal/serving"
 )
 
 // Serve runs the control plane: xDS on grpcLis, the admin API and status
 // page on httpLis (nil: none), and Run. It returns when ctx is done, after
-// stopping both servers and ending every stream, or when a listener fails.
+// ending every stream and stopping both servers, or when a listener fails.
 func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
-	opts := []grpc.ServerOption{
-		// Clients hold one stream open for hours; keepalives find dead ones.
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-	}
+	opts := s.GRPCServerOptions()
 	if s.opts.TLS.Enabled() {
 		cfg, err := s.opts.TLS.ServerConfig(true)
 		if err != nil {
@@ -30,66 +25,37 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		}
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg)))
 	}
-	g := grpc.NewServer(opts...)
-	s.Register(g)
-
-	var hs *http.Server
-	if httpLis != nil {
-		hs = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-		if s.opts.AdminTLS.Enabled() {
-			cfg, err := s.opts.AdminTLS.ServerConfig(false)
-			if err != nil {
-				return fmt.Errorf("admin listener: %w", err)
-			}
-			hs.TLSConfig = cfg
-		}
+	adminTLS, err := s.adminTLSConfig()
+	if err != nil {
+		return fmt.Errorf("admin listener: %w", err)
 	}
+	if httpLis != nil {
+		s.warnPlainAdmin(httpLis.Addr())
+	}
+	srv := serving.New(serving.Options{GRPC: opts, HTTPTLS: adminTLS})
+	s.Register(srv.GRPC)
+	srv.Mux.Handle("/", s.Handler())
+	// The xDS streams last as long as their clients: end them, or the
+	// graceful stop would wait for them until its deadline.
+	srv.BeforeStop(s.Close)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 3)
-	var wg sync.WaitGroup
-	wg.Add(1)
+	ran := make(chan error, 1)
 	go func() {
-		defer wg.Done()
-		errc <- s.Run(ctx)
+		err := s.Run(ctx)
+		cancel() // a Run that ends stops the servers too
+		ran <- err
 	}()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := g.Serve(grpcLis); err != nil {
-			errc <- fmt.Errorf("xds listener: %w", err)
-		}
-	}()
-	if hs != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var err error
-			if hs.TLSConfig != nil {
-				err = hs.ServeTLS(httpLis, "", "")
-			} else {
-				err = hs.Serve(httpLis)
-			}
-			if !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("admin listener: %w", err)
-			}
-		}()
-	}
-
-	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-errc:
-	}
+	err = srv.Serve(ctx, serving.Listeners{GRPC: grpcLis, HTTP: httpLis})
 	cancel()
-	s.Close() // ends the xDS streams, which Stop would otherwise wait on
-	g.Stop()
-	if hs != nil {
-		shutdownCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = hs.Shutdown(shutdownCtx)
-		done()
+	return errors.Join(err, <-ran)
+}
+
+// adminTLSConfig is the HTTP listener's TLS, nil when AdminTLS is off.
+func (s *Server) adminTLSConfig() (*tls.Config, error) {
+	if !s.opts.AdminTLS.Enabled() {
+		return nil, nil
 	}
-	wg.Wait()
-	return err
+	return s.opts.AdminTLS.ServerConfig(false)
 }
