@@ -2,11 +2,13 @@ package ratelimit
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/policy"
 )
 
@@ -39,22 +41,13 @@ func TestReloadFromWatchedFile(t *testing.T) {
 	}
 	waitFor := func(want uint32) {
 		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-			if limitOf() == want {
-				return
-			}
-		}
-		t.Fatalf("limit never became %d (is %d)", want, limitOf())
+		testkit.Eventually(t, fmt.Sprintf("the limit to become %d", want), func() bool { return limitOf() == want })
 	}
 	waitFor(1)
 	write("domain: api\ndescriptors:\n  - key: k\n    rate_limit: {unit: minute, requests_per_unit: 7}\n")
 	waitFor(7)
 	write("domain: api\ndescriptors:\n  - key: k\n    rate_limit: {unit: fortnight, requests_per_unit: 9}\n")
-	select {
-	case <-rejected:
-	case <-time.After(5 * time.Second):
-		t.Fatal("bad file was never rejected")
-	}
+	testkit.Receive(t, "the bad file rejected", rejected)
 	if got := limitOf(); got != 7 {
 		t.Fatalf("after a bad reload the limit is %d, want the last good 7", got)
 	}
