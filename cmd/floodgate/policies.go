@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
-	"io/fs"
 	"log/slog"
-	"path"
 	"sync/atomic"
 	"time"
 
@@ -44,7 +41,7 @@ func (f *policyFlags) start(ctx context.Context, stats gostats.Scope, apply func
 	}
 	paths := f.configs.items()
 	if len(paths) == 0 {
-		snap, err := embeddedPolicies()
+		snap, err := examples.Snapshot()
 		if err != nil {
 			return nil, err
 		}
@@ -96,25 +93,4 @@ func watchFiles(ctx context.Context, paths []string, interval time.Duration, app
 		stop()
 		return nil, ctx.Err()
 	}
-}
-
-func embeddedPolicies() (*policy.Snapshot, error) {
-	entries, err := fs.ReadDir(examples.Policies, "policies")
-	if err != nil {
-		return nil, err
-	}
-	var configs []*policy.Config
-	for _, e := range entries {
-		name := path.Join("policies", e.Name())
-		data, err := fs.ReadFile(examples.Policies, name)
-		if err != nil {
-			return nil, err
-		}
-		c, err := policy.Parse("examples/"+name, data)
-		if err != nil {
-			return nil, fmt.Errorf("built-in example: %w", err)
-		}
-		configs = append(configs, c)
-	}
-	return policy.Compile(configs)
 }
