@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/floodgate/floodgate/internal/testkit"
 )
 
 func TestMemory(t *testing.T) {
@@ -30,13 +32,7 @@ func TestMemoryJanitorFreesExpired(t *testing.T) {
 	if n := m.len(); n != 2 {
 		t.Fatalf("holds %d counters, want 2", n)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for m.len() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("janitor left %d counters, want 1", m.len())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, "the janitor to free the expired counter and keep the other", func() bool { return m.len() == 1 })
 }
 
 func TestMemoryCloseStopsJanitor(t *testing.T) {
@@ -47,11 +43,7 @@ func TestMemoryCloseStopsJanitor(t *testing.T) {
 		m.Close() // twice is harmless
 		close(closed)
 	}()
-	select {
-	case <-closed:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close did not return")
-	}
+	testkit.Receive(t, "Close to return", closed)
 	select {
 	case <-m.done:
 	default:
