@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/internal/testserver"
 )
 
@@ -53,32 +53,18 @@ func TestControlPlaneFeedsServe(t *testing.T) {
 	}
 	args := []string{"--addr", rlsGRPC, "--domain", "shop", "--descriptor", "cart=c1"}
 	var out bytes.Buffer
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	testkit.Eventually(t, "the policy to reach the RLS", func() bool {
 		out.Reset()
 		if err := clientTo(ctx, args, &out); err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(out.String(), "limit 1/MINUTE") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("policy never reached the RLS:\n%s", out.String())
-		}
-	}
+		return strings.Contains(out.String(), "limit 1/MINUTE")
+	})
 	out.Reset()
 	clientTo(ctx, args, &out)
 	if !strings.Contains(out.String(), "overall: OVER_LIMIT") {
 		t.Fatalf("second call:\n%s", out.String())
 	}
 	cancel()
-	for range 2 {
-		select {
-		case code := <-stopped:
-			if code != 0 {
-				t.Errorf("a command exited %d", code)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("commands did not stop")
-		}
-	}
+	waitExits(t, stopped, 2)
 }

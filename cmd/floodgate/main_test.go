@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/internal/testserver"
 )
 
@@ -77,10 +77,25 @@ func TestCheckConfig(t *testing.T) {
 	}
 }
 
+// The example policies load, and the summary names each file's domain and
+// counts its rules: every descriptor with a rate_limit, the unlimited one
+// included (api: remote_address, api_key, api_key/path, the batch key and
+// the login rule; tenants: the default, enterprise, legacy pool and shadow
+// quota).
 func TestCheckConfigOnExamples(t *testing.T) {
 	var out, errs bytes.Buffer
 	if err := checkConfig([]string{"../../examples/policies"}, &out, &errs); err != nil {
 		t.Fatalf("examples: %v\n%s", err, errs.String())
+	}
+	want := `../../examples/policies/api.yaml: domain "api", 5 rules
+../../examples/policies/tenants.yaml: domain "tenants", 4 rules
+ok: 2 domains, 9 rules
+`
+	if got := out.String(); got != want {
+		t.Errorf("summary:\n%s\nwant:\n%s", got, want)
+	}
+	if errs.Len() != 0 {
+		t.Errorf("error output on valid examples: %s", errs.String())
 	}
 }
 
@@ -96,14 +111,7 @@ func TestServeAndClient(t *testing.T) {
 	}()
 	defer func() {
 		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("serve exited %d", code)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("serve did not stop")
-		}
+		waitExits(t, done, 1)
 	}()
 	waitHTTP(t, "http://"+httpAddr+"/healthcheck")
 
@@ -136,13 +144,23 @@ func TestServeAndClient(t *testing.T) {
 
 func waitHTTP(t *testing.T, url string) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
+	testkit.Eventually(t, url+" to answer 200", func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// waitExits waits for n commands run with run to return on exits, and
+// fails t if one exited non-zero or they do not all stop within the budget.
+func waitExits(t *testing.T, exits <-chan int, n int) {
+	t.Helper()
+	for range n {
+		if code := testkit.Receive(t, "a command to stop", exits); code != 0 {
+			t.Errorf("a command exited %d", code)
 		}
 	}
-	t.Fatalf("%s never answered 200", url)
 }

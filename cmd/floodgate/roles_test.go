@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/internal/testserver"
 )
 
@@ -53,25 +53,11 @@ func TestEngineAndReplicas(t *testing.T) {
 		ask(replicas[0])
 	}
 	// The engine counts the six hits, crosses 5 and tells every replica.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if strings.Contains(ask(replicas[1]), "overall: OVER_LIMIT") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the second replica never learned the key is over:\n%s", ask(replicas[1]))
-		}
-	}
+	testkit.Eventually(t, "the second replica to learn the key is over", func() bool {
+		return strings.Contains(ask(replicas[1]), "overall: OVER_LIMIT")
+	})
 	cancel()
-	for range 3 {
-		select {
-		case code := <-exits:
-			if code != 0 {
-				t.Errorf("a role exited %d", code)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("roles did not stop")
-		}
-	}
+	waitExits(t, exits, 3)
 }
 
 func TestRoleFlagErrors(t *testing.T) {
