@@ -2,10 +2,6 @@ package decisions
 
 import (
 	"context"
-	"log/slog"
-	"time"
-
-	stats "github.com/lyft/gostats"
 )
 
 // A Publisher broadcasts decisions to every subscribed replica.
@@ -27,24 +23,14 @@ type Subscriber interface {
 	Connected() bool
 }
 
-// subScope is s's scope name, or a scope that discards when s is nil.
-func subScope(s stats.Scope, name string) stats.Scope {
-	if s == nil {
-		return stats.NewStore(stats.NewNullSink(), false).Scope(name)
-	}
-	return s.Scope(name)
+// A Bus carries decisions both ways: engines publish on it and replicas
+// subscribe to it. A process that runs both roles holds one.
+type Bus interface {
+	Publisher
+	Subscriber
 }
 
-func loggerOr(l *slog.Logger) *slog.Logger {
-	if l == nil {
-		return slog.Default()
-	}
-	return l
-}
-
-func nowOr(f func() time.Time) func() time.Time {
-	if f == nil {
-		return time.Now
-	}
-	return f
-}
+var (
+	_ Bus = (*MemoryBus)(nil)
+	_ Bus = (*RedisBus)(nil)
+)

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,36 +17,6 @@ import (
 	"github.com/floodgate/floodgate/internal/counter"
 	"github.com/floodgate/floodgate/policy"
 )
-
-// EngineOptions configures an Engine. Counter and Publisher are required.
-type EngineOptions struct {
-	// ID names the engine in its decisions; host-pid when empty.
-	ID string
-	// Counter holds the window counts. Engines that share a store share one
-	// count, and an engine restart loses none of it. Engines serving
-	// different replica groups each see all traffic, so they must not share
-	// counters: give each group its own store or CounterPrefix.
-	Counter counter.Store
-	// Publisher carries decisions to the replicas.
-	Publisher Publisher
-	// KeyPrefix is the RLS's cache key prefix (ratelimit.Options.KeyPrefix):
-	// decisions name keys as replicas do.
-	KeyPrefix string
-	// CounterPrefix is prepended to the cache key to name the counter.
-	CounterPrefix string
-	// FlushInterval is how often hits are added to the counters; 20ms when
-	// zero.
-	FlushInterval time.Duration
-	// MaxPendingKeys bounds the keys waiting for a flush; hits for further
-	// keys are dropped and counted. 1<<20 when zero.
-	MaxPendingKeys int
-	// Timeout bounds one counter round trip and one publish; 2s when zero.
-	Timeout time.Duration
-
-	Stats  stats.Scope // the engine's stats go under "engine"
-	Logger *slog.Logger
-	Now    func() time.Time
-}
 
 // Engine is the throttle engine: it implements ThrottleEngine, counts the
 // hits replicas stream to it, and publishes a Throttled decision when a key
@@ -97,20 +65,12 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 	if o.Counter == nil || o.Publisher == nil {
 		return nil, errors.New("engine: Counter and Publisher are required")
 	}
-	if o.ID == "" {
-		host, _ := os.Hostname()
-		o.ID = host + "-" + strconv.Itoa(os.Getpid())
-	}
-	o.FlushInterval = durOr(o.FlushInterval, 20*time.Millisecond)
-	o.Timeout = durOr(o.Timeout, 2*time.Second)
-	if o.MaxPendingKeys <= 0 {
-		o.MaxPendingKeys = 1 << 20
-	}
-	sc := subScope(o.Stats, "engine")
+	o = o.withDefaults()
+	sc := o.Stats.Scope("engine")
 	e := &Engine{
 		o:   o,
-		log: loggerOr(o.Logger).With("component", "engine", "engine", o.ID),
-		now: nowOr(o.Now),
+		log: o.Logger.With("component", "engine", "engine", o.ID),
+		now: o.Now,
 		st: engineStats{
 			batches:       sc.NewCounter("batches"),
 			hits:          sc.NewCounter("hits"),

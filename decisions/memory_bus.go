@@ -25,7 +25,7 @@ type memorySub struct {
 
 // Publish delivers ds to every subscriber before it returns.
 func (b *MemoryBus) Publish(_ context.Context, ds []Decision) error {
-	now := nowOr(b.Now)()
+	now := b.clock()
 	b.mu.Lock()
 	if b.inForce == nil {
 		b.inForce = make(map[string]Decision)
@@ -62,7 +62,7 @@ func (b *MemoryBus) Publish(_ context.Context, ds []Decision) error {
 // until ctx is done.
 func (b *MemoryBus) Subscribe(ctx context.Context, apply func(Decision)) error {
 	s := &memorySub{apply: apply}
-	now := nowOr(b.Now)()
+	now := b.clock()
 	// Register and catch up under one lock: a concurrent Publish is then
 	// either in the catch-up or delivered after it.
 	s.mu.Lock()
@@ -92,3 +92,10 @@ func (b *MemoryBus) Subscribe(ctx context.Context, apply func(Decision)) error {
 
 // Connected is always true: there is nothing to lose a connection to.
 func (b *MemoryBus) Connected() bool { return true }
+
+func (b *MemoryBus) clock() time.Time {
+	if b.Now == nil {
+		return time.Now()
+	}
+	return b.Now()
+}

@@ -11,9 +11,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/floodgate/floodgate/internal/backoff"
 	stats "github.com/lyft/gostats"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/floodgate/floodgate/internal/backoff"
+	"github.com/floodgate/floodgate/internal/nullstats"
 )
 
 // RedisBusOptions configures a RedisBus.
@@ -43,9 +45,35 @@ type RedisBusOptions struct {
 	// Timeout bounds one publish or catch-up round trip; 2s when zero.
 	Timeout time.Duration
 
-	Stats  stats.Scope // the bus's stats go under "bus"
-	Logger *slog.Logger
-	Now    func() time.Time
+	Stats  stats.Scope      // the bus's stats go under "bus"; discarded when nil
+	Logger *slog.Logger     // slog.Default() when nil
+	Now    func() time.Time // time.Now when nil
+}
+
+func (o RedisBusOptions) withDefaults() RedisBusOptions {
+	if o.Prefix == "" {
+		o.Prefix = "floodgate"
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = time.Second
+	}
+	if o.ProbeInterval <= 0 {
+		o.ProbeInterval = 5 * time.Second
+	}
+	if o.RefreshInterval <= 0 {
+		o.RefreshInterval = time.Second
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Second
+	}
+	o.Stats = nullstats.Or(o.Stats)
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
 }
 
 // RedisBus carries decisions over Redis pub/sub, with a hash of the
@@ -75,14 +103,8 @@ func NewRedisBus(o RedisBusOptions) (*RedisBus, error) {
 	if len(o.Endpoints) == 0 {
 		return nil, errors.New("redis bus: no endpoints")
 	}
-	if o.Prefix == "" {
-		o.Prefix = "floodgate"
-	}
-	o.PingInterval = durOr(o.PingInterval, time.Second)
-	o.ProbeInterval = durOr(o.ProbeInterval, 5*time.Second)
-	o.RefreshInterval = durOr(o.RefreshInterval, time.Second)
-	o.Timeout = durOr(o.Timeout, 2*time.Second)
-	sc := subScope(o.Stats, "bus")
+	o = o.withDefaults()
+	sc := o.Stats.Scope("bus")
 	b := &RedisBus{
 		o: o,
 		// The hash tag keeps both keys in one slot on Redis Cluster, as the
@@ -90,8 +112,8 @@ func NewRedisBus(o RedisBusOptions) (*RedisBus, error) {
 		channel:     o.Prefix + ":decisions",
 		activeKey:   o.Prefix + ":{decisions}:active",
 		expKey:      o.Prefix + ":{decisions}:expiry",
-		log:         loggerOr(o.Logger).With("component", "redis-bus"),
-		now:         nowOr(o.Now),
+		log:         o.Logger.With("component", "redis-bus"),
+		now:         o.Now,
 		publishErrs: sc.NewCounter("publish_errors"),
 		published:   sc.NewCounter("published"),
 		refreshed:   sc.NewCounter("refreshed"),
@@ -113,13 +135,6 @@ func (b *RedisBus) Close() error {
 	b.cancel()
 	<-b.done
 	return nil
-}
-
-func durOr(d, def time.Duration) time.Duration {
-	if d <= 0 {
-		return def
-	}
-	return d
 }
 
 func (b *RedisBus) name(i int) string {

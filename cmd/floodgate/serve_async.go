@@ -27,10 +27,7 @@ func (f *serveFlags) openAsync(srv *serving.Server, lis serving.Listeners, stats
 		return nil, err
 	}
 	closers = append(closers, func() { store.Close() })
-	var bus interface {
-		decisions.Publisher
-		decisions.Subscriber
-	} = &decisions.MemoryBus{}
+	var bus decisions.Bus = &decisions.MemoryBus{}
 	if len(urls) > 0 {
 		b, err := openBrokers(urls, stats, slog.Default())
 		if err != nil {

@@ -1,0 +1,72 @@
+package decisions
+
+import (
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	stats "github.com/lyft/gostats"
+
+	"github.com/floodgate/floodgate/internal/counter"
+	"github.com/floodgate/floodgate/internal/nullstats"
+)
+
+// EngineOptions configures an Engine. Counter and Publisher are required.
+type EngineOptions struct {
+	// ID names the engine in its decisions; host-pid when empty.
+	ID string
+	// Counter holds the window counts. Engines that share a store share one
+	// count, and an engine restart loses none of it. Engines serving
+	// different replica groups each see all traffic, so they must not share
+	// counters: give each group its own store or CounterPrefix.
+	Counter counter.Store
+	// Publisher carries decisions to the replicas.
+	Publisher Publisher
+	// KeyPrefix is the RLS's cache key prefix (ratelimit.Options.KeyPrefix):
+	// decisions name keys as replicas do.
+	KeyPrefix string
+	// CounterPrefix is prepended to the cache key to name the counter.
+	CounterPrefix string
+	// FlushInterval is how often hits are added to the counters; 20ms when
+	// zero.
+	FlushInterval time.Duration
+	// MaxPendingKeys bounds the keys waiting for a flush; hits for further
+	// keys are dropped and counted. 1<<20 when zero.
+	MaxPendingKeys int
+	// Timeout bounds one counter round trip and one publish; 2s when zero.
+	Timeout time.Duration
+
+	Stats  stats.Scope      // the engine's stats go under "engine"; discarded when nil
+	Logger *slog.Logger     // slog.Default() when nil
+	Now    func() time.Time // time.Now when nil
+}
+
+func (o EngineOptions) withDefaults() EngineOptions {
+	if o.ID == "" {
+		o.ID = processID()
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = 20 * time.Millisecond
+	}
+	if o.MaxPendingKeys <= 0 {
+		o.MaxPendingKeys = 1 << 20
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Second
+	}
+	o.Stats = nullstats.Or(o.Stats)
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// processID names this process where no ID is configured: host-pid.
+func processID() string {
+	host, _ := os.Hostname()
+	return host + "-" + strconv.Itoa(os.Getpid())
+}
