@@ -9,6 +9,7 @@ import (
 	stats "github.com/lyft/gostats"
 
 	"github.com/floodgate/floodgate/decisions"
+	"github.com/floodgate/floodgate/internal/nullstats"
 )
 
 // cacheShards spreads keys over independently locked maps so that requests
@@ -20,7 +21,15 @@ type DecisionCacheOptions struct {
 	// MaxEntries bounds the keys held; 1<<20 when zero. A full cache drops
 	// expired entries first, then evicts.
 	MaxEntries int
-	Stats      stats.Scope // "decision_cache" stats go here
+	Stats      stats.Scope // "decision_cache" stats go here; discarded when nil
+}
+
+func (o DecisionCacheOptions) withDefaults() DecisionCacheOptions {
+	if o.MaxEntries <= 0 {
+		o.MaxEntries = 1 << 20
+	}
+	o.Stats = nullstats.Or(o.Stats)
+	return o
 }
 
 // DecisionCache holds, per cache key, the engine's latest decision and the
@@ -65,14 +74,8 @@ type CacheHit struct {
 
 // NewDecisionCache returns an empty cache.
 func NewDecisionCache(o DecisionCacheOptions) *DecisionCache {
-	if o.MaxEntries <= 0 {
-		o.MaxEntries = 1 << 20
-	}
-	sc := o.Stats
-	if sc == nil {
-		sc = stats.NewStore(stats.NewNullSink(), false)
-	}
-	sc = sc.Scope("decision_cache")
+	o = o.withDefaults()
+	sc := o.Stats.Scope("decision_cache")
 	c := &DecisionCache{
 		seed:        maphash.MakeSeed(),
 		maxPerShard: max(1, o.MaxEntries/cacheShards),

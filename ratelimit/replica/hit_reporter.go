@@ -19,6 +19,7 @@ import (
 
 	"github.com/floodgate/floodgate/decisions/enginepb"
 	"github.com/floodgate/floodgate/internal/backoff"
+	"github.com/floodgate/floodgate/internal/nullstats"
 	"github.com/floodgate/floodgate/ratelimit"
 )
 
@@ -76,8 +77,32 @@ type HitReporterOptions struct {
 	// DialOptions replace the default (plaintext) gRPC dial options.
 	DialOptions []grpc.DialOption
 
-	Stats  stats.Scope // "hit_reporter" stats go here
-	Logger *slog.Logger
+	Stats  stats.Scope  // "hit_reporter" stats go here; discarded when nil
+	Logger *slog.Logger // slog.Default() when nil
+}
+
+func (o HitReporterOptions) withDefaults() HitReporterOptions {
+	if o.ReplicaID == "" {
+		host, _ := os.Hostname()
+		o.ReplicaID = host + "-" + strconv.Itoa(os.Getpid())
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = 20 * time.Millisecond
+	}
+	if o.MaxKeys <= 0 {
+		o.MaxKeys = 65536
+	}
+	if o.MaxBatchHits <= 0 {
+		o.MaxBatchHits = 4096
+	}
+	if o.QueueLen <= 0 {
+		o.QueueLen = 16
+	}
+	o.Stats = nullstats.Or(o.Stats)
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
 }
 
 // reporterShards spreads Report over independently locked maps.
@@ -133,30 +158,11 @@ func NewHitReporter(o HitReporterOptions) (*HitReporter, error) {
 	if len(o.Groups) == 0 {
 		return nil, errors.New("hit reporter: no engines")
 	}
-	if o.ReplicaID == "" {
-		host, _ := os.Hostname()
-		o.ReplicaID = host + "-" + strconv.Itoa(os.Getpid())
-	}
-	if o.FlushInterval <= 0 {
-		o.FlushInterval = 20 * time.Millisecond
-	}
-	if o.MaxKeys <= 0 {
-		o.MaxKeys = 65536
-	}
-	if o.MaxBatchHits <= 0 {
-		o.MaxBatchHits = 4096
-	}
-	if o.QueueLen <= 0 {
-		o.QueueLen = 16
-	}
-	sc := o.Stats
-	if sc == nil {
-		sc = stats.NewStore(stats.NewNullSink(), false)
-	}
-	sc = sc.Scope("hit_reporter")
+	o = o.withDefaults()
+	sc := o.Stats.Scope("hit_reporter")
 	r := &HitReporter{
 		o:    o,
-		log:  loggerOr(o.Logger).With("component", "hit-reporter"),
+		log:  o.Logger.With("component", "hit-reporter"),
 		seed: maphash.MakeSeed(),
 		st: reporterStats{
 			reported:   sc.NewCounter("hits_reported"),
@@ -198,13 +204,6 @@ func NewHitReporter(o HitReporterOptions) (*HitReporter, error) {
 	r.cancel = cancel
 	go r.run(ctx)
 	return r, nil
-}
-
-func loggerOr(l *slog.Logger) *slog.Logger {
-	if l == nil {
-		return slog.Default()
-	}
-	return l
 }
 
 // Report adds the item's hits to its key's pending count.

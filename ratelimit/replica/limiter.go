@@ -11,6 +11,7 @@ import (
 	stats "github.com/lyft/gostats"
 
 	"github.com/floodgate/floodgate/decisions"
+	"github.com/floodgate/floodgate/internal/nullstats"
 	"github.com/floodgate/floodgate/ratelimit"
 )
 
@@ -50,9 +51,34 @@ type Options struct {
 	// SweepInterval is how often expired cache entries are dropped; 1s when
 	// zero.
 	SweepInterval time.Duration
-	Stats         stats.Scope // the limiter's parts put their stats under it
-	Logger        *slog.Logger
-	Now           func() time.Time
+	Stats         stats.Scope      // the limiter's parts put their stats under it; discarded when nil
+	Logger        *slog.Logger     // slog.Default() when nil
+	Now           func() time.Time // time.Now when nil
+}
+
+func (o Options) withDefaults() Options {
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = time.Second
+	}
+	o.Stats = nullstats.Or(o.Stats)
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	// The parts report under the limiter's scope and logger unless given
+	// their own.
+	if o.Engines.Stats == nil {
+		o.Engines.Stats = o.Stats
+	}
+	if o.Engines.Logger == nil {
+		o.Engines.Logger = o.Logger
+	}
+	if o.Cache.Stats == nil {
+		o.Cache.Stats = o.Stats
+	}
+	return o
 }
 
 // Limiter answers from the local decision cache and reports every hit
@@ -80,22 +106,10 @@ func NewLimiter(o Options) (*Limiter, error) {
 	if o.Decisions == nil {
 		return nil, fmt.Errorf("async limiter: no decision subscriber")
 	}
-	if o.Engines.Stats == nil {
-		o.Engines.Stats = o.Stats
-	}
-	if o.Engines.Logger == nil {
-		o.Engines.Logger = o.Logger
-	}
-	if o.Cache.Stats == nil {
-		o.Cache.Stats = o.Stats
-	}
+	o = o.withDefaults()
 	rep, err := NewHitReporter(o.Engines)
 	if err != nil {
 		return nil, fmt.Errorf("async limiter: %w", err)
-	}
-	sc := o.Stats
-	if sc == nil {
-		sc = stats.NewStore(stats.NewNullSink(), false)
 	}
 	l := &Limiter{
 		cache:    NewDecisionCache(o.Cache),
@@ -103,11 +117,8 @@ func NewLimiter(o Options) (*Limiter, error) {
 		sub:      o.Decisions,
 		down:     o.OnEngineDown,
 		now:      o.Now,
-		log:      loggerOr(o.Logger).With("component", "async-limiter"),
-		denied:   sc.Scope("async_limiter").NewCounter("engine_down_denied"),
-	}
-	if l.now == nil {
-		l.now = time.Now
+		log:      o.Logger.With("component", "async-limiter"),
+		denied:   o.Stats.Scope("async_limiter").NewCounter("engine_down_denied"),
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l.cancel = cancel
@@ -124,9 +135,6 @@ func NewLimiter(o Options) (*Limiter, error) {
 }
 
 func (l *Limiter) sweep(ctx context.Context, every time.Duration) {
-	if every <= 0 {
-		every = time.Second
-	}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
