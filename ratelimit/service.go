@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/floodgate/floodgate/internal/nullstats"
 	"github.com/floodgate/floodgate/policy"
 )
 
@@ -46,6 +47,18 @@ type Options struct {
 	Now func() time.Time
 }
 
+func (o Options) withDefaults() Options {
+	o.Stats = nullstats.Or(o.Stats)
+	if o.NearLimitRatio <= 0 {
+		o.NearLimitRatio = 0.8
+	}
+	o.Headers = o.Headers.withDefaults()
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
 // Service implements the RLS. It is safe for concurrent use; SetSnapshot
 // swaps policies without blocking requests.
 type Service struct {
@@ -67,26 +80,17 @@ type Service struct {
 // NewService returns a Service with an empty snapshot: until policies are
 // set, every descriptor is answered OK with no limit.
 func NewService(opts Options) *Service {
-	scope := opts.Stats
-	if scope == nil {
-		scope = gostats.NewStore(gostats.NewNullSink(), false)
-	}
-	scope = scope.Scope("ratelimit.service")
+	opts = opts.withDefaults()
+	scope := opts.Stats.Scope("ratelimit.service")
 	s := &Service{
 		limiter:   opts.Limiter,
 		prefix:    opts.KeyPrefix,
 		shadow:    opts.ShadowMode,
 		nearRatio: opts.NearLimitRatio,
-		headers:   opts.Headers.withDefaults(),
+		headers:   opts.Headers,
 		now:       opts.Now,
 		stats:     newServiceStats(scope),
 		rules:     ruleStatsCache{scope: scope.Scope("rate_limit")},
-	}
-	if s.nearRatio <= 0 {
-		s.nearRatio = 0.8
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	s.requests.New = func() any { return new(request) }
 	s.served.Store(s.newServed(nil))
