@@ -45,13 +45,7 @@ type BatchingOptions struct {
 	Timeout time.Duration
 }
 
-// ErrBatchingClosed is returned by Add after Close.
-var ErrBatchingClosed = errors.New("counter store closed")
-
-var jobPool = sync.Pool{New: func() any { return &batchJob{done: make(chan error, 1)} }}
-
-// NewBatching coalesces Adds to inner; Close stops it and closes inner.
-func NewBatching(inner Store, o BatchingOptions) *Batching {
+func (o BatchingOptions) withDefaults() BatchingOptions {
 	if o.Pipelines <= 0 {
 		o.Pipelines = 4
 	}
@@ -61,6 +55,17 @@ func NewBatching(inner Store, o BatchingOptions) *Batching {
 	if o.Timeout <= 0 {
 		o.Timeout = time.Second
 	}
+	return o
+}
+
+// ErrBatchingClosed is returned by Add after Close.
+var ErrBatchingClosed = errors.New("counter store closed")
+
+var jobPool = sync.Pool{New: func() any { return &batchJob{done: make(chan error, 1)} }}
+
+// NewBatching coalesces Adds to inner; Close stops it and closes inner.
+func NewBatching(inner Store, o BatchingOptions) *Batching {
+	o = o.withDefaults()
 	b := &Batching{inner: inner, jobs: make(chan *batchJob, o.MaxIncrements),
 		max: o.MaxIncrements, timeout: o.Timeout, stop: make(chan struct{}), closed: make(chan struct{})}
 	for range o.Pipelines {
