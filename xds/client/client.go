@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/floodgate/floodgate/internal/backoff"
+	"github.com/floodgate/floodgate/internal/nullstats"
 	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/xds"
 )
@@ -54,7 +55,24 @@ type Options struct {
 	MaxReceiveBytes int
 	// Stats receives the xds.client.* metrics. Default: discarded.
 	Stats  stats.Scope
-	Logger *slog.Logger
+	Logger *slog.Logger // slog.Default() when nil
+}
+
+func (o Options) withDefaults() Options {
+	if o.TypeURL == "" {
+		o.TypeURL = xds.PolicyType
+	}
+	if o.Backoff.Max <= 0 {
+		o.Backoff.Max = 10 * time.Second
+	}
+	if o.MaxReceiveBytes <= 0 {
+		o.MaxReceiveBytes = xds.MaxMessageBytes
+	}
+	o.Stats = nullstats.Or(o.Stats)
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
 }
 
 // Client subscribes to the control plane's policies over ADS. Each version
@@ -95,24 +113,9 @@ func New(opts Options) (*Client, error) {
 	if opts.Apply == nil {
 		return nil, errors.New("xds client: no Apply function")
 	}
-	switch opts.TypeURL {
-	case "":
-		opts.TypeURL = xds.PolicyType
-	case xds.PolicyType, xds.RateLimitConfigType:
-	default:
+	opts = opts.withDefaults()
+	if opts.TypeURL != xds.PolicyType && opts.TypeURL != xds.RateLimitConfigType {
 		return nil, fmt.Errorf("xds client: unknown resource type %q", opts.TypeURL)
-	}
-	if opts.Backoff.Max <= 0 {
-		opts.Backoff.Max = 10 * time.Second
-	}
-	if opts.MaxReceiveBytes <= 0 {
-		opts.MaxReceiveBytes = xds.MaxMessageBytes
-	}
-	if opts.Stats == nil {
-		opts.Stats = stats.NewStore(stats.NewNullSink(), false)
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
 	}
 	if opts.TLS.Enabled() {
 		if _, err := opts.TLS.ClientConfig(); err != nil {
