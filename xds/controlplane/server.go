@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/floodgate/floodgate/internal/nullstats"
 	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/xds"
 	"github.com/floodgate/floodgate/xds/policypb"
@@ -52,6 +53,20 @@ type ServerOptions struct {
 	Logger *slog.Logger
 	// Metrics, if set, is served at GET /metrics beside the admin API.
 	Metrics http.Handler
+}
+
+func (o ServerOptions) withDefaults() ServerOptions {
+	if o.WatchInterval <= 0 {
+		o.WatchInterval = time.Second
+	}
+	if o.Store == nil {
+		o.Store = NewMemoryStore()
+	}
+	o.Stats = nullstats.Or(o.Stats)
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
 }
 
 // Server is the control plane: it merges file and admin policies into
@@ -105,18 +120,7 @@ const AdminSource = "admin"
 // NewServer loads the policy files and the store once and builds the first
 // snapshot; it fails if either cannot be read or the policies are invalid.
 func NewServer(ctx context.Context, opts ServerOptions) (*Server, error) {
-	if opts.WatchInterval <= 0 {
-		opts.WatchInterval = time.Second
-	}
-	if opts.Store == nil {
-		opts.Store = NewMemoryStore()
-	}
-	if opts.Stats == nil {
-		opts.Stats = stats.NewStore(stats.NewNullSink(), false)
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
+	opts = opts.withDefaults()
 	scope := opts.Stats.Scope("xds").Scope("server")
 	s := &Server{
 		opts:    opts,

@@ -19,6 +19,13 @@ type FileStoreOptions struct {
 	PollInterval time.Duration
 }
 
+func (o FileStoreOptions) withDefaults() FileStoreOptions {
+	if o.PollInterval <= 0 {
+		o.PollInterval = time.Second
+	}
+	return o
+}
+
 // FileStore keeps policies in one local JSON file. Every write replaces the
 // file atomically (write, fsync, rename), so a crash leaves either the old
 // or the new contents. It serves one control plane; replicas that must agree
@@ -35,9 +42,7 @@ func NewFileStore(path string, opts FileStoreOptions) (*FileStore, error) {
 	if path == "" {
 		return nil, errors.New("file store: empty path")
 	}
-	if opts.PollInterval <= 0 {
-		opts.PollInterval = time.Second
-	}
+	opts = opts.withDefaults()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("file store %s: %w", path, err)
 	}

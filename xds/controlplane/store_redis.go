@@ -22,7 +22,20 @@ type RedisStoreOptions struct {
 	// PollInterval is how often Watch reads the revision in case a change
 	// notice was missed while the subscription reconnected. Default 2s.
 	PollInterval time.Duration
-	Logger       *slog.Logger
+	Logger       *slog.Logger // slog.Default() when nil
+}
+
+func (o RedisStoreOptions) withDefaults() RedisStoreOptions {
+	if o.Prefix == "" {
+		o.Prefix = "{floodgate:xds}:"
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 2 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
 }
 
 // RedisStore keeps policies in Redis: a hash of YAML by domain, a hash of
@@ -53,15 +66,7 @@ func OpenRedisStore(url string) (*RedisStore, error) {
 
 // NewRedisStore uses rdb, which the caller keeps owning.
 func NewRedisStore(rdb redis.UniversalClient, opts RedisStoreOptions) *RedisStore {
-	if opts.Prefix == "" {
-		opts.Prefix = "{floodgate:xds}:"
-	}
-	if opts.PollInterval <= 0 {
-		opts.PollInterval = 2 * time.Second
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
+	opts = opts.withDefaults()
 	return &RedisStore{
 		rdb:        rdb,
 		opts:       opts,
