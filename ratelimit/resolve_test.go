@@ -2,7 +2,6 @@ package ratelimit_test
 
 import (
 	"context"
-	"io/fs"
 	"net"
 	"strings"
 	"sync"
@@ -53,23 +52,7 @@ func TestReplicaAndEngineAgree(t *testing.T) {
 		"ratelimit tests": parseSnapshot(t, "ratelimit", ratelimit.TestPolicy),
 		"engine tests":    parseSnapshot(t, "engine", engineTestPolicy),
 	}
-	files, err := fs.Glob(examples.Policies, "policies/*.yaml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("example policies: %v (%d files)", err, len(files))
-	}
-	var configs []*policy.Config
-	for _, f := range files {
-		data, err := fs.ReadFile(examples.Policies, f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := policy.Parse(f, data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		configs = append(configs, c)
-	}
-	ex, err := policy.Compile(configs)
+	ex, err := examples.Snapshot()
 	if err != nil {
 		t.Fatal(err)
 	}
