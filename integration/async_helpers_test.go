@@ -2,40 +2,35 @@ package integration
 
 import (
 	"context"
-	"log/slog"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
 	commonrl "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
-	"github.com/redis/go-redis/v9"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/floodgate/floodgate/decisions"
-	"github.com/floodgate/floodgate/internal/backoff"
-	"github.com/floodgate/floodgate/internal/counter"
+	"github.com/floodgate/floodgate/internal/cluster"
+	"github.com/floodgate/floodgate/internal/cluster/clustertest"
 	"github.com/floodgate/floodgate/policy"
-	"github.com/floodgate/floodgate/ratelimit"
 	"github.com/floodgate/floodgate/ratelimit/replica"
 )
 
-var asyncQuiet = slog.New(slog.DiscardHandler)
-
+// The minute rule is the one a test crosses a window boundary of: its
+// counter in Redis expires on the wall clock a minute after its first hit,
+// which no run outlasts, while the test moves every component's clock.
 const asyncPolicy = `
 domain: integ
 descriptors:
-  - key: sec
+  - key: min
     rate_limit:
-      unit: second
+      unit: minute
       requests_per_unit: 30
   - key: hour
     rate_limit:
       unit: hour
       requests_per_unit: 300
 `
+
+const asyncCounterPrefix = "integ:"
 
 func asyncSnapshot(t testing.TB) *policy.Snapshot {
 	t.Helper()
@@ -46,151 +41,66 @@ func asyncSnapshot(t testing.TB) *policy.Snapshot {
 	return s
 }
 
-var asyncBackoff = backoff.Backoff{Base: 10 * time.Millisecond, Max: 100 * time.Millisecond}
-
-func asyncRedisClient(t testing.TB, addr string) redis.UniversalClient {
+// startAsync runs Floodgate's default mode over a Redis of the test's own:
+// o.Engines engines and o.Replicas replicas, every component with its own
+// connections to Redis, hits reported and counted every 5ms.
+func startAsync(t testing.TB, o cluster.Options) *clustertest.Cluster {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: 200 * time.Millisecond,
-		ReadTimeout: time.Second, WriteTimeout: time.Second, MaxRetries: -1})
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
-func asyncRedisBus(t testing.TB, redisAddr string) *decisions.RedisBus {
-	t.Helper()
-	b, err := decisions.NewRedisBus(decisions.RedisBusOptions{
-		Endpoints:       []redis.UniversalClient{asyncRedisClient(t, redisAddr)},
-		Names:           []string{redisAddr},
-		Backoff:         asyncBackoff,
-		PingInterval:    200 * time.Millisecond,
-		RefreshInterval: 100 * time.Millisecond,
-		Logger:          asyncQuiet,
-	})
-	if err != nil {
-		t.Fatal(err)
+	o.Snapshot, o.CounterPrefix = asyncSnapshot(t), asyncCounterPrefix
+	if o.FlushInterval == 0 {
+		o.FlushInterval = 5 * time.Millisecond
 	}
-	t.Cleanup(func() { _ = b.Close() })
-	return b
-}
-
-// asyncEngine is a throttle engine serving on a loopback port.
-type asyncEngine struct {
-	addr   string
-	engine *decisions.Engine
-	srv    *grpc.Server
-	once   sync.Once
-}
-
-// startAsyncEngine runs an engine counting in Redis at redisAddr; addr may
-// name the port of an engine that was killed.
-func startAsyncEngine(t testing.TB, redisAddr, addr string) *asyncEngine {
-	t.Helper()
-	store := counter.NewRedis(asyncRedisClient(t, redisAddr), "integ:")
-	e, err := decisions.NewEngine(decisions.EngineOptions{
-		Counter: store, Publisher: asyncRedisBus(t, redisAddr),
-		FlushInterval: 5 * time.Millisecond, Logger: asyncQuiet,
-	})
-	if err != nil {
-		t.Fatal(err)
+	if o.ReportInterval == 0 {
+		o.ReportInterval = 5 * time.Millisecond
 	}
-	e.SetSnapshot(asyncSnapshot(t))
-	l := asyncListen(t, addr)
-	s := grpc.NewServer()
-	e.Register(s)
-	go func() { _ = s.Serve(l) }()
-	ae := &asyncEngine{addr: l.Addr().String(), engine: e, srv: s}
-	t.Cleanup(ae.kill)
-	return ae
+	return clustertest.Start(t, o)
 }
 
-// kill drops the engine's streams at once, as a crash would.
-func (e *asyncEngine) kill() {
-	e.once.Do(func() {
-		e.srv.Stop()
-		_ = e.engine.Close()
-	})
-}
-
-func asyncListen(t testing.TB, addr string) net.Listener {
-	t.Helper()
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	var err error
-	for range 50 { // a port just released may take a moment
-		var l net.Listener
-		if l, err = net.Listen("tcp", addr); err == nil {
-			return l
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatal(err)
-	return nil
-}
-
-// asyncReplica is an RLS replica in async mode: Service + AsyncLimiter +
-// gRPC server, and a client calling it as Envoy does.
-type asyncReplica struct {
-	limiter *replica.Limiter
-	client  rlsv3.RateLimitServiceClient
-}
-
-func startAsyncReplica(t testing.TB, redisAddr string, engines ...string) *asyncReplica {
-	t.Helper()
-	lim, err := replica.NewLimiter(replica.Options{
-		Engines: replica.HitReporterOptions{Groups: [][]string{engines}, Policy: replica.LoadBalance,
-			FlushInterval: 5 * time.Millisecond, Backoff: asyncBackoff, Logger: asyncQuiet},
-		Decisions: asyncRedisBus(t, redisAddr),
-		Logger:    asyncQuiet,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = lim.Close() })
-	svc := ratelimit.NewService(ratelimit.Options{Limiter: lim})
-	svc.SetSnapshot(asyncSnapshot(t))
-	s := grpc.NewServer()
-	svc.Register(s)
-	l := asyncListen(t, "")
-	go func() { _ = s.Serve(l) }()
-	t.Cleanup(s.Stop)
-	cc, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cc.Close() })
-	return &asyncReplica{limiter: lim, client: rlsv3.NewRateLimitServiceClient(cc)}
-}
-
-// ask sends one ShouldRateLimit for key=value, failing the test on any
-// error: a replica must answer whatever its dependencies do.
-func (r *asyncReplica) ask(t testing.TB, key, value string) rlsv3.RateLimitResponse_Code {
+// ask sends replica i one ShouldRateLimit for key=value, failing the test
+// on any error: a replica must answer whatever its dependencies do.
+func ask(t testing.TB, c *clustertest.Cluster, i int, key, value string) rlsv3.RateLimitResponse_Code {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	resp, err := r.client.ShouldRateLimit(ctx, &rlsv3.RateLimitRequest{
+	resp, err := c.Client(i).ShouldRateLimit(ctx, &rlsv3.RateLimitRequest{
 		Domain: "integ",
 		Descriptors: []*commonrl.RateLimitDescriptor{{
 			Entries: []*commonrl.RateLimitDescriptor_Entry{{Key: key, Value: value}},
 		}},
 	})
 	if err != nil {
-		t.Fatalf("ShouldRateLimit: %v", err)
+		t.Fatalf("replica %d: ShouldRateLimit: %v", i, err)
 	}
 	return resp.GetOverallCode()
 }
 
-func (r *asyncReplica) engineConnected() bool { return r.limiter.Health().EngineConnected }
-
-func asyncEventually(t testing.TB, what string, cond func() bool) {
+// everyReplicaAnswers reports whether every replica answers want for
+// key=value; each question is a hit.
+func everyReplicaAnswers(t testing.TB, c *clustertest.Cluster, key, value string, want rlsv3.RateLimitResponse_Code) bool {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	for i := range c.Replicas() {
+		if ask(t, c, i, key, value) != want {
+			return false
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
+	return true
+}
+
+// engineConnected reports whether every replica streams to an engine.
+func engineConnected(c *clustertest.Cluster) bool {
+	for i := range c.Replicas() {
+		if !c.Limiter(i).Health().EngineConnected {
+			return false
+		}
+	}
+	return true
+}
+
+// throttledIn reports whether l holds the engines' throttle of key, over
+// a limit of limit.
+func throttledIn(l *replica.Limiter, key string, limit uint64) bool {
+	d, found := l.Cache().Lookup(key, time.Now().Unix())
+	return found && d.Count > limit
 }
 
 // asyncCacheKey is the key replicas and engines use for key=value now.

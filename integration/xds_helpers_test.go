@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"testing"
@@ -20,10 +19,9 @@ import (
 
 	"github.com/floodgate/floodgate/internal/backoff"
 	"github.com/floodgate/floodgate/internal/counter"
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/ratelimit"
 )
-
-var xdsQuiet = slog.New(slog.DiscardHandler)
 
 // xdsControlPlane is a control plane serving on fixed loopback addresses,
 // so that it can be stopped and started again where its clients expect it.
@@ -74,7 +72,7 @@ func (cp *xdsControlPlane) start() {
 	cp.srv = srv
 	cp.stop = func() {
 		cancel()
-		if err := <-done; err != nil {
+		if err := testkit.Receive(t, "the control plane stopped", done); err != nil {
 			t.Errorf("control plane: %v", err)
 		}
 	}
@@ -125,7 +123,7 @@ func newXDSReplica(t *testing.T, nodeID string, addrs ...string) *xdsReplica {
 		Apply:   svc.SetSnapshot,
 		Reject:  func(error) { svc.RejectSnapshot() },
 		Backoff: backoff.Backoff{Base: 20 * time.Millisecond, Max: 200 * time.Millisecond},
-		Logger:  xdsQuiet,
+		Logger:  testkit.Quiet,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -163,17 +161,4 @@ func (r *xdsReplica) code(t *testing.T, domain, key, value string) rlsv3.RateLim
 		t.Fatalf("ShouldRateLimit: %v", err)
 	}
 	return resp.GetOverallCode()
-}
-
-// xdsEventually polls cond every 10ms for up to timeout.
-func xdsEventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(timeout); ; time.Sleep(10 * time.Millisecond) {
-		if cond() {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, timeout)
-		}
-	}
 }

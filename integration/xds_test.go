@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
@@ -16,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/internal/testserver"
 	"github.com/floodgate/floodgate/xds"
 	"github.com/floodgate/floodgate/xds/controlplane"
@@ -54,7 +54,7 @@ func TestXDSControlPlane(t *testing.T) {
 					t.Fatal(err)
 				}
 				t.Cleanup(func() { store.Close() })
-				return controlplane.ServerOptions{Store: store, AdminToken: xdsToken, Logger: xdsQuiet}
+				return controlplane.ServerOptions{Store: store, AdminToken: xdsToken, Logger: testkit.Quiet}
 			})
 		})
 	}
@@ -64,7 +64,7 @@ func testXDSControlPlane(t *testing.T, opts func() controlplane.ServerOptions) {
 	cp := newXDSControlPlane(t, opts)
 	replicas := []*xdsReplica{newXDSReplica(t, "rls-1", cp.grpcAddr), newXDSReplica(t, "rls-2", cp.grpcAddr)}
 	for _, r := range replicas {
-		<-r.client.Ready()
+		testkit.Receive(t, "the first policies", r.client.Ready())
 		if c := r.code(t, "checkout", "path", "/blocked"); c != xdsOK {
 			t.Fatalf("before any policy: %v", c)
 		}
@@ -84,7 +84,7 @@ func testXDSControlPlane(t *testing.T, opts func() controlplane.ServerOptions) {
 	if code, body := cp.admin("PUT", "/v1/policies/checkout", xdsToken, xdsBlocked("checkout")); code != 201 {
 		t.Fatalf("create: %d %s", code, body)
 	}
-	xdsEventually(t, time.Second, "both replicas enforcing checkout", enforced("checkout"))
+	testkit.Eventually(t, "both replicas enforcing checkout", enforced("checkout"))
 	for _, r := range replicas {
 		if c := r.code(t, "checkout", "path", "/open"); c != xdsOK {
 			t.Fatalf("unmatched descriptor: %v", c)
@@ -111,7 +111,7 @@ func testXDSControlPlane(t *testing.T, opts func() controlplane.ServerOptions) {
 	if err := cp.srv.Cache().SetSnapshot(context.Background(), controlplane.AllNodes, bad); err != nil {
 		t.Fatal(err)
 	}
-	xdsEventually(t, 2*time.Second, "both NACKs on the status page", func() bool {
+	testkit.Eventually(t, "both NACKs on the status page", func() bool {
 		_, body := cp.admin("GET", "/v1/status", "", "")
 		var st controlplane.Status
 		if err := json.Unmarshal([]byte(body), &st); err != nil {
@@ -151,7 +151,7 @@ func testXDSControlPlane(t *testing.T, opts func() controlplane.ServerOptions) {
 	if code, body := cp.admin("GET", "/v1/policies/checkout", "", ""); code != 200 || !strings.Contains(body, "/blocked") {
 		t.Fatalf("after restart: %d %s", code, body)
 	}
-	xdsEventually(t, 5*time.Second, "both replicas reconnected", func() bool {
+	testkit.Eventually(t, "both replicas reconnected", func() bool {
 		st := cp.srv.Status()
 		connected := 0
 		for _, n := range st.Nodes {
@@ -164,14 +164,14 @@ func testXDSControlPlane(t *testing.T, opts func() controlplane.ServerOptions) {
 	if code, body := cp.admin("PUT", "/v1/policies/search", xdsToken, xdsBlocked("search")); code != 201 {
 		t.Fatalf("create after restart: %d %s", code, body)
 	}
-	xdsEventually(t, time.Second, "both replicas enforcing search", enforced("search"))
+	testkit.Eventually(t, "both replicas enforcing search", enforced("search"))
 	if !enforced("checkout")() {
 		t.Fatal("checkout lost across the restart")
 	}
 
 	// A replica started afterwards gets everything.
 	late := newXDSReplica(t, "rls-late", cp.grpcAddr)
-	<-late.client.Ready()
+	testkit.Receive(t, "the late replica's first policies", late.client.Ready())
 	if late.code(t, "checkout", "path", "/blocked") != xdsOver || late.code(t, "search", "path", "/blocked") != xdsOver {
 		t.Fatal("late replica misses policies")
 	}
@@ -182,7 +182,7 @@ func testXDSControlPlane(t *testing.T, opts func() controlplane.ServerOptions) {
 // go-control-plane's own SotW client.
 func TestXDSStandardResourceConsumer(t *testing.T) {
 	cp := newXDSControlPlane(t, func() controlplane.ServerOptions {
-		return controlplane.ServerOptions{AdminToken: xdsToken, Logger: xdsQuiet}
+		return controlplane.ServerOptions{AdminToken: xdsToken, Logger: testkit.Quiet}
 	})
 	if code, body := cp.admin("PUT", "/v1/policies/checkout", xdsToken, xdsBlocked("checkout")); code != 201 {
 		t.Fatalf("create: %d %s", code, body)
@@ -217,7 +217,7 @@ func TestXDSStandardResourceConsumer(t *testing.T) {
 	if err := c.Ack(); err != nil {
 		t.Fatal(err)
 	}
-	xdsEventually(t, 2*time.Second, "the ACK on the status page", func() bool {
+	testkit.Eventually(t, "the ACK on the status page", func() bool {
 		for _, n := range cp.srv.Status().Nodes {
 			if ts := n.Types[xds.RateLimitConfigType]; n.ID == "envoy-ratelimit" && ts != nil && ts.AckedVersion == cp.srv.Version() {
 				return true
