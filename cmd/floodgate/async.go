@@ -7,28 +7,18 @@ import (
 	"time"
 
 	gostats "github.com/lyft/gostats"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/floodgate/floodgate/decisions"
 	"github.com/floodgate/floodgate/ratelimit/replica"
 )
 
-// brokers are the --redis deployments decisions travel over and the bus
-// that runs over them.
-type brokers struct {
-	clients []redis.UniversalClient
-	names   []string
-	bus     *decisions.RedisBus
-	close   func() // stops the bus, then drops its connections
-}
-
 // openBrokers opens the decision bus over the --redis URLs.
-func openBrokers(urls []string, stats gostats.Scope, log *slog.Logger) (*brokers, error) {
+func openBrokers(urls []string, stats gostats.Scope, log *slog.Logger) (*decisions.Brokers, error) {
 	b, err := decisions.OpenBrokers(urls, decisions.RedisBusOptions{Stats: stats, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("--redis: %w", err)
 	}
-	return &brokers{clients: b.Clients, names: b.Names, bus: b.Bus, close: b.Close}, nil
+	return b, nil
 }
 
 // asyncFlags configure an RLS replica's async limiter.

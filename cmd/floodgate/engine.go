@@ -75,13 +75,13 @@ func runEngine(ctx context.Context, args []string) error {
 	srv := serving.New(serving.Options{})
 	eng.ServeOn(srv)
 	srv.Mux.Handle("GET /metrics", prom.Handler(stats.Flush))
-	slog.Info("throttle engine serving", "id", eng.ID(), "redis", b.names, "domains", snap.Domains())
+	slog.Info("throttle engine serving", "id", eng.ID(), "redis", b.Names, "domains", snap.Domains())
 	return listenAndServe(ctx, srv, f.grpcAddr, f.httpAddr)
 }
 
 // open opens the counters (on the first --redis unless --memcached), the
 // brokers and the engine over them; closeAll closes the three in turn.
-func (f *engineFlags) open(stats gostats.Scope) (_ *decisions.Engine, _ *brokers, closeAll func(), _ error) {
+func (f *engineFlags) open(stats gostats.Scope) (_ *decisions.Engine, _ *decisions.Brokers, closeAll func(), _ error) {
 	urls := f.redis.items()
 	counterURL := urls[0]
 	if f.memcached != "" {
@@ -96,12 +96,12 @@ func (f *engineFlags) open(stats gostats.Scope) (_ *decisions.Engine, _ *brokers
 		store.Close()
 		return nil, nil, nil, err
 	}
-	eng, err := decisions.NewEngine(decisions.EngineOptions{ID: f.id, Counter: store, Publisher: b.bus,
+	eng, err := decisions.NewEngine(decisions.EngineOptions{ID: f.id, Counter: store, Publisher: b.Bus,
 		KeyPrefix: f.keyPrefix, FlushInterval: f.flush, Stats: stats, Logger: slog.Default()})
 	if err != nil {
-		b.close()
+		b.Close()
 		store.Close()
 		return nil, nil, nil, err
 	}
-	return eng, b, func() { eng.Close(); b.close(); store.Close() }, nil
+	return eng, b, func() { eng.Close(); b.Close(); store.Close() }, nil
 }

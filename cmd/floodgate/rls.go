@@ -41,8 +41,8 @@ func runRLS(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer b.close()
-	lim, err := af.limiter(groups, b.bus, stats)
+	defer b.Close()
+	lim, err := af.limiter(groups, b.Bus, stats)
 	if err != nil {
 		return err
 	}
@@ -55,6 +55,6 @@ func runRLS(ctx context.Context, args []string) error {
 	}
 	srv := serving.New(serving.Options{GRPC: rlsServerOptions()})
 	serveRLS(srv, svc, lim.HealthCheck(), prom.Handler(stats.Flush))
-	slog.Info("rls replica serving", "engines", groups, "redis", b.names, "domains", snap.Domains())
+	slog.Info("rls replica serving", "engines", groups, "redis", b.Names, "domains", snap.Domains())
 	return listenAndServe(ctx, srv, f.grpcAddr, f.httpAddr)
 }

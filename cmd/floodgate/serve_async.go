@@ -33,8 +33,8 @@ func (f *serveFlags) openAsync(srv *serving.Server, lis serving.Listeners, stats
 		if err != nil {
 			return fail(err)
 		}
-		closers = append(closers, b.close)
-		bus = b.bus
+		closers = append(closers, b.Close)
+		bus = b.Bus
 	}
 	r.engine, err = decisions.NewEngine(decisions.EngineOptions{Counter: store, Publisher: bus, KeyPrefix: f.rls.prefix,
 		FlushInterval: f.flush, Stats: stats, Logger: slog.Default()})
