@@ -5,9 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"strconv"
 	"time"
 
 	gostats "github.com/lyft/gostats"
@@ -23,39 +21,17 @@ type statsFlags struct {
 }
 
 func (f *statsFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.statsd, "statsd", "", "statsd `host:port` to flush stats to (UDP); empty: /metrics only")
+	fs.StringVar(&f.statsd, "statsd", "", "statsd `host:port` to flush stats to (TCP); empty: /metrics only")
 	fs.DurationVar(&f.interval, "stats-interval", 10*time.Second, "how often stats are flushed to statsd")
 }
 
 // open builds the stats store and starts its flusher, stopped with ctx.
 func (f *statsFlags) open(ctx context.Context) (gostats.Store, *metrics.PrometheusSink, error) {
-	prom := metrics.NewPrometheusSink()
-	sinks := metrics.Fanout{prom}
-	if f.statsd != "" {
-		host, port, err := net.SplitHostPort(f.statsd)
-		if err != nil {
-			return nil, nil, err
-		}
-		p, err := strconv.Atoi(port)
-		if err != nil {
-			return nil, nil, err
-		}
-		sinks = append(sinks, gostats.NewNetSink(gostats.WithStatsdHost(host), gostats.WithStatsdPort(p),
-			gostats.WithLogger(slogLogger{})))
+	store, prom, err := metrics.OpenStore(ctx, metrics.StoreOptions{Statsd: f.statsd, FlushInterval: f.interval})
+	if err != nil {
+		return nil, nil, fmt.Errorf("--statsd: %w", err)
 	}
-	store := gostats.NewStore(sinks, false)
-	go store.StartContext(ctx, time.NewTicker(f.interval))
 	return store, prom, nil
-}
-
-// slogLogger routes the statsd sink's complaints through slog.
-type slogLogger struct{}
-
-func (slogLogger) Errorf(msg string, args ...any) {
-	slog.Error("statsd", "error", fmt.Sprintf(msg, args...))
-}
-func (slogLogger) Warnf(msg string, args ...any) {
-	slog.Warn("statsd", "warning", fmt.Sprintf(msg, args...))
 }
 
 // logFlags configure log/slog.
