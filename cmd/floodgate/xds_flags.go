@@ -45,13 +45,9 @@ func (f *xdsClientFlags) enabled() bool { return len(f.addrs.items()) > 0 }
 // force, or after --xds-wait with none: the process then serves what it
 // has (no limits) until the control plane answers.
 func (f *xdsClientFlags) follow(ctx context.Context, stats gostats.Scope, apply func(*policy.Snapshot), reject func()) (*xdsclient.Client, error) {
-	typeURL := xds.PolicyType
-	switch f.typ {
-	case "floodgate":
-	case "standard":
-		typeURL = xds.RateLimitConfigType
-	default:
-		return nil, fmt.Errorf("--xds-type %q: want floodgate or standard", f.typ)
+	typeURL, err := xdsclient.TypeURLNamed(f.typ)
+	if err != nil {
+		return nil, fmt.Errorf("--xds-type: %w", err)
 	}
 	c, err := xdsclient.New(xdsclient.Options{
 		Addrs:   f.addrs.items(),
@@ -67,12 +63,10 @@ func (f *xdsClientFlags) follow(ctx context.Context, stats gostats.Scope, apply 
 		return nil, fmt.Errorf("--xds: %w", err)
 	}
 	c.Start(ctx)
-	select {
-	case <-c.Ready():
+	if c.WaitReady(ctx, f.wait) {
 		slog.Info("policies received over xDS", "version", c.Version())
-	case <-time.After(f.wait):
+	} else if ctx.Err() == nil {
 		slog.Warn("no policies from the control plane yet; serving without limits until they arrive", "xds", f.addrs.items())
-	case <-ctx.Done():
 	}
 	return c, nil
 }
