@@ -34,14 +34,7 @@ descriptors:
       requests_per_unit: 5
 `
 
-func testSnapshot(t testing.TB) *policy.Snapshot {
-	t.Helper()
-	s, err := policy.ParseSnapshot("test.yaml", []byte(testPolicy))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+func testSnapshot(t testing.TB) *policy.Snapshot { return testkit.Compile(t, testPolicy) }
 
 // clock is a settable test clock.
 type clock struct {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/floodgate/floodgate/internal/cluster"
 	"github.com/floodgate/floodgate/internal/cluster/clustertest"
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/ratelimit/replica"
 )
@@ -32,14 +33,7 @@ descriptors:
 
 const asyncCounterPrefix = "integ:"
 
-func asyncSnapshot(t testing.TB) *policy.Snapshot {
-	t.Helper()
-	s, err := policy.ParseSnapshot("integ.yaml", []byte(asyncPolicy))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+func asyncSnapshot(t testing.TB) *policy.Snapshot { return testkit.Compile(t, asyncPolicy) }
 
 // startAsync runs Floodgate's default mode over a Redis of the test's own:
 // o.Engines engines and o.Replicas replicas, every component with its own

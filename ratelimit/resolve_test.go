@@ -232,14 +232,7 @@ func checkAgreement(t *testing.T, snap *policy.Snapshot, descs []domainDescripto
 	}
 }
 
-func parseSnapshot(t *testing.T, name, yaml string) *policy.Snapshot {
-	t.Helper()
-	s, err := policy.ParseSnapshot(name+".yaml", []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+func parseSnapshot(t *testing.T, _, yaml string) *policy.Snapshot { return testkit.Compile(t, yaml) }
 
 // recordingLimiter records what the request path counts and reports it as
 // the async limiter does.

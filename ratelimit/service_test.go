@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/floodgate/floodgate/internal/counter"
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/policy"
 )
 
@@ -92,22 +93,7 @@ func (r *testRLS) counter(name string) uint64 {
 	return r.sink.counters[name]
 }
 
-func compile(t testing.TB, docs ...string) *policy.Snapshot {
-	t.Helper()
-	var configs []*policy.Config
-	for i, d := range docs {
-		c, err := policy.Parse("test"+string(rune('0'+i))+".yaml", []byte(d))
-		if err != nil {
-			t.Fatalf("parse policy: %v", err)
-		}
-		configs = append(configs, c)
-	}
-	snap, err := policy.Compile(configs)
-	if err != nil {
-		t.Fatalf("compile policy: %v", err)
-	}
-	return snap
-}
+func compile(t testing.TB, docs ...string) *policy.Snapshot { return testkit.Compile(t, docs...) }
 
 // startRLS serves a Service over gRPC on loopback and returns a client
 // that calls it as Envoy's ratelimit filter does.

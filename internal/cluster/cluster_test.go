@@ -26,14 +26,7 @@ descriptors:
     rate_limit: {unit: hour, requests_per_unit: 10}
 `
 
-func snapshot(t testing.TB) *policy.Snapshot {
-	t.Helper()
-	s, err := policy.ParseSnapshot("test.yaml", []byte(testPolicy))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+func snapshot(t testing.TB) *policy.Snapshot { return testkit.Compile(t, testPolicy) }
 
 func start(t testing.TB, o cluster.Options) *cluster.Cluster {
 	t.Helper()

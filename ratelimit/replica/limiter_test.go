@@ -25,14 +25,7 @@ descriptors:
       requests_per_unit: 10
 `
 
-func asyncSnapshot(t testing.TB) *policy.Snapshot {
-	t.Helper()
-	s, err := policy.ParseSnapshot("async.yaml", []byte(asyncTestPolicy))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+func asyncSnapshot(t testing.TB) *policy.Snapshot { return testkit.Compile(t, asyncTestPolicy) }
 
 // engineServer serves a real engine on a loopback port; stop ends it.
 func engineServer(t testing.TB, bus decisions.Publisher, store counter.Store, addr string) (string, func()) {
