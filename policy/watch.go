@@ -16,15 +16,44 @@ const DefaultWatchInterval = time.Second
 // distinct content; after a bad load the last good snapshot stays in force.
 // Changes are found by hashing what the files hold, not by modification
 // times, so an atomic symlink swap (a Kubernetes ConfigMap update) is seen.
-// Watch returns when ctx is done.
+// A load that removes more domains than the zero DropGuard allows is
+// rejected as a *DropError (WatchWith takes another guard). Watch returns
+// when ctx is done.
 func Watch(ctx context.Context, paths []string, interval time.Duration, apply func(*Snapshot), reject func(error)) {
-	if interval <= 0 {
-		interval = DefaultWatchInterval
+	WatchWith(ctx, WatchOptions{Paths: paths, Interval: interval}, apply, reject)
+}
+
+// WatchOptions configure WatchWith.
+type WatchOptions struct {
+	Paths []string
+	// Interval is the polling period; zero means DefaultWatchInterval.
+	Interval time.Duration
+	// Guard decides which loads may remove domains: the first load must
+	// find a policy in every path (DropGuard.CheckStart), each later one
+	// must pass DropGuard.CheckReload against the last applied.
+	Guard DropGuard
+	// InForce are the domains an earlier load of Paths put in force (the
+	// caller's start-up load); if set, the first poll is checked as a
+	// reload of them, so a change between that load and the first poll is
+	// guarded too.
+	InForce []string
+}
+
+func (o WatchOptions) withDefaults() WatchOptions {
+	if o.Interval <= 0 {
+		o.Interval = DefaultWatchInterval
 	}
-	ticker := time.NewTicker(interval)
+	return o
+}
+
+// WatchWith is Watch with options.
+func WatchWith(ctx context.Context, opts WatchOptions, apply func(*Snapshot), reject func(error)) {
+	opts = opts.withDefaults()
+	ticker := time.NewTicker(opts.Interval)
 	defer ticker.Stop()
 
-	w := &fileWatch{paths: paths, apply: apply, reject: reject}
+	w := &fileWatch{paths: opts.Paths, guard: opts.Guard, apply: apply, reject: reject,
+		inForce: opts.InForce, started: opts.InForce != nil}
 	for {
 		if ctx.Err() != nil {
 			return
@@ -43,11 +72,14 @@ func Watch(ctx context.Context, paths []string, interval time.Duration, apply fu
 // poll once, instead of racing a timer.
 type fileWatch struct {
 	paths  []string
+	guard  DropGuard
 	apply  func(*Snapshot)
 	reject func(error)
 
-	last   [sha256.Size]byte
-	loaded bool
+	last    [sha256.Size]byte
+	loaded  bool
+	started bool     // a snapshot is in force
+	inForce []string // its domains
 }
 
 // poll reads the files once and, on the first poll or when their content
@@ -61,12 +93,29 @@ func (w *fileWatch) poll() {
 	}
 	w.loaded, w.last = true, sum
 	snap, err := compileSources(sources, readErrs)
+	if err == nil {
+		err = w.checkDrop(snap)
+	}
+	if err == nil {
+		w.started, w.inForce = true, snap.Domains()
+	}
 	switch {
 	case err != nil && w.reject != nil:
 		w.reject(err)
 	case err == nil && w.apply != nil:
 		w.apply(snap)
 	}
+}
+
+// checkDrop asks the guard whether snap may replace what is in force: the
+// first snapshot must come from every path, a later one must not remove
+// too many domains. A refused snapshot leaves the last good one in force,
+// and its content is not looked at again until it changes.
+func (w *fileWatch) checkDrop(snap *Snapshot) error {
+	if !w.started {
+		return w.guard.CheckStart(w.paths, snap.Configs())
+	}
+	return w.guard.CheckReload(w.inForce, snap.Domains())
 }
 
 // contentHash covers names, contents and read errors, so that a file that

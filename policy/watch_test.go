@@ -1,14 +1,10 @@
 package policy
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/floodgate/floodgate/internal/testkit"
 )
 
 // polled is a fileWatch driven by the test, one poll at a time, with what
@@ -143,39 +139,6 @@ func TestWatchReportsMissingPath(t *testing.T) {
 		t.Errorf("rejection = %v", err)
 	}
 	p.pollNothing(t) // the same failure is reported once
-}
-
-// Watch itself loads at once, polls on its ticker, and returns when its
-// context is done. One edit at a time, so no poll can fall between edits.
-func TestWatchPollsUntilContextIsDone(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "api.yaml")
-	writeFile(t, file, policyWith("1"))
-
-	applied := make(chan *Snapshot, 16)
-	rejected := make(chan error, 16)
-	done := make(chan struct{})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		defer close(done)
-		Watch(ctx, []string{dir}, 5*time.Millisecond,
-			func(s *Snapshot) { applied <- s },
-			func(err error) { rejected <- err })
-	}()
-
-	if got := limitOf(testkit.Receive(t, "the first load", applied)); got != 1 {
-		t.Fatalf("first snapshot limit = %d, want 1", got)
-	}
-	writeFile(t, file, policyWith("2"))
-	if got := limitOf(testkit.Receive(t, "the edit applied by a later poll", applied)); got != 2 {
-		t.Fatalf("reloaded limit = %d, want 2", got)
-	}
-	cancel()
-	testkit.Receive(t, "Watch to return after its context was cancelled", done)
-	if n := len(rejected); n != 0 {
-		t.Errorf("Watch rejected %d loads of valid files", n)
-	}
 }
 
 func must(t *testing.T, err error) {

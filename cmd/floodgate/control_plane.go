@@ -14,6 +14,7 @@ import (
 // controlPlaneFlags configure the xDS control plane.
 type controlPlaneFlags struct {
 	configs            listFlag
+	drop               dropGuardFlags
 	grpcAddr, httpAddr string
 	storeURL           string
 	token              string
@@ -24,6 +25,7 @@ type controlPlaneFlags struct {
 
 func (f *controlPlaneFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.configs, "config", "policy `PATH` (file or directory; repeatable), watched")
+	f.drop.register(fs)
 	fs.StringVar(&f.grpcAddr, "grpc-addr", "127.0.0.1:18000", "xDS gRPC `address`")
 	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:18080", "HTTP `address` of the admin API, /v1/status and /metrics")
 	fs.StringVar(&f.storeURL, "store", "file:floodgate-policies.json", "where admin API writes are kept: redis://... (shared by control-plane replicas), file:PATH, or memory:")
@@ -54,6 +56,10 @@ func runControlPlane(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("stats: %w", err)
 	}
+	guard, err := f.drop.guard()
+	if err != nil {
+		return err
+	}
 	store, err := controlplane.OpenStore(f.storeURL)
 	if err != nil {
 		return fmt.Errorf("--store: %w", err)
@@ -61,6 +67,7 @@ func runControlPlane(ctx context.Context, args []string) error {
 	defer store.Close()
 	srv, err := controlplane.NewServer(ctx, controlplane.ServerOptions{
 		Paths:      f.configs.items(),
+		DropGuard:  guard,
 		Store:      store,
 		AdminToken: f.token,
 		TLS:        f.tls,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -18,13 +19,34 @@ import (
 type policyFlags struct {
 	configs listFlag
 	watch   time.Duration
+	drop    dropGuardFlags
 	xds     xdsClientFlags
 }
 
 func (f *policyFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.configs, "config", "policy `PATH` (file or directory; repeatable); none: the built-in examples")
 	fs.DurationVar(&f.watch, "watch-interval", time.Second, "how often policy files are checked for changes")
+	f.drop.register(fs)
 	f.xds.register(fs)
+}
+
+// dropGuardFlags say how many domains a reload of the policy files may
+// remove (policy.DropGuard).
+type dropGuardFlags struct {
+	allow bool
+	max   float64
+}
+
+func (f *dropGuardFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&f.allow, "allow-policy-drop", false, "apply a policy reload that removes every domain or more than --max-policy-drop of them, and start on a --config path that holds no policy")
+	fs.Float64Var(&f.max, "max-policy-drop", policy.DefaultMaxDropFraction, "largest `fraction` (0..1] of the domains in force one policy reload may remove; a larger drop is refused and the last good policies keep serving")
+}
+
+func (f dropGuardFlags) guard() (policy.DropGuard, error) {
+	if f.max <= 0 || f.max > 1 {
+		return policy.DropGuard{}, fmt.Errorf("--max-policy-drop %v: want a fraction in (0, 1]", f.max)
+	}
+	return policy.DropGuard{AllowDrop: f.allow, MaxDropFraction: f.max}, nil
 }
 
 // start puts the first policies in force and keeps them current:
@@ -48,7 +70,11 @@ func (f *policyFlags) start(ctx context.Context, stats gostats.Scope, apply func
 		apply(snap)
 		return snap, nil
 	}
-	return watchFiles(ctx, paths, f.watch, apply, reject)
+	guard, err := f.drop.guard()
+	if err != nil {
+		return nil, err
+	}
+	return watchFiles(ctx, policy.WatchOptions{Paths: paths, Interval: f.watch, Guard: guard}, apply, reject)
 }
 
 // watchFiles puts the files' policies in force and keeps them current
@@ -56,7 +82,7 @@ func (f *policyFlags) start(ctx context.Context, stats gostats.Scope, apply func
 // refuses to start on a bad policy rather than serve without one; after
 // that a bad change is logged and counted by reject while the last good
 // policies keep serving.
-func watchFiles(ctx context.Context, paths []string, interval time.Duration, apply func(*policy.Snapshot), reject func()) (*policy.Snapshot, error) {
+func watchFiles(ctx context.Context, opts policy.WatchOptions, apply func(*policy.Snapshot), reject func()) (*policy.Snapshot, error) {
 	type firstLoad struct {
 		snap *policy.Snapshot
 		err  error
@@ -65,8 +91,8 @@ func watchFiles(ctx context.Context, paths []string, interval time.Duration, app
 	started := false // touched only by the watcher's goroutine
 	parent := ctx
 	ctx, stop := context.WithCancel(parent)
-	go policy.Watch(ctx, paths, interval, func(s *policy.Snapshot) {
-		slog.Info("policies loaded", "paths", paths, "domains", len(s.Configs()))
+	go policy.WatchWith(ctx, opts, func(s *policy.Snapshot) {
+		slog.Info("policies loaded", "paths", opts.Paths, "domains", len(s.Configs()))
 		apply(s)
 		if !started {
 			started = true

@@ -240,6 +240,10 @@ func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("If-Match") == "" {
 		expected = AnyVersion
 	}
+	if err := s.opts.DropGuard.CheckDelete(domain, s.domainsLeftWithout(domain)); err != nil {
+		writeError(w, http.StatusConflict, fmt.Errorf("domain %q not deleted: %w", domain, err))
+		return
+	}
 	_, err = s.opts.Store.Delete(r.Context(), domain, expected)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -260,6 +264,18 @@ func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.written(w, http.StatusOK, domain, 0)
+}
+
+// domainsLeftWithout counts the domains served once the admin policy of
+// domain is deleted: a file's definition of it comes back.
+func (s *Server) domainsLeftWithout(domain string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	left := len(s.state.configs)
+	if src, ok := s.state.sources[domain]; ok && src.Source == AdminSource && src.Overrides == "" {
+		left--
+	}
+	return left
 }
 
 // written serves the change at once, so that the reply names the version

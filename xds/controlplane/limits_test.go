@@ -15,6 +15,7 @@ import (
 
 	"github.com/floodgate/floodgate/internal/backoff"
 	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/ratelimit"
 	"github.com/floodgate/floodgate/xds"
 	"github.com/floodgate/floodgate/xds/client"
@@ -96,7 +97,8 @@ func TestPoliciesUpToTheMaximumReachClients(t *testing.T) {
 // RLS fed by it that never received policies is not healthy; both recover
 // once a version fits.
 func TestStatusReportsANodeThatCannotReceive(t *testing.T) {
-	cp := startControlPlane(t, ServerOptions{AdminToken: "t", Logger: testkit.Quiet})
+	// The test deletes its only domain on purpose.
+	cp := startControlPlane(t, ServerOptions{AdminToken: "t", DropGuard: policy.DropGuard{AllowDrop: true}, Logger: testkit.Quiet})
 	put(t, cp, "big", bigPolicy("big", 100_000))
 	tooBig := cp.Version()
 

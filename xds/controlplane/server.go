@@ -34,6 +34,10 @@ type ServerOptions struct {
 	Paths []string
 	// WatchInterval is how often Paths are checked for changes. Default 1s.
 	WatchInterval time.Duration
+	// DropGuard refuses a start on Paths that hold no policy, a reload of
+	// Paths that removes too many of their domains, and an admin delete of
+	// the last domain served; the zero value is policy's default.
+	DropGuard policy.DropGuard
 	// Store keeps the policies written through the admin API. Default: a
 	// MemoryStore, which a restart empties.
 	Store Store
@@ -138,6 +142,9 @@ func NewServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := opts.DropGuard.CheckStart(opts.Paths, files); err != nil {
+			return nil, err
+		}
 		s.state.files = files
 	}
 	if err := s.rebuild(ctx); err != nil {
@@ -191,7 +198,8 @@ func (s *Server) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			policy.Watch(ctx, s.opts.Paths, s.opts.WatchInterval, s.filesLoaded, s.filesRejected)
+			policy.WatchWith(ctx, policy.WatchOptions{Paths: s.opts.Paths, Interval: s.opts.WatchInterval, Guard: s.opts.DropGuard,
+				InForce: s.fileDomains()}, s.filesLoaded, s.filesRejected)
 		}()
 	}
 	wg.Add(1)
@@ -205,6 +213,19 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Close ends every open xDS stream.
 func (s *Server) Close() { s.cancel() }
+
+// fileDomains names the domains of the policy files in force, sorted; not
+// nil, as NewServer loaded them.
+func (s *Server) fileDomains() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.state.files))
+	for _, c := range s.state.files {
+		out = append(out, c.Domain)
+	}
+	sort.Strings(out)
+	return out
+}
 
 func (s *Server) filesLoaded(snap *policy.Snapshot) {
 	s.mu.Lock()
