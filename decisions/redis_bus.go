@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"sync"
@@ -39,11 +40,19 @@ type RedisBusOptions struct {
 	// whether the first endpoint is back; 5s when zero.
 	ProbeInterval time.Duration
 	// RefreshInterval is how often the bus makes sure the decisions it
-	// published are still stored on every endpoint (a restarted Redis has
-	// lost them) and publishes again those that were not; 1s when zero.
+	// published are still stored on every endpoint and publishes again
+	// those that are not; 1s when zero. A refresh checks only the
+	// decisions published since the last one, unless an endpoint lost
+	// everything (a restart: its holder key is gone), which gets all of
+	// them again; the work follows change, not the number in force.
 	RefreshInterval time.Duration
-	// Timeout bounds one publish or catch-up round trip; 2s when zero.
+	// Timeout bounds one publish, one refresh round trip, and one page of
+	// a catch-up (a catch-up of many decisions takes as many pages as it
+	// needs); 2s when zero.
 	Timeout time.Duration
+	// CatchUpPage is how many decisions one catch-up round trip asks for;
+	// 1000 when zero.
+	CatchUpPage int
 
 	Stats  stats.Scope      // the bus's stats go under "bus"; discarded when nil
 	Logger *slog.Logger     // slog.Default() when nil
@@ -66,6 +75,9 @@ func (o RedisBusOptions) withDefaults() RedisBusOptions {
 	if o.Timeout <= 0 {
 		o.Timeout = 2 * time.Second
 	}
+	if o.CatchUpPage <= 0 {
+		o.CatchUpPage = 1000
+	}
 	o.Stats = nullstats.Or(o.Stats)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -82,16 +94,21 @@ func (o RedisBusOptions) withDefaults() RedisBusOptions {
 type RedisBus struct {
 	o                          RedisBusOptions
 	channel, activeKey, expKey string
+	holderKey                  string // this bus's marker on each endpoint
 	log                        *slog.Logger
 	now                        func() time.Time
 	live                       atomic.Int32 // live subscriptions
 	endpoint                   atomic.Int32 // endpoint of the latest live subscription
 	publishErrs, published     stats.Counter
 	refreshed, reconnects      stats.Counter
+	refreshChecked             stats.Counter
 	decodeErrs, received       stats.Counter
+	catchUpPages               stats.Counter
 
 	mu      sync.Mutex
 	inForce map[string]Decision // what this bus published and still holds
+	expiry  expiryQueue         // inForce's keys by window end
+	recent  []string            // keys published since the last refresh
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -112,16 +129,21 @@ func NewRedisBus(o RedisBusOptions) (*RedisBus, error) {
 		channel:     o.Prefix + ":decisions",
 		activeKey:   o.Prefix + ":{decisions}:active",
 		expKey:      o.Prefix + ":{decisions}:expiry",
+		holderKey:   o.Prefix + ":{decisions}:holder:" + strconv.FormatUint(rand.Uint64(), 36),
 		log:         o.Logger.With("component", "redis-bus"),
 		now:         o.Now,
 		publishErrs: sc.NewCounter("publish_errors"),
 		published:   sc.NewCounter("published"),
 		refreshed:   sc.NewCounter("refreshed"),
-		reconnects:  sc.NewCounter("reconnects"),
-		decodeErrs:  sc.NewCounter("decode_errors"),
-		received:    sc.NewCounter("received"),
-		inForce:     make(map[string]Decision),
-		done:        make(chan struct{}),
+		// refresh_checked counts the decisions a refresh asked an endpoint
+		// about: it follows change, not the number in force.
+		refreshChecked: sc.NewCounter("refresh_checked"),
+		catchUpPages:   sc.NewCounter("catch_up_pages"),
+		reconnects:     sc.NewCounter("reconnects"),
+		decodeErrs:     sc.NewCounter("decode_errors"),
+		received:       sc.NewCounter("received"),
+		inForce:        make(map[string]Decision),
+		done:           make(chan struct{}),
 	}
 	b.endpoint.Store(-1)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -196,11 +218,15 @@ func (b *RedisBus) Publish(ctx context.Context, ds []Decision) error {
 	}
 	b.mu.Lock()
 	for _, d := range ds {
-		if d.State == Throttled {
-			b.inForce[d.Key] = d
-		} else {
+		if d.State != Throttled {
 			delete(b.inForce, d.Key)
+			continue
 		}
+		if old, ok := b.inForce[d.Key]; !ok || old.WindowEnd != d.WindowEnd {
+			b.expiry.push(d.Key, d.WindowEnd)
+		}
+		b.inForce[d.Key] = d
+		b.recent = append(b.recent, d.Key)
 	}
 	b.mu.Unlock()
 	err = b.everyEndpoint(ctx, publishScript, args)
@@ -275,19 +301,92 @@ func (b *RedisBus) refreshLoop(ctx context.Context) {
 	}
 }
 
-// refresh restores the decisions in force on endpoints that lost them.
+// refresh restores the decisions in force on endpoints that lost them: on
+// an endpoint that still holds this bus's holder key it checks only the
+// decisions published since the last refresh (a publish that failed
+// there); on one that lost the key (restarted, flushed) it restores every
+// decision in force. Expired decisions leave by the expiry queue, so a
+// refresh with nothing changed asks Redis one question per endpoint.
 func (b *RedisBus) refresh(ctx context.Context) error {
 	now := b.now()
 	b.mu.Lock()
-	ds := make([]Decision, 0, len(b.inForce))
-	for k, d := range b.inForce {
-		if d.Expired(now) {
+	b.expiry.popDue(now.Unix(), func(k string, end int64) {
+		if d, ok := b.inForce[k]; ok && d.WindowEnd == end {
 			delete(b.inForce, k)
+		}
+	})
+	recent := b.inForceLocked(b.recent, now)
+	b.recent = nil
+	b.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(ctx, b.o.Timeout)
+	defer cancel()
+	holderTTL := max(30*b.o.RefreshInterval, 30*time.Second)
+	var errs []error
+	for i, c := range b.o.Endpoints {
+		// XX: the key is renewed only if the endpoint kept it.
+		kept, err := c.SetXX(ctx, b.holderKey, "1", holderTTL).Result()
+		ds := recent
+		if err == nil && !kept {
+			b.mu.Lock()
+			ds = b.allInForceLocked(now)
+			b.mu.Unlock()
+			// Set before the restore: a restart during it loses the key
+			// too, and the next refresh restores again.
+			err = c.Set(ctx, b.holderKey, "1", holderTTL).Err()
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("refresh %s: holder key: %w", b.name(i), err))
+			// What was recent stays to be checked next time.
+			b.keepRecent(recent)
 			continue
 		}
-		ds = append(ds, d)
+		if err := b.restore(ctx, i, ds); err != nil {
+			errs = append(errs, err)
+			b.keepRecent(recent)
+		}
 	}
-	b.mu.Unlock()
+	return errors.Join(errs...)
+}
+
+// allInForceLocked returns every decision in force.
+func (b *RedisBus) allInForceLocked(now time.Time) []Decision {
+	ds := make([]Decision, 0, len(b.inForce))
+	for _, d := range b.inForce {
+		if !d.Expired(now) {
+			ds = append(ds, d)
+		}
+	}
+	return ds
+}
+
+// inForceLocked returns the decisions in force among keys, once each.
+func (b *RedisBus) inForceLocked(keys []string, now time.Time) []Decision {
+	ds := make([]Decision, 0, len(keys))
+	seen := make(map[string]struct{}, len(keys))
+	for _, k := range keys {
+		if _, dup := seen[k]; dup {
+			continue
+		}
+		seen[k] = struct{}{}
+		if d, ok := b.inForce[k]; ok && !d.Expired(now) {
+			ds = append(ds, d)
+		}
+	}
+	return ds
+}
+
+// keepRecent puts the keys of ds back to be checked by the next refresh.
+func (b *RedisBus) keepRecent(ds []Decision) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, d := range ds {
+		b.recent = append(b.recent, d.Key)
+	}
+}
+
+// restore stores and publishes again on endpoint i each of ds it lacks.
+func (b *RedisBus) restore(ctx context.Context, i int, ds []Decision) error {
 	if len(ds) == 0 {
 		return nil
 	}
@@ -295,23 +394,18 @@ func (b *RedisBus) refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, b.o.Timeout)
-	defer cancel()
-	var errs []error
-	for i, c := range b.o.Endpoints {
-		for _, args := range calls {
-			n, err := refreshScript.Run(ctx, c, []string{b.activeKey, b.expKey}, args...).Int64()
-			if err != nil {
-				errs = append(errs, fmt.Errorf("refresh %s: %w", b.name(i), err))
-				break
-			}
-			if n > 0 {
-				b.refreshed.Add(uint64(n))
-				b.log.Info("restored decisions on endpoint", "endpoint", b.name(i), "decisions", n)
-			}
+	b.refreshChecked.Add(uint64(len(ds)))
+	for _, args := range calls {
+		n, err := refreshScript.Run(ctx, b.o.Endpoints[i], []string{b.activeKey, b.expKey}, args...).Int64()
+		if err != nil {
+			return fmt.Errorf("refresh %s: %w", b.name(i), err)
+		}
+		if n > 0 {
+			b.refreshed.Add(uint64(n))
+			b.log.Info("restored decisions on endpoint", "endpoint", b.name(i), "decisions", n)
 		}
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // Connected reports whether a subscription is live.
@@ -431,17 +525,21 @@ func (b *RedisBus) session(ctx context.Context, i int, apply func(Decision)) (co
 	}
 }
 
-// catchUp delivers every decision the endpoint holds that is still in force.
+// catchUp delivers every decision the endpoint holds that is still in
+// force, a page at a time. Each page has its own Timeout: hundreds of
+// thousands of decisions take many round trips, and one deadline for all
+// of them would fail a new replica's catch-up exactly when it matters.
 func (b *RedisBus) catchUp(ctx context.Context, c redis.UniversalClient, apply func(Decision)) error {
-	ctx, cancel := context.WithTimeout(ctx, b.o.Timeout)
-	defer cancel()
 	var cursor uint64
 	now := b.now()
 	for {
-		kv, next, err := c.HScan(ctx, b.activeKey, cursor, "", 512).Result()
+		pctx, cancel := context.WithTimeout(ctx, b.o.Timeout)
+		kv, next, err := c.HScan(pctx, b.activeKey, cursor, "", int64(b.o.CatchUpPage)).Result()
+		cancel()
 		if err != nil {
-			return fmt.Errorf("catch up: %w", err)
+			return fmt.Errorf("catch up: page at cursor %d: %w", cursor, err)
 		}
+		b.catchUpPages.Inc()
 		for j := 1; j < len(kv); j += 2 {
 			d, err := Unmarshal([]byte(kv[j]))
 			if err != nil {
