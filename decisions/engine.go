@@ -25,6 +25,7 @@ type Engine struct {
 	enginepb.UnimplementedThrottleEngineServer
 
 	o        EngineOptions
+	keys     policy.KeyFormat // overrides apart: decisions are shared
 	log      *slog.Logger
 	now      func() time.Time
 	snapshot atomic.Pointer[policy.Snapshot]
@@ -34,11 +35,18 @@ type Engine struct {
 	mu      sync.Mutex
 	pending map[string]*pendingHit
 	spare   map[string]*pendingHit
+	// pendingBytes is what pending holds (MaxPendingBytes).
+	pendingBytes int
 
-	flushMu     sync.Mutex // serialises flushes; guards what follows
-	throttled   map[string]Decision
-	nextRelease int64
-	warned      time.Time
+	flushMu   sync.Mutex // serialises flushes; guards what follows
+	throttled map[string]Decision
+	// throttledBytes is what throttled holds (MaxThrottledBytes).
+	throttledBytes int
+	// release holds every throttle published and not yet at its window
+	// end, by window end: the releases of a flush touch only those due,
+	// and its length is the decisions in force MaxDecisions bounds.
+	release expiryQueue
+	warned  time.Time
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -57,6 +65,9 @@ type engineStats struct {
 	batches, hits, unmatched, stale, dropped stats.Counter
 	flushes, counterErrors, publishErrors    stats.Counter
 	throttled, released                      stats.Counter
+	throttledEvicted                         stats.Counter
+	refusedAtCap, releaseChecked             stats.Counter
+	inForce                                  stats.Gauge
 	streams                                  stats.Gauge
 }
 
@@ -68,21 +79,26 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 	o = o.withDefaults()
 	sc := o.Stats.Scope("engine")
 	e := &Engine{
-		o:   o,
-		log: o.Logger.With("component", "engine", "engine", o.ID),
-		now: o.Now,
+		o:    o,
+		keys: policy.KeyFormat{Prefix: o.KeyPrefix, Encoding: o.KeyEncoding, SeparateOverrides: true},
+		log:  o.Logger.With("component", "engine", "engine", o.ID),
+		now:  o.Now,
 		st: engineStats{
-			batches:       sc.NewCounter("batches"),
-			hits:          sc.NewCounter("hits"),
-			unmatched:     sc.NewCounter("hits_unmatched"),
-			stale:         sc.NewCounter("hits_stale"),
-			dropped:       sc.NewCounter("hits_dropped"),
-			flushes:       sc.NewCounter("flushes"),
-			counterErrors: sc.NewCounter("counter_errors"),
-			publishErrors: sc.NewCounter("publish_errors"),
-			throttled:     sc.NewCounter("decisions.throttled"),
-			released:      sc.NewCounter("decisions.released"),
-			streams:       sc.NewGauge("streams"),
+			batches:          sc.NewCounter("batches"),
+			hits:             sc.NewCounter("hits"),
+			unmatched:        sc.NewCounter("hits_unmatched"),
+			stale:            sc.NewCounter("hits_stale"),
+			dropped:          sc.NewCounter("hits_dropped"),
+			flushes:          sc.NewCounter("flushes"),
+			counterErrors:    sc.NewCounter("counter_errors"),
+			publishErrors:    sc.NewCounter("publish_errors"),
+			throttled:        sc.NewCounter("decisions.throttled"),
+			released:         sc.NewCounter("decisions.released"),
+			throttledEvicted: sc.NewCounter("decisions.throttled_evicted"),
+			streams:          sc.NewGauge("streams"),
+			refusedAtCap:     sc.NewCounter("decisions.refused_at_cap"),
+			releaseChecked:   sc.NewCounter("decisions.release_checked"),
+			inForce:          sc.NewGauge("decisions.in_force"),
 		},
 		pending:   make(map[string]*pendingHit),
 		spare:     make(map[string]*pendingHit),
@@ -166,13 +182,15 @@ func (e *Engine) Ingest(b *enginepb.HitBatch) uint64 {
 			stale += n
 			continue
 		}
-		key := policy.AppendKey(buf[:0], e.o.KeyPrefix, domain, entries, &res)
+		key := policy.AppendKey(buf[:0], e.keys, domain, entries, &res)
 		p := e.pending[string(key)]
 		if p == nil {
-			if len(e.pending) >= e.o.MaxPendingKeys {
+			cost := pendingBytes(string(key), domain)
+			if len(e.pending) >= e.o.MaxPendingKeys || e.pendingBytes+cost > e.o.MaxPendingBytes {
 				dropped += n
 				continue
 			}
+			e.pendingBytes += cost
 			p = &pendingHit{domain: domain, limit: res.RequestsPerUnit, windowEnd: end,
 				expiry: time.Duration(res.Unit.Seconds()) * time.Second}
 			e.pending[string(key)] = p
@@ -216,13 +234,14 @@ func (e *Engine) flush(ctx context.Context) {
 	defer e.flushMu.Unlock()
 	e.mu.Lock()
 	batch := e.pending
-	e.pending, e.spare = e.spare, nil
+	e.pending, e.spare, e.pendingBytes = e.spare, nil, 0
 	e.mu.Unlock()
 
 	var ds []Decision
 	if len(batch) > 0 {
 		ds = e.count(ctx, batch)
 	}
+	ds = e.withinCap(ds)
 	ds = e.releases(ds)
 	if len(ds) > 0 {
 		e.publish(ctx, ds)
@@ -285,36 +304,15 @@ func (e *Engine) requeue(batch map[string]*pendingHit) {
 			q.hits += p.hits
 			continue
 		}
-		if len(e.pending) >= e.o.MaxPendingKeys {
+		cost := pendingBytes(k, p.domain)
+		if len(e.pending) >= e.o.MaxPendingKeys || e.pendingBytes+cost > e.o.MaxPendingBytes {
 			e.st.dropped.Add(p.hits)
 			continue
 		}
 		cp := *p
 		e.pending[k] = &cp
+		e.pendingBytes += cost
 	}
-}
-
-// releases appends a Released decision for every throttled key whose window
-// has ended.
-func (e *Engine) releases(ds []Decision) []Decision {
-	nowUnix := e.now().Unix()
-	if len(e.throttled) == 0 || nowUnix < e.nextRelease {
-		return ds
-	}
-	next := int64(0)
-	for k, d := range e.throttled {
-		if d.WindowEnd > nowUnix {
-			if next == 0 || d.WindowEnd < next {
-				next = d.WindowEnd
-			}
-			continue
-		}
-		delete(e.throttled, k)
-		d.State, d.Seq = Released, e.seq.Add(1)
-		ds = append(ds, d)
-	}
-	e.nextRelease = next
-	return ds
 }
 
 func (e *Engine) publish(ctx context.Context, ds []Decision) {
@@ -334,10 +332,9 @@ func (e *Engine) publish(ctx context.Context, ds []Decision) {
 			if err != nil {
 				continue
 			}
-			e.throttled[d.Key] = d
-			if e.nextRelease == 0 || d.WindowEnd < e.nextRelease {
-				e.nextRelease = d.WindowEnd
-			}
+			e.recordThrottle(d)
+			e.release.push(d.Key, d.WindowEnd)
+			e.st.inForce.Set(uint64(e.release.len()))
 		case Released:
 			e.st.released.Inc()
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/floodgate/floodgate/internal/counter"
 	"github.com/floodgate/floodgate/internal/nullstats"
+	"github.com/floodgate/floodgate/policy"
 )
 
 // EngineOptions configures an Engine. Counter and Publisher are required.
@@ -26,6 +27,8 @@ type EngineOptions struct {
 	// KeyPrefix is the RLS's cache key prefix (ratelimit.Options.KeyPrefix):
 	// decisions name keys as replicas do.
 	KeyPrefix string
+	// KeyEncoding is the RLS's (ratelimit.Options.KeyEncoding).
+	KeyEncoding policy.KeyEncoding
 	// CounterPrefix is prepended to the cache key to name the counter.
 	CounterPrefix string
 	// FlushInterval is how often hits are added to the counters; 20ms when
@@ -34,6 +37,18 @@ type EngineOptions struct {
 	// MaxPendingKeys bounds the keys waiting for a flush; hits for further
 	// keys are dropped and counted. 1<<20 when zero.
 	MaxPendingKeys int
+	// MaxPendingBytes bounds the memory those keys hold; hits for further
+	// keys are dropped and counted. 256 MiB when zero.
+	MaxPendingBytes int
+	// MaxThrottledBytes bounds the memory of the throttles the engine keeps
+	// until their window ends; over it others are forgotten and counted
+	// (decisions.throttled_evicted). 256 MiB when zero.
+	MaxThrottledBytes int
+	// MaxDecisions bounds the Throttled decisions this engine keeps in
+	// force (published, window not yet ended); further throttles are
+	// refused and counted (decisions.refused_at_cap) while their hits are
+	// still counted. 100 000 when zero.
+	MaxDecisions int
 	// Timeout bounds one counter round trip and one publish; 2s when zero.
 	Timeout time.Duration
 
@@ -51,6 +66,15 @@ func (o EngineOptions) withDefaults() EngineOptions {
 	}
 	if o.MaxPendingKeys <= 0 {
 		o.MaxPendingKeys = 1 << 20
+	}
+	if o.MaxPendingBytes <= 0 {
+		o.MaxPendingBytes = 256 << 20
+	}
+	if o.MaxThrottledBytes <= 0 {
+		o.MaxThrottledBytes = 256 << 20
+	}
+	if o.MaxDecisions <= 0 {
+		o.MaxDecisions = 100_000
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 2 * time.Second

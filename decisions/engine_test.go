@@ -128,7 +128,7 @@ func TestEngineCountsAndDecides(t *testing.T) {
 		{"override", []*enginepb.Hit{{Domain: "api", Hits: 3, UnixTime: t0,
 			Entries: []*enginepb.Entry{{Key: "user", Value: "carol"}},
 			Limit:   &enginepb.LimitOverride{RequestsPerUnit: 2, Unit: "MINUTE"}}}, 3,
-			[]Decision{{Key: "api_user_carol_1699999980", State: Throttled, Count: 3, Limit: 2, WindowEnd: 1700000040}}},
+			[]Decision{{Key: "api_user_carol_%2/MINUTE_1699999980", State: Throttled, Count: 3, Limit: 2, WindowEnd: 1700000040}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

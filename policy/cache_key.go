@@ -1,26 +1,114 @@
 package policy
 
-import "strconv"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+)
+
+// MaxPlainKey is the longest counter key kept as built. A longer one (a
+// descriptor value can be as long as an HTTP header) is stored by its
+// digest, so that the memory of every cache and counter follows the number
+// of keys, not the size of the values an attacker sends. Keys up to this
+// length are exactly those of envoyproxy/ratelimit.
+const MaxPlainKey = 512
+
+// keyReadable is how much of a digested key's start stays readable.
+const keyReadable = 64
+
+// AppendKey appends the counter key of a resolved descriptor: prefix,
+// domain, entries (the matched rule's shared wildcard where it has one),
+// the override when f keys overrides apart, and the window start. The RLS
+// and the throttle engine both build keys here, so that a decision names
+// the counter it is about. AppendKey does not allocate once b has room.
+func AppendKey[E Entry](b []byte, f KeyFormat, domain string, entries []E, r *Resolved) []byte {
+	start := len(b)
+	b = append(b, f.Prefix...)
+	body := len(b)
+	if f.Encoding == KeyUnambiguous {
+		b = appendUnambiguous(b, domain, entries, r.Limit)
+	} else {
+		b = appendCompat(b, domain, entries, r.Limit)
+	}
+	if r.Override && f.overridesApart() {
+		// '%' cannot start a part of the unambiguous encoding (a length).
+		b = append(b, '%')
+		b = strconv.AppendUint(b, uint64(r.RequestsPerUnit), 10)
+		b = append(b, '/')
+		b = append(b, r.Unit.String()...)
+		b = append(b, '_')
+	}
+	return appendWindow(b, start, body, r.WindowStart)
+}
 
 // AppendCacheKey appends the counter key of a matched limit in the form of
 // envoyproxy/ratelimit: prefix + "domain_k1_v1_k2_v2_" + window start. A
 // level with share_threshold contributes its configured wildcard, so that
-// every value it matches shares one counter. The RLS and the throttle engine
-// both build keys here (through Resolve and AppendKey), so that a decision
-// names the counter it is about.
+// every value it matches shares one counter. It is AppendKey with the
+// compat encoding for a rule (l) or a descriptor counted under its own
+// values (nil).
 func AppendCacheKey[E Entry](b []byte, prefix, domain string, entries []E, l *Limit, windowStart int64) []byte {
-	b = append(b, prefix...)
+	return AppendKey(b, KeyFormat{Prefix: prefix}, domain, entries, &Resolved{Limit: l, WindowStart: windowStart})
+}
+
+func appendCompat[E Entry](b []byte, domain string, entries []E, l *Limit) []byte {
 	b = append(b, domain...)
 	b = append(b, '_')
 	for i, e := range entries {
 		b = append(b, e.GetKey()...)
 		b = append(b, '_')
-		if l != nil && i < len(l.SharedValue) && l.SharedValue[i] != "" {
-			b = append(b, l.SharedValue[i]...)
-		} else {
-			b = append(b, e.GetValue()...)
-		}
+		b = append(b, entryValue(e, i, l)...)
 		b = append(b, '_')
 	}
+	return b
+}
+
+func appendUnambiguous[E Entry](b []byte, domain string, entries []E, l *Limit) []byte {
+	b = appendPart(b, domain)
+	for i, e := range entries {
+		b = appendPart(b, e.GetKey())
+		b = appendPart(b, entryValue(e, i, l))
+	}
+	return b
+}
+
+// appendPart writes "<len>:<s>_": the length makes the part end where it
+// says, whatever s holds; the '_' only keeps the key readable.
+func appendPart(b []byte, s string) []byte {
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, ':')
+	b = append(b, s...)
+	return append(b, '_')
+}
+
+func entryValue[E Entry](e E, i int, l *Limit) string {
+	if l != nil && i < len(l.SharedValue) && l.SharedValue[i] != "" {
+		return l.SharedValue[i]
+	}
+	return e.GetValue()
+}
+
+// appendWindow ends the key b[start:] with the window start, replacing the
+// part after the prefix (b[body:]) by a digest when the key would be longer
+// than MaxPlainKey: prefix + "#" + its first keyReadable bytes + "~" + 128
+// bits of SHA-256 of the whole key but the window, in hex, + "_" + window.
+// Two different long keys share a counter only if SHA-256 collides in 128
+// bits. A plain unambiguous key never starts with '#' (it starts with a
+// length), so it never equals a digested one.
+func appendWindow(b []byte, start, body int, windowStart int64) []byte {
+	end := len(b)
+	b = strconv.AppendInt(b, windowStart, 10)
+	if len(b)-start <= MaxPlainKey {
+		return b
+	}
+	sum := sha256.Sum256(b[start:end])
+	readable := min(keyReadable, end-body)
+	// The digested key is shorter than the plain one: it fits in b.
+	b = b[:body+1+readable]
+	copy(b[body+1:], b[body:body+readable])
+	b[body] = '#'
+	b = append(b, '~')
+	b = hex.AppendEncode(b, sum[:16])
+	b = append(b, '_')
 	return strconv.AppendInt(b, windowStart, 10)
 }

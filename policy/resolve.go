@@ -11,7 +11,8 @@ type Override struct {
 // its hits fall in and, through AppendKey, the counter they go to.
 type Resolved struct {
 	// Limit is the matched rule; nil when none matched, and for an override,
-	// which counts under the request's own values.
+	// which counts under the request's own values (and, where the KeyFormat
+	// keys overrides apart, under the override's limit and unit too).
 	Limit *Limit
 	// Override reports that the descriptor's own limit is in force.
 	Override bool
@@ -55,9 +56,3 @@ func (r *Resolved) Counted() bool {
 
 // WindowEnd is the end (Unix seconds) of the window the hits fall in.
 func (r *Resolved) WindowEnd() int64 { return r.WindowStart + r.Unit.Seconds() }
-
-// AppendKey appends the counter key of a resolved descriptor: the matched
-// rule's cache key, or for an override the request's own values.
-func AppendKey[E Entry](b []byte, prefix, domain string, entries []E, r *Resolved) []byte {
-	return AppendCacheKey(b, prefix, domain, entries, r.Limit, r.WindowStart)
-}

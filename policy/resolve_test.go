@@ -59,7 +59,7 @@ func TestResolve(t *testing.T) {
 			if r.WindowStart != tt.start || r.WindowEnd() != tt.start+tt.unit.Seconds() {
 				t.Errorf("window [%d, %d), want [%d, %d)", r.WindowStart, r.WindowEnd(), tt.start, tt.start+tt.unit.Seconds())
 			}
-			if got := string(AppendKey(nil, "rl_", tt.domain, tt.entries, &r)); got != tt.key {
+			if got := string(AppendKey(nil, KeyFormat{Prefix: "rl_"}, tt.domain, tt.entries, &r)); got != tt.key {
 				t.Errorf("key %q, want %q", got, tt.key)
 			}
 		})
@@ -75,10 +75,10 @@ func TestResolveDoesNotAllocate(t *testing.T) {
 	buf := make([]byte, 0, 128)
 	n := testing.AllocsPerRun(100, func() {
 		res := Resolve(snap, "api", r, nil, 1700000000)
-		buf = AppendKey(buf[:0], "rl_", "api", r, &res)
+		buf = AppendKey(buf[:0], KeyFormat{Prefix: "rl_"}, "api", r, &res)
 		o := Override{RequestsPerUnit: 1, Unit: Second}
 		res = Resolve(snap, "api", r, &o, 1700000000)
-		buf = AppendKey(buf[:0], "rl_", "api", r, &res)
+		buf = AppendKey(buf[:0], KeyFormat{Prefix: "rl_"}, "api", r, &res)
 	})
 	if n != 0 {
 		t.Errorf("Resolve and AppendKey allocate %v times", n)

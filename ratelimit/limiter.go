@@ -43,3 +43,19 @@ type Limiter interface {
 }
 
 type ratelimitEntry = ratelimitv3.RateLimitDescriptor_Entry
+
+// A SharedLimiter answers every caller of a key from one shared decision
+// (the async limiter does): the counters of its overrides are keyed by the
+// override, so that an override concerns only the requests carrying it.
+type SharedLimiter interface {
+	Limiter
+	SharesDecisions() bool
+}
+
+// keyFormat is how the service names counters: as the engines do when its
+// limiter shares their decisions.
+func keyFormat(o Options) policy.KeyFormat {
+	sl, ok := o.Limiter.(SharedLimiter)
+	return policy.KeyFormat{Prefix: o.KeyPrefix, Encoding: o.KeyEncoding,
+		SeparateOverrides: ok && sl.SharesDecisions()}
+}

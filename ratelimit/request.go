@@ -84,7 +84,7 @@ func (r *request) match(s *Service, req *rlsv3.RateLimitRequest, now time.Time) 
 		if h := d.GetHitsAddend(); h != nil {
 			hits = h.GetValue()
 		}
-		r.keyBuf = policy.AppendKey(r.keyBuf, s.prefix, domain, d.GetEntries(), res)
+		r.keyBuf = policy.AppendKey(r.keyBuf, s.keys, domain, d.GetEntries(), res)
 		r.keyEnds = append(r.keyEnds, len(r.keyBuf))
 		r.storage = append(r.storage, Item{
 			Domain:          domain,

@@ -258,6 +258,10 @@ func (l *recordingLimiter) Limit(_ context.Context, items []*ratelimit.Item) err
 	return nil
 }
 
+// SharesDecisions: it stands for the async limiter, whose keys must be the
+// engine's.
+func (l *recordingLimiter) SharesDecisions() bool { return true }
+
 func (l *recordingLimiter) hits() uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()

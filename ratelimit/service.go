@@ -31,6 +31,9 @@ type Options struct {
 
 	// KeyPrefix is prepended to every counter key.
 	KeyPrefix string
+	// KeyEncoding is how counter keys join their parts; the engines of an
+	// async replica must use the same.
+	KeyEncoding policy.KeyEncoding
 
 	// ShadowMode answers OK overall whatever the limits say, counting what
 	// would have been limited (global_shadow_mode).
@@ -65,7 +68,7 @@ type Service struct {
 	rlsv3.UnimplementedRateLimitServiceServer
 
 	limiter   Limiter
-	prefix    string
+	keys      policy.KeyFormat
 	shadow    bool
 	nearRatio float64
 	headers   HeaderOptions
@@ -84,7 +87,7 @@ func NewService(opts Options) *Service {
 	scope := opts.Stats.Scope("ratelimit.service")
 	s := &Service{
 		limiter:   opts.Limiter,
-		prefix:    opts.KeyPrefix,
+		keys:      keyFormat(opts),
 		shadow:    opts.ShadowMode,
 		nearRatio: opts.NearLimitRatio,
 		headers:   opts.Headers,

@@ -27,6 +27,8 @@ type asyncFlags struct {
 	policy       string
 	onEngineDown string
 	cacheSize    int
+	cacheBytes   int
+	reportBytes  int
 	report       time.Duration
 }
 
@@ -37,6 +39,8 @@ func (f *asyncFlags) register(fs *flag.FlagSet, withEngines bool) {
 	}
 	fs.StringVar(&f.onEngineDown, "on-engine-down", "allow", "answer while no engine is reachable: allow (from what the replica knows) or deny")
 	fs.IntVar(&f.cacheSize, "decision-cache-size", 1<<20, "most keys the local decision cache holds")
+	fs.IntVar(&f.cacheBytes, "decision-cache-bytes", 256<<20, "most bytes the local decision cache holds, keys included; over it entries are evicted and counted")
+	fs.IntVar(&f.reportBytes, "report-buffer-bytes", 64<<20, "most bytes the hits waiting for the next report hold, descriptors included; hits of further keys are dropped and counted")
 	fs.DurationVar(&f.report, "report-interval", 20*time.Millisecond, "how long hits aggregate before they are streamed to the engines; shorter is more accurate, longer is cheaper")
 }
 
@@ -63,9 +67,10 @@ func (f *asyncFlags) limiter(groups [][]string, bus decisions.Subscriber, stats 
 		return nil, fmt.Errorf("--on-engine-down: %w", err)
 	}
 	return replica.NewLimiter(replica.Options{
-		Engines:      replica.HitReporterOptions{Groups: groups, Policy: pol, FlushInterval: f.report},
+		Engines: replica.HitReporterOptions{Groups: groups, Policy: pol, FlushInterval: f.report,
+			MaxBytes: f.reportBytes},
 		Decisions:    bus,
-		Cache:        replica.DecisionCacheOptions{MaxEntries: f.cacheSize},
+		Cache:        replica.DecisionCacheOptions{MaxEntries: f.cacheSize, MaxBytes: f.cacheBytes},
 		OnEngineDown: down,
 		Stats:        stats,
 		Logger:       slog.Default(),

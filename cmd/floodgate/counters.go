@@ -10,11 +10,13 @@ import (
 
 // openCounters opens the counter store the flags name: Redis, memcached, or
 // the in-process store when neither is given.
-func openCounters(redisURL, memcached, prefix string, batched bool) (counter.Store, error) {
+// memoryBytes bounds the in-process store.
+func openCounters(redisURL, memcached, prefix string, batched bool, memoryBytes int) (counter.Store, error) {
 	if redisURL != "" && memcached != "" {
 		return nil, errors.New("--redis and --memcached: give one counter store, not both")
 	}
-	loc := counter.Location{RedisURL: redisURL, Prefix: prefix, Batched: batched}
+	loc := counter.Location{RedisURL: redisURL, Prefix: prefix, Batched: batched,
+		Memory: counter.MemoryOptions{MaxBytes: memoryBytes}}
 	if memcached != "" {
 		loc.Memcached = strings.Split(memcached, ",")
 	}

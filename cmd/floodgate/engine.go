@@ -12,6 +12,7 @@ import (
 
 	"github.com/floodgate/floodgate/decisions"
 	"github.com/floodgate/floodgate/internal/serving"
+	"github.com/floodgate/floodgate/policy"
 )
 
 // engineFlags configure a throttle engine.
@@ -25,8 +26,13 @@ type engineFlags struct {
 	memcached     string
 	id            string
 	keyPrefix     string
+	keyEncoding   policy.KeyEncoding
 	counterPrefix string
 	flush         time.Duration
+	memoryBytes   int
+	pendingBytes  int
+	throttleBytes int
+	maxDecisions  int
 }
 
 func (f *engineFlags) register(fs *flag.FlagSet) {
@@ -39,8 +45,13 @@ func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.memcached, "memcached", "", "memcached servers `host:port,...` of the counters")
 	fs.StringVar(&f.id, "id", "", "engine id in decisions (default host-pid)")
 	fs.StringVar(&f.keyPrefix, "key-prefix", "", "the RLS replicas' --key-prefix: decisions name keys as they do")
+	fs.Var(&f.keyEncoding, "key-encoding", "the RLS replicas' --key-encoding: compat or unambiguous")
 	fs.StringVar(&f.counterPrefix, "counter-prefix", "", "prefix of counter keys; engines of different replica groups need different ones (or stores)")
+	fs.IntVar(&f.memoryBytes, "counter-memory-bytes", 256<<20, "most bytes the in-process counters hold (without --redis/--memcached); over it counters are evicted and counted")
+	fs.IntVar(&f.pendingBytes, "max-pending-bytes", 256<<20, "most bytes the hits waiting for a flush hold; hits of further keys are dropped and counted")
+	fs.IntVar(&f.throttleBytes, "max-throttled-bytes", 256<<20, "most bytes the throttles kept until their window ends hold; over it some are forgotten and counted")
 	fs.DurationVar(&f.flush, "flush-interval", 20*time.Millisecond, "how often received hits are added to the counters and decisions published")
+	fs.IntVar(&f.maxDecisions, "max-decisions", 100_000, "most throttle decisions this engine keeps in force; further ones are refused and counted while their hits are still counted")
 }
 
 // runEngine runs a throttle engine: it counts the hits replicas stream to
@@ -87,7 +98,7 @@ func (f *engineFlags) open(stats gostats.Scope) (_ *decisions.Engine, _ *decisio
 	if f.memcached != "" {
 		counterURL = ""
 	}
-	store, err := openCounters(counterURL, f.memcached, f.counterPrefix, false)
+	store, err := openCounters(counterURL, f.memcached, f.counterPrefix, false, f.memoryBytes)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -97,7 +108,8 @@ func (f *engineFlags) open(stats gostats.Scope) (_ *decisions.Engine, _ *decisio
 		return nil, nil, nil, err
 	}
 	eng, err := decisions.NewEngine(decisions.EngineOptions{ID: f.id, Counter: store, Publisher: b.Bus,
-		KeyPrefix: f.keyPrefix, FlushInterval: f.flush, Stats: stats, Logger: slog.Default()})
+		KeyPrefix: f.keyPrefix, KeyEncoding: f.keyEncoding, FlushInterval: f.flush,
+		MaxPendingBytes: f.pendingBytes, MaxThrottledBytes: f.throttleBytes, MaxDecisions: f.maxDecisions, Stats: stats, Logger: slog.Default()})
 	if err != nil {
 		b.Close()
 		store.Close()

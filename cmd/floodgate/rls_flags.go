@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 
+	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/ratelimit"
 	gostats "github.com/lyft/gostats"
 )
@@ -13,6 +14,7 @@ type rlsFlags struct {
 	grpcAddr  string
 	httpAddr  string
 	prefix    string
+	encoding  policy.KeyEncoding
 	shadow    bool
 	nearRatio float64
 	headers   ratelimit.HeaderOptions
@@ -25,6 +27,7 @@ func (f *rlsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.grpcAddr, "grpc-addr", "127.0.0.1:8081", "gRPC `address` of the rate-limit service")
 	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:8080", "HTTP `address` of /healthcheck, /json, /rlconfig and /metrics")
 	fs.StringVar(&f.prefix, "key-prefix", "", "prefix of every counter key")
+	fs.Var(&f.encoding, "key-encoding", "how counter keys join their parts: compat (as envoyproxy/ratelimit; ambiguous through '_') or unambiguous (length-prefixed parts; for new deployments). Engines need the same")
 	fs.BoolVar(&f.shadow, "shadow-mode", false, "answer OK whatever the limits say, counting what would have been limited")
 	fs.Float64Var(&f.nearRatio, "near-limit-ratio", 0.8, "fraction of a limit above which hits count as near_limit")
 	fs.BoolVar(&f.headers.Enabled, "response-headers", false, "add RateLimit-Limit/-Remaining/-Reset headers to responses")
@@ -42,6 +45,7 @@ func newService(f *rlsFlags, limiter ratelimit.Limiter, stats gostats.Scope) *ra
 		Limiter:        limiter,
 		Stats:          stats,
 		KeyPrefix:      f.prefix,
+		KeyEncoding:    f.encoding,
 		ShadowMode:     f.shadow,
 		NearLimitRatio: f.nearRatio,
 		Headers:        f.headers,

@@ -25,6 +25,8 @@ type serveFlags struct {
 	memcached     string
 	counterPrefix string
 	flush         time.Duration
+	memoryBytes   int
+	maxDecisions  int
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -35,6 +37,8 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.memcached, "memcached", "", "memcached servers `host:port,...` of the counters")
 	fs.StringVar(&f.counterPrefix, "counter-prefix", "", "async mode: prefix of the engine's counter keys")
 	fs.DurationVar(&f.flush, "flush-interval", 20*time.Millisecond, "async mode: how often the engine adds hits to the counters and publishes decisions")
+	fs.IntVar(&f.maxDecisions, "max-decisions", 100_000, "async mode: most throttle decisions the engine keeps in force; further ones are refused and counted while their hits are still counted")
+	fs.IntVar(&f.memoryBytes, "counter-memory-bytes", 256<<20, "most bytes the in-process counters hold (without --redis/--memcached); over it counters are evicted and counted")
 }
 
 func (f *serveFlags) check() error {
@@ -113,7 +117,7 @@ func (f *serveFlags) open(srv *serving.Server, lis serving.Listeners, stats gost
 	if f.mode == "exact" {
 		// The service prefixes keys itself; concurrent requests share round
 		// trips to a shared store.
-		store, err := openCounters(first(urls), f.memcached, "", true)
+		store, err := openCounters(first(urls), f.memcached, "", true, f.memoryBytes)
 		if err != nil {
 			return nil, err
 		}

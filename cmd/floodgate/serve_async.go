@@ -22,7 +22,7 @@ func (f *serveFlags) openAsync(srv *serving.Server, lis serving.Listeners, stats
 	fail := func(err error) (*serveRole, error) { r.close(); return nil, err }
 
 	urls := f.redis.items()
-	store, err := openCounters(first(urls), f.memcached, f.counterPrefix, false)
+	store, err := openCounters(first(urls), f.memcached, f.counterPrefix, false, f.memoryBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -36,8 +36,8 @@ func (f *serveFlags) openAsync(srv *serving.Server, lis serving.Listeners, stats
 		closers = append(closers, b.Close)
 		bus = b.Bus
 	}
-	r.engine, err = decisions.NewEngine(decisions.EngineOptions{Counter: store, Publisher: bus, KeyPrefix: f.rls.prefix,
-		FlushInterval: f.flush, Stats: stats, Logger: slog.Default()})
+	r.engine, err = decisions.NewEngine(decisions.EngineOptions{Counter: store, Publisher: bus, KeyPrefix: f.rls.prefix, KeyEncoding: f.rls.encoding,
+		FlushInterval: f.flush, MaxDecisions: f.maxDecisions, Stats: stats, Logger: slog.Default()})
 	if err != nil {
 		return fail(err)
 	}

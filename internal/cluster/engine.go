@@ -41,7 +41,7 @@ func (c *Cluster) startEngine(id, addr string) (*engineNode, error) {
 		store, pub = counter.NewRedis(b.Clients[0], c.o.CounterPrefix), b.Bus
 	}
 	e, err := decisions.NewEngine(decisions.EngineOptions{
-		ID: id, Counter: store, Publisher: pub, FlushInterval: c.o.FlushInterval,
+		ID: id, Counter: store, Publisher: pub, FlushInterval: c.o.FlushInterval, KeyEncoding: c.o.KeyEncoding,
 		Stats: c.o.Stats, Logger: c.o.Logger, Now: c.o.Now,
 	})
 	if err != nil {

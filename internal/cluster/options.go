@@ -29,6 +29,8 @@ type Options struct {
 	Redis []string
 	// CounterPrefix is prepended to every counter key the engines write.
 	CounterPrefix string
+	// KeyEncoding is how every engine and replica names counters.
+	KeyEncoding policy.KeyEncoding
 
 	// FlushInterval is how often the engines count and publish;
 	// ReportInterval is how long the replicas aggregate hits before they

@@ -47,7 +47,8 @@ func (c *Cluster) startReplica(id string, engines []string) (*replicaNode, error
 		return nil, fmt.Errorf("cluster: %s: %w", id, err)
 	}
 	n.limiter = lim
-	n.service = ratelimit.NewService(ratelimit.Options{Limiter: lim, Stats: c.o.Stats, Now: c.o.Now})
+	n.service = ratelimit.NewService(ratelimit.Options{Limiter: lim, KeyEncoding: c.o.KeyEncoding,
+		Stats: c.o.Stats, Now: c.o.Now})
 	n.service.SetSnapshot(c.snapshot)
 	l, err := listen("127.0.0.1:0")
 	if err != nil {

@@ -7,6 +7,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	stats "github.com/lyft/gostats"
+
+	"github.com/floodgate/floodgate/internal/nullstats"
 )
 
 // memoryShards spreads keys over enough locks that concurrent Adds rarely
@@ -19,9 +23,11 @@ const memoryShards = 64
 // within a sweep period, so the store holds only live keys plus those that
 // expired since the last sweep.
 type Memory struct {
-	shards [memoryShards]memoryShard
-	seed   maphash.Seed
-	start  time.Time // expiries count from here on the monotonic clock
+	shards        [memoryShards]memoryShard
+	seed          maphash.Seed
+	start         time.Time // expiries count from here on the monotonic clock
+	bytesPerShard int
+	evictions     stats.Counter
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -32,7 +38,29 @@ type Memory struct {
 type memoryShard struct {
 	mu       sync.Mutex
 	counters map[string]*memoryCounter
+	bytes    int // what counters hold, by counterBytes
 }
+
+// MemoryOptions configures a Memory store.
+type MemoryOptions struct {
+	// MaxBytes bounds the memory the counters hold, keys included; 256 MiB
+	// when zero. A full store drops an expired counter, else a live one
+	// (that key then counts from zero: evictions are counted).
+	MaxBytes int
+	Stats    stats.Scope // "counter.memory" stats go here; discarded when nil
+}
+
+func (o MemoryOptions) withDefaults() MemoryOptions {
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 256 << 20
+	}
+	o.Stats = nullstats.Or(o.Stats)
+	return o
+}
+
+// counterBytes is what a counter holds: its key, the counter and the map
+// slot.
+func counterBytes(key string) int { return len(key) + 96 }
 
 type memoryCounter struct {
 	count   uint64
@@ -41,12 +69,20 @@ type memoryCounter struct {
 
 var _ Store = (*Memory)(nil)
 
-// NewMemory returns an empty store and starts its janitor, which Close stops.
-func NewMemory() *Memory { return newMemory(time.Second) }
+// NewMemory returns an empty store with the default options and starts its
+// janitor, which Close stops.
+func NewMemory() *Memory { return NewMemoryWith(MemoryOptions{}) }
 
-func newMemory(sweepEvery time.Duration) *Memory {
+// NewMemoryWith returns an empty store and starts its janitor, which Close
+// stops.
+func NewMemoryWith(o MemoryOptions) *Memory { return newMemory(o, time.Second) }
+
+func newMemory(o MemoryOptions, sweepEvery time.Duration) *Memory {
+	o = o.withDefaults()
 	m := &Memory{seed: maphash.MakeSeed(), start: time.Now(),
-		stop: make(chan struct{}), done: make(chan struct{})}
+		bytesPerShard: max(1, o.MaxBytes/memoryShards),
+		evictions:     o.Stats.Scope("counter.memory").NewCounter("evictions"),
+		stop:          make(chan struct{}), done: make(chan struct{})}
 	for i := range m.shards {
 		m.shards[i].counters = make(map[string]*memoryCounter)
 	}
@@ -74,9 +110,14 @@ func (m *Memory) Add(_ context.Context, incs []Increment, counts []uint64) error
 			counts[i] = 0
 			continue
 		case c == nil:
+			cost := counterBytes(inc.Key)
+			for len(sh.counters) > 0 && sh.bytes+cost > m.bytesPerShard {
+				m.evictOne(sh, now)
+			}
 			// The caller's key may live in a reused buffer: keep a copy.
 			c = &memoryCounter{expires: now + inc.Expiry}
 			sh.counters[strings.Clone(inc.Key)] = c
+			sh.bytes += cost
 		case c.expires <= now:
 			*c = memoryCounter{expires: now + inc.Expiry}
 		}
@@ -121,11 +162,45 @@ func (m *Memory) sweep() {
 		for k, c := range sh.counters {
 			if c.expires <= now {
 				delete(sh.counters, k)
+				sh.bytes -= counterBytes(k)
 			}
 		}
 		sh.mu.Unlock()
 	}
 }
+
+// evictOne drops an expired counter among the first few it looks at, else
+// the last of them. Caller holds sh.mu.
+func (m *Memory) evictOne(sh *memoryShard, now time.Duration) {
+	var victim string
+	seen := 0
+	for k, c := range sh.counters {
+		victim = k
+		if seen++; c.expires <= now || seen >= 8 {
+			break
+		}
+	}
+	if c := sh.counters[victim]; c.expires > now {
+		m.evictions.Inc()
+	}
+	delete(sh.counters, victim)
+	sh.bytes -= counterBytes(victim)
+}
+
+// Bytes is the memory the counters hold, as the MaxBytes budget counts it.
+func (m *Memory) Bytes() int {
+	n := 0
+	for i := range m.shards {
+		sh := &m.shards[i]
+		sh.mu.Lock()
+		n += sh.bytes
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// Evictions counts the live counters dropped to stay within MaxBytes.
+func (m *Memory) Evictions() uint64 { return m.evictions.Value() }
 
 // len counts the counters held, live or not yet swept.
 func (m *Memory) len() int {

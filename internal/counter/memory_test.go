@@ -25,7 +25,7 @@ func TestMemory(t *testing.T) {
 }
 
 func TestMemoryJanitorFreesExpired(t *testing.T) {
-	m := newMemory(10 * time.Millisecond)
+	m := newMemory(MemoryOptions{}, 10*time.Millisecond)
 	defer m.Close()
 	add(t, m, []Increment{{"short", 1, 20 * time.Millisecond}, {"long", 1, time.Minute}}, 1, 1)
 	add(t, m, []Increment{{"never-created", 0, time.Minute}}, 0)
@@ -36,7 +36,7 @@ func TestMemoryJanitorFreesExpired(t *testing.T) {
 }
 
 func TestMemoryCloseStopsJanitor(t *testing.T) {
-	m := newMemory(time.Millisecond)
+	m := newMemory(MemoryOptions{}, time.Millisecond)
 	closed := make(chan struct{})
 	go func() {
 		m.Close()
@@ -75,4 +75,25 @@ func TestMemoryKeepsItsOwnKeys(t *testing.T) {
 			t.Fatalf("%s after its buffer was reused: count %d, want 3 (%v)", key, counts[0], err)
 		}
 	}
+}
+
+// Distinct large keys must not grow the store past its byte budget: it
+// drops counters and counts what it dropped.
+func TestMemoryByteBudget(t *testing.T) {
+	const budget = 1 << 20
+	m := NewMemoryWith(MemoryOptions{MaxBytes: budget})
+	defer m.Close()
+	value := string(make([]byte, 4<<10))
+	for i := range 2000 { // 2000 × 4 KiB = 8× the budget
+		add(t, m, []Increment{{fmt.Sprintf("k%d_%s", i, value), 1, time.Minute}}, 1)
+	}
+	if b := m.Bytes(); b > budget {
+		t.Errorf("holds %d bytes, budget %d", b, budget)
+	}
+	if m.Evictions() == 0 {
+		t.Error("no eviction counted")
+	}
+	// Counting stays right for the keys it holds.
+	add(t, m, []Increment{{"small", 2, time.Minute}}, 2)
+	add(t, m, []Increment{{"small", 3, time.Minute}}, 5)
 }

@@ -19,6 +19,8 @@ type Location struct {
 	// Batched makes concurrent Adds share round trips (see Batching). Only
 	// a shared store has round trips to share; the in-process one ignores it.
 	Batched bool
+	// Memory configures the in-process store; the shared ones ignore it.
+	Memory MemoryOptions
 }
 
 // Open opens the store l names: Redis, memcached, or the in-process store
@@ -38,7 +40,7 @@ func Open(l Location) (Store, error) {
 	case len(l.Memcached) > 0:
 		s = NewMemcached(l.Memcached, l.Prefix)
 	default:
-		return NewMemory(), nil
+		return NewMemoryWith(l.Memory), nil
 	}
 	if l.Batched {
 		s = NewBatching(s, BatchingOptions{})

@@ -21,12 +21,19 @@ type DecisionCacheOptions struct {
 	// MaxEntries bounds the keys held; 1<<20 when zero. A full cache drops
 	// expired entries first, then evicts.
 	MaxEntries int
-	Stats      stats.Scope // "decision_cache" stats go here; discarded when nil
+	// MaxBytes bounds the memory the entries hold, keys included; 256 MiB
+	// when zero. Keys are at most policy.MaxPlainKey long, so the budget
+	// holds at least MaxBytes/(MaxPlainKey+cacheEntryBytes) keys.
+	MaxBytes int
+	Stats    stats.Scope // "decision_cache" stats go here; discarded when nil
 }
 
 func (o DecisionCacheOptions) withDefaults() DecisionCacheOptions {
 	if o.MaxEntries <= 0 {
 		o.MaxEntries = 1 << 20
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 256 << 20
 	}
 	o.Stats = nullstats.Or(o.Stats)
 	return o
@@ -35,9 +42,10 @@ func (o DecisionCacheOptions) withDefaults() DecisionCacheOptions {
 // DecisionCache holds, per cache key, the engine's latest decision and the
 // hits this replica counted since. Entries drop when their window ends.
 type DecisionCache struct {
-	shards      [cacheShards]cacheShard
-	seed        maphash.Seed
-	maxPerShard int
+	shards        [cacheShards]cacheShard
+	seed          maphash.Seed
+	maxPerShard   int
+	bytesPerShard int
 
 	evictions, expired, applied, stale stats.Counter
 }
@@ -48,8 +56,15 @@ type cacheShard struct {
 	// minExpiry is a lower bound of the shard's expiries: a full shard
 	// sweeps only when something may have expired.
 	minExpiry int64
-	_         [32]byte // keeps neighbouring shards off one cache line
+	bytes     int      // what the entries hold, by entryBytes
+	_         [24]byte // keeps neighbouring shards off one cache line
 }
+
+// cacheEntryBytes is what an entry holds besides its key: the entry, the
+// map slot and the key's string header.
+const cacheEntryBytes = 128
+
+func entryBytes(key string) int { return len(key) + cacheEntryBytes }
 
 // cacheEntry's decision fields change under the shard's write lock; local
 // is atomic so a request adds its hits under the read lock.
@@ -77,12 +92,13 @@ func NewDecisionCache(o DecisionCacheOptions) *DecisionCache {
 	o = o.withDefaults()
 	sc := o.Stats.Scope("decision_cache")
 	c := &DecisionCache{
-		seed:        maphash.MakeSeed(),
-		maxPerShard: max(1, o.MaxEntries/cacheShards),
-		evictions:   sc.NewCounter("evictions"),
-		expired:     sc.NewCounter("expired"),
-		applied:     sc.NewCounter("decisions_applied"),
-		stale:       sc.NewCounter("decisions_stale"),
+		seed:          maphash.MakeSeed(),
+		maxPerShard:   max(1, o.MaxEntries/cacheShards),
+		bytesPerShard: max(1, o.MaxBytes/cacheShards),
+		evictions:     sc.NewCounter("evictions"),
+		expired:       sc.NewCounter("expired"),
+		applied:       sc.NewCounter("decisions_applied"),
+		stale:         sc.NewCounter("decisions_stale"),
 	}
 	for i := range c.shards {
 		c.shards[i].m = make(map[string]*cacheEntry)
@@ -158,21 +174,37 @@ func (c *DecisionCache) Apply(d decisions.Decision, nowUnix int64) {
 
 // insert adds a fresh entry, making room first. Caller holds s.mu.
 func (c *DecisionCache) insert(s *cacheShard, key string, expires, nowUnix int64) *cacheEntry {
-	if _, ok := s.m[key]; !ok && len(s.m) >= c.maxPerShard {
+	if _, ok := s.m[key]; ok {
+		c.remove(s, key)
+	}
+	cost := entryBytes(key)
+	if c.full(s, cost) {
 		if nowUnix >= s.minExpiry {
 			c.sweepShard(s, nowUnix)
 		}
-		if len(s.m) >= c.maxPerShard {
+		for len(s.m) > 0 && c.full(s, cost) {
 			c.evictOne(s)
 		}
 	}
 	e := &cacheEntry{expires: expires}
 	// key may point into a request's reused buffer: keep a copy.
 	s.m[strings.Clone(key)] = e
+	s.bytes += cost
 	if len(s.m) == 1 || expires < s.minExpiry {
 		s.minExpiry = expires
 	}
 	return e
+}
+
+// full reports whether s has no room for one more entry of cost bytes.
+func (c *DecisionCache) full(s *cacheShard, cost int) bool {
+	return len(s.m) >= c.maxPerShard || s.bytes+cost > c.bytesPerShard
+}
+
+// remove drops key's entry. Caller holds s.mu.
+func (c *DecisionCache) remove(s *cacheShard, key string) {
+	delete(s.m, key)
+	s.bytes -= entryBytes(key)
 }
 
 // evictOne drops an entry, preferring one that holds no throttle: losing a
@@ -189,7 +221,7 @@ func (c *DecisionCache) evictOne(s *cacheShard) {
 			break
 		}
 	}
-	delete(s.m, victim)
+	c.remove(s, victim)
 	c.evictions.Inc()
 }
 
@@ -198,7 +230,7 @@ func (c *DecisionCache) sweepShard(s *cacheShard, nowUnix int64) {
 	next := int64(0)
 	for k, e := range s.m {
 		if e.expires <= nowUnix {
-			delete(s.m, k)
+			c.remove(s, k)
 			c.expired.Inc()
 			continue
 		}
@@ -232,6 +264,18 @@ func (c *DecisionCache) Len() int {
 		s := &c.shards[i]
 		s.mu.RLock()
 		n += len(s.m)
+		s.mu.RUnlock()
+	}
+	return n
+}
+
+// Bytes is the memory the entries hold, as the MaxBytes budget counts it.
+func (c *DecisionCache) Bytes() int {
+	n := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.RLock()
+		n += s.bytes
 		s.mu.RUnlock()
 	}
 	return n

@@ -67,6 +67,10 @@ type HitReporterOptions struct {
 	// MaxKeys bounds the distinct keys held between flushes; hits of
 	// further keys are dropped and counted. 65536 when zero.
 	MaxKeys int
+	// MaxBytes bounds the memory those keys hold between flushes, their
+	// descriptors' entries included; hits of further keys are dropped and
+	// counted. 64 MiB when zero.
+	MaxBytes int
 	// MaxBatchHits bounds the hits (distinct keys) of one batch message;
 	// 4096 when zero.
 	MaxBatchHits int
@@ -91,6 +95,9 @@ func (o HitReporterOptions) withDefaults() HitReporterOptions {
 	}
 	if o.MaxKeys <= 0 {
 		o.MaxKeys = 65536
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 64 << 20
 	}
 	if o.MaxBatchHits <= 0 {
 		o.MaxBatchHits = 4096
@@ -131,7 +138,19 @@ type reportShard struct {
 	mu    sync.Mutex
 	m     map[string]*reportedHit
 	spare map[string]*reportedHit
-	_     [24]byte
+	bytes int // what m holds, by reportedBytes
+	_     [16]byte
+}
+
+// reportedBytes is what a pending key holds: its key, its descriptor's
+// entries (kept until the flush copies them) and the bookkeeping around
+// them.
+func reportedBytes(it *ratelimit.Item) int {
+	n := len(it.Key) + len(it.Domain) + 160
+	for _, e := range it.Entries {
+		n += len(e.GetKey()) + len(e.GetValue()) + 48
+	}
+	return n
 }
 
 // reportedHit is one key's hits since the last flush. entries are the
@@ -212,11 +231,13 @@ func (r *HitReporter) Report(it *ratelimit.Item) {
 	s.mu.Lock()
 	p := s.m[it.Key]
 	if p == nil {
-		if len(s.m) >= r.o.MaxKeys/reporterShards+1 {
+		cost := reportedBytes(it)
+		if len(s.m) >= r.o.MaxKeys/reporterShards+1 || s.bytes+cost > r.o.MaxBytes/reporterShards {
 			s.mu.Unlock()
 			r.overflowed(it.Hits)
 			return
 		}
+		s.bytes += cost
 		p = &reportedHit{domain: it.Domain, entries: it.Entries, unixTime: it.WindowStart}
 		if it.Override {
 			p.override = &enginepb.LimitOverride{RequestsPerUnit: it.RequestsPerUnit, Unit: it.Unit.String()}
@@ -233,7 +254,7 @@ func (r *HitReporter) overflowed(hits uint64) {
 	last := r.lastWarn.Load()
 	if now-last >= int64(10*time.Second) && r.lastWarn.CompareAndSwap(last, now) {
 		r.log.Warn("hit buffer full: dropping hits of new keys until the next flush",
-			"max_keys", r.o.MaxKeys, "dropped_total", r.st.overflow.Value())
+			"max_keys", r.o.MaxKeys, "max_bytes", r.o.MaxBytes, "dropped_total", r.st.overflow.Value())
 	}
 }
 
@@ -259,7 +280,7 @@ func (r *HitReporter) flush() {
 		s := &r.shards[i]
 		s.mu.Lock()
 		m := s.m
-		s.m, s.spare = s.spare, nil
+		s.m, s.spare, s.bytes = s.spare, nil, 0
 		s.mu.Unlock()
 		for _, p := range m {
 			h := &enginepb.Hit{
@@ -295,6 +316,19 @@ func batchHits(b *enginepb.HitBatch) uint64 {
 	var n uint64
 	for _, h := range b.GetHits() {
 		n += h.GetHits()
+	}
+	return n
+}
+
+// PendingBytes is the memory the keys waiting for the next flush hold, as
+// the MaxBytes budget counts it.
+func (r *HitReporter) PendingBytes() int {
+	n := 0
+	for i := range r.shards {
+		s := &r.shards[i]
+		s.mu.Lock()
+		n += s.bytes
+		s.mu.Unlock()
 	}
 	return n
 }

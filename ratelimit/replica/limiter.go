@@ -204,3 +204,7 @@ func (l *Limiter) Close() error {
 }
 
 var _ ratelimit.Limiter = (*Limiter)(nil)
+
+// SharesDecisions reports that every caller of a key is answered from the
+// engines' one decision for it (ratelimit.SharedLimiter).
+func (l *Limiter) SharesDecisions() bool { return true }
