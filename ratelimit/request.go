@@ -211,12 +211,14 @@ func (s *Service) judge(sv *served, c *check, it *Item, st *rlsv3.RateLimitRespo
 // request's own values with detailed_metric / value_to_metric.
 func (s *Service) statsFor(sv *served, domain string, entries []*ratelimitEntry, l *policy.Limit) *ruleStats {
 	if l.DetailedMetric || slices.Contains(l.ValueToMetric, true) {
-		return s.rules.get(descriptorStatsKey(domain, entries, l))
+		return s.rules.value(descriptorStatsKey(domain, entries, l))
 	}
 	if sv.holds(l) {
 		return sv.stats[l.Index]
 	}
-	return s.rules.get(l.StatsKey)
+	// A limit made for one request (a descriptor's own limit) is named by
+	// the request's values.
+	return s.rules.value(l.StatsKey)
 }
 
 // overrideLimit is the limit of a descriptor that carries its own `limit`,

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/floodgate/floodgate/internal/metrics"
 	"github.com/floodgate/floodgate/internal/nullstats"
 	"github.com/floodgate/floodgate/policy"
 )
@@ -28,6 +29,12 @@ type Options struct {
 	// Stats is the root scope; the service's stats go under
 	// "ratelimit.service". Nil discards them.
 	Stats gostats.Scope
+	// ValueStats holds the stats named by request values (detailed_metric,
+	// value_to_metric, a descriptor's own limit), bounded and freed when
+	// idle; make it with NewValueStats and flush it with the Stats store
+	// (metrics.StoreOptions.Values). Nil: one of default bounds, flushed
+	// into the Stats store.
+	ValueStats *metrics.ValueStats
 
 	// KeyPrefix is prepended to every counter key.
 	KeyPrefix string
@@ -93,7 +100,7 @@ func NewService(opts Options) *Service {
 		headers:   opts.Headers,
 		now:       opts.Now,
 		stats:     newServiceStats(scope),
-		rules:     ruleStatsCache{scope: scope.Scope("rate_limit")},
+		rules:     newRuleStatsCache(opts.Stats, scope.Scope("rate_limit"), "ratelimit.service.rate_limit", opts.ValueStats),
 	}
 	s.requests.New = func() any { return new(request) }
 	s.served.Store(s.newServed(nil))

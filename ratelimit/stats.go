@@ -1,9 +1,12 @@
 package ratelimit
 
 import (
+	"math"
 	"sync"
 
 	gostats "github.com/lyft/gostats"
+
+	"github.com/floodgate/floodgate/internal/metrics"
 )
 
 // ruleStats are the per-rule counters of envoyproxy/ratelimit, under
@@ -16,6 +19,10 @@ type ruleStats struct {
 	shadowMode  gostats.Counter
 }
 
+// ruleCounterNames are the names of a ruleStats' counters, in the order of
+// its fields.
+var ruleCounterNames = []string{"total_hits", "over_limit", "near_limit", "within_limit", "shadow_mode"}
+
 func newRuleStats(scope gostats.Scope, key string) *ruleStats {
 	s := scope.Scope(key)
 	return &ruleStats{
@@ -27,13 +34,59 @@ func newRuleStats(scope gostats.Scope, key string) *ruleStats {
 	}
 }
 
-// ruleStatsCache hands out ruleStats by key. Rules configured in the
-// snapshot are created once per key; detailed metrics create one per
-// distinct request key, as gostats keeps every counter anyway.
-type ruleStatsCache struct {
-	scope gostats.Scope
-	byKey sync.Map // string -> *ruleStats
+// ruleStatsOf makes the ruleStats of a per-value key from its counters.
+func ruleStatsOf(k *metrics.ValueKey) any {
+	return &ruleStats{
+		totalHits:   k.Counter(0),
+		overLimit:   k.Counter(1),
+		nearLimit:   k.Counter(2),
+		withinLimit: k.Counter(3),
+		shadowMode:  k.Counter(4),
+	}
 }
+
+// ruleStatsCache hands out ruleStats by key. Rules configured in the
+// snapshot are created once per key in gostats, which keeps them for
+// good. Keys made of request values (detailed_metric, value_to_metric, a
+// descriptor's own limit) go to values instead: bounded, the rest counted
+// under ratelimit.service.detailed_overflow, idle ones freed.
+type ruleStatsCache struct {
+	scope  gostats.Scope
+	prefix string   // of values' names: the scope's full name and a dot
+	byKey  sync.Map // string -> *ruleStats
+	values *metrics.ValueStats
+}
+
+// newRuleStatsCache serves the rules' stats under scope, named prefix, and
+// the per-value ones through values; with no values, through a ValueStats
+// flushed into root's store. That store keeps every counter it is sent, so
+// there keys are never freed: the first MaxKeys keep their counters and
+// the rest overflow.
+func newRuleStatsCache(root gostats.Scope, scope gostats.Scope, prefix string, values *metrics.ValueStats) ruleStatsCache {
+	if values == nil {
+		values = NewValueStats(metrics.ValueStatsOptions{IdleFlushes: math.MaxInt})
+		values.Attach(root.Store(), storeSink{root})
+	}
+	return ruleStatsCache{scope: scope, prefix: prefix + ".", values: values}
+}
+
+// NewValueStats returns the ValueStats a Service's per-value stats need
+// (Options.ValueStats), its overflow key named as the service names it.
+func NewValueStats(o metrics.ValueStatsOptions) *metrics.ValueStats {
+	return metrics.NewValueStats(o, "ratelimit.service.detailed_overflow", ruleCounterNames)
+}
+
+// value returns the stats of a key made of request values.
+func (c *ruleStatsCache) value(key string) *ruleStats {
+	return c.values.Key(c.prefix+key, ruleStatsOf).Value.(*ruleStats)
+}
+
+// storeSink flushes into a gostats store's own counters.
+type storeSink struct{ root gostats.Scope }
+
+func (s storeSink) FlushCounter(name string, v uint64) { s.root.NewCounter(name).Add(v) }
+func (s storeSink) FlushGauge(string, uint64)          {}
+func (s storeSink) FlushTimer(string, float64)         {}
 
 func (c *ruleStatsCache) get(key string) *ruleStats {
 	if v, ok := c.byKey.Load(key); ok {

@@ -44,6 +44,7 @@ func newService(f *rlsFlags, limiter ratelimit.Limiter, stats gostats.Scope) *ra
 	return ratelimit.NewService(ratelimit.Options{
 		Limiter:        limiter,
 		Stats:          stats,
+		ValueStats:     f.stats.values,
 		KeyPrefix:      f.prefix,
 		KeyEncoding:    f.encoding,
 		ShadowMode:     f.shadow,

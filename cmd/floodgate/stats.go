@@ -11,23 +11,29 @@ import (
 	gostats "github.com/lyft/gostats"
 
 	"github.com/floodgate/floodgate/internal/metrics"
+	"github.com/floodgate/floodgate/ratelimit"
 )
 
 // statsFlags configure where stats go: always /metrics, and statsd when
 // an address is given.
 type statsFlags struct {
-	statsd   string
-	interval time.Duration
+	statsd     string
+	interval   time.Duration
+	valueStats int
+	// values holds the RLS's stats named by request values; made by open.
+	values *metrics.ValueStats
 }
 
 func (f *statsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.statsd, "statsd", "", "statsd `host:port` to flush stats to (TCP); empty: /metrics only")
 	fs.DurationVar(&f.interval, "stats-interval", 10*time.Second, "how often stats are flushed to statsd")
+	fs.IntVar(&f.valueStats, "max-value-stats", 10_000, "most stats keys named by request values (detailed_metric, value_to_metric, a descriptor's own limit) at once; more are counted under ratelimit.service.detailed_overflow, and keys idle for 6 flushes are freed")
 }
 
 // open builds the stats store and starts its flusher, stopped with ctx.
 func (f *statsFlags) open(ctx context.Context) (gostats.Store, *metrics.PrometheusSink, error) {
-	store, prom, err := metrics.OpenStore(ctx, metrics.StoreOptions{Statsd: f.statsd, FlushInterval: f.interval})
+	f.values = ratelimit.NewValueStats(metrics.ValueStatsOptions{MaxKeys: f.valueStats})
+	store, prom, err := metrics.OpenStore(ctx, metrics.StoreOptions{Statsd: f.statsd, FlushInterval: f.interval, Values: f.values})
 	if err != nil {
 		return nil, nil, fmt.Errorf("--statsd: %w", err)
 	}

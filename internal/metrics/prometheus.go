@@ -64,6 +64,19 @@ func (p *PrometheusSink) FlushTimer(name string, value float64) {
 
 func (p *PrometheusSink) Flush() {}
 
+// Forget drops the series of names, freed by a ValueStats: a sink that
+// kept every name it was ever sent would grow with request values.
+func (p *PrometheusSink) Forget(names ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, n := range names {
+		n = promName(n)
+		delete(p.counters, n)
+		delete(p.gauges, n)
+		delete(p.timers, n)
+	}
+}
+
 // Write writes every stat in Prometheus' text exposition format, sorted.
 func (p *PrometheusSink) Write(w io.Writer) {
 	p.mu.Lock()
@@ -139,6 +152,15 @@ func (f Fanout) FlushGauge(name string, v uint64) {
 func (f Fanout) FlushTimer(name string, v float64) {
 	for _, s := range f {
 		s.FlushTimer(name, v)
+	}
+}
+
+// Forget forwards to every sink that holds series.
+func (f Fanout) Forget(names ...string) {
+	for _, s := range f {
+		if g, ok := s.(Forgetter); ok {
+			g.Forget(names...)
+		}
 	}
 }
 

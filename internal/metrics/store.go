@@ -19,6 +19,9 @@ type StoreOptions struct {
 	Statsd string
 	// FlushInterval is how often stats are flushed; 10s when zero.
 	FlushInterval time.Duration
+	// Values, if set, is flushed with the store to the same sinks, and
+	// frees its idle keys' series from /metrics.
+	Values *ValueStats
 }
 
 func (o StoreOptions) withDefaults() StoreOptions {
@@ -48,6 +51,9 @@ func OpenStore(ctx context.Context, o StoreOptions) (gostats.Store, *PrometheusS
 			gostats.WithLogger(statsdLogger{})))
 	}
 	store := gostats.NewStore(sinks, false)
+	if o.Values != nil {
+		o.Values.Attach(store, sinks)
+	}
 	go store.StartContext(ctx, time.NewTicker(o.FlushInterval))
 	return store, prom, nil
 }
