@@ -138,15 +138,34 @@ func (b *Batching) loop() {
 			b.adds.Add(uint64(len(batch)))
 			at := 0
 			for _, j := range batch {
-				if err == nil {
-					copy(j.counts, counts[at:at+len(j.incs)])
-				}
+				j.done <- jobResult(err, at, counts, j)
 				at += len(j.incs)
-				j.done <- err
 			}
 			clear(incs) // drop the callers' keys
 		}
 	}
+}
+
+// jobResult writes the counts of the job whose increments start at index at
+// of a batch that returned err, and returns the job's own error: a batch
+// carries many callers' keys, and one key's error fails only the job that
+// holds that key.
+func jobResult(err error, at int, counts []uint64, j *batchJob) error {
+	if err == nil {
+		copy(j.counts, counts[at:at+len(j.incs)])
+		return nil
+	}
+	var ke *KeyErrors
+	if !errors.As(err, &ke) {
+		return err // the whole batch failed
+	}
+	errs := make([]error, len(j.incs))
+	for i := range j.incs {
+		if errs[i] = KeyErr(err, at+i); errs[i] == nil {
+			j.counts[i] = counts[at+i]
+		}
+	}
+	return keyErrors(errs)
 }
 
 // Stats reports how many batches ran and how many Adds they carried.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -56,22 +57,20 @@ func (m *Memcached) Add(ctx context.Context, incs []Increment, counts []uint64) 
 		return m.addOne(ctx, incs[0], &counts[0])
 	}
 	var (
-		next     atomic.Int64
-		firstErr error
-		errOnce  sync.Once
-		wg       sync.WaitGroup
+		next atomic.Int64
+		errs = make([]error, len(incs))
+		wg   sync.WaitGroup
 	)
 	for range min(memcachedParallel, len(incs)) {
 		wg.Go(func() {
 			for i := int(next.Add(1) - 1); i < len(incs); i = int(next.Add(1) - 1) {
-				if err := m.addOne(ctx, incs[i], &counts[i]); err != nil {
-					errOnce.Do(func() { firstErr = err })
-				}
+				errs[i] = m.addOne(ctx, incs[i], &counts[i])
 			}
 		})
 	}
 	wg.Wait()
-	return firstErr
+	// Each key fails on its own: the others' counts stand.
+	return keyErrors(errs)
 }
 
 // addOne increments a counter. memcached cannot increment a missing key, so
@@ -85,7 +84,7 @@ func (m *Memcached) addOne(ctx context.Context, inc Increment, count *uint64) er
 		}
 		n, err := m.client.Increment(key, inc.Hits)
 		if err == nil {
-			*count = n
+			*count = m.unwrap(key, n, inc.Hits)
 			return nil
 		}
 		if !errors.Is(err, memcache.ErrCacheMiss) {
@@ -107,6 +106,27 @@ func (m *Memcached) addOne(ctx context.Context, inc Increment, count *uint64) er
 	}
 	// Only a key that expires again and again between incr and add gets here.
 	return fmt.Errorf("counter %q: memcached: created by another writer but gone on every retry", inc.Key)
+}
+
+// unwrap undoes memcached's wrap-around at 2^64 (incr wraps, it does not
+// saturate): a count n below the hits just added wrapped, so the counter is
+// raised to the largest uint64 by one more incr, which keeps its expiry.
+// A count never goes backwards: whatever the repair's outcome, a wrapped
+// counter reads as the largest uint64.
+func (m *Memcached) unwrap(key string, n, hits uint64) uint64 {
+	for range 3 {
+		if n >= hits {
+			return n
+		}
+		// Another writer's incr between the two may wrap it again.
+		raise := math.MaxUint64 - n
+		got, err := m.client.Increment(key, raise)
+		if err != nil || got == math.MaxUint64 {
+			break
+		}
+		n, hits = got, raise
+	}
+	return math.MaxUint64
 }
 
 // Close closes idle connections to the servers.

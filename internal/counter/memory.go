@@ -121,7 +121,7 @@ func (m *Memory) Add(_ context.Context, incs []Increment, counts []uint64) error
 		case c.expires <= now:
 			*c = memoryCounter{expires: now + inc.Expiry}
 		}
-		c.count += inc.Hits
+		c.count = addSaturating(c.count, inc.Hits)
 		counts[i] = c.count
 		sh.mu.Unlock()
 	}

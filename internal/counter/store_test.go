@@ -2,6 +2,7 @@ package counter
 
 import (
 	"context"
+	"math"
 	"regexp"
 	"sync"
 	"testing"
@@ -85,6 +86,24 @@ func testStore(t *testing.T, be backend) {
 		}
 		wg.Wait()
 		add(t, s1, []Increment{{"x", 0, time.Minute}, {"y", 0, time.Minute}}, workers*rounds, 2*workers*rounds)
+	})
+	t.Run("a count never goes backwards", func(t *testing.T) {
+		// The fuzz reproducer of issue 16: 3, then 2^64-3, wrapped to 0.
+		s, _ := be.open(t)
+		var last uint64
+		for i, hits := range []uint64{3, math.MaxUint64 - 2, 1, 1 << 63, math.MaxUint64, 5} {
+			got := make([]uint64, 1)
+			if err := s.Add(ctx(t), []Increment{{"w", hits, time.Minute}}, got); err != nil {
+				t.Fatalf("add %d of %d hits: %v", i, hits, err)
+			}
+			if got[0] < last || got[0] < 3 {
+				t.Fatalf("add %d of %d hits: count %d after %d: went backwards", i, hits, got[0], last)
+			}
+			last = got[0]
+		}
+		if last <= math.MaxUint32 {
+			t.Fatalf("count %d after adding 2^64-3: not over every limit", last)
+		}
 	})
 	t.Run("bad calls are refused", func(t *testing.T) {
 		s, _ := be.open(t)
