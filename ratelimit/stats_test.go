@@ -56,6 +56,7 @@ func TestValueStatsAreBounded(t *testing.T) {
 	if !strings.Contains(page, overflow+"\n") {
 		t.Fatalf("/metrics lacks %q", overflow)
 	}
+	t.Logf("%d distinct values: %d keys, %d per-value lines and %d bytes on /metrics", values, vs.Len(), valueSeries, len(page))
 	if len(page) > 1<<20 {
 		t.Errorf("/metrics is %d bytes", len(page))
 	}
