@@ -83,7 +83,7 @@ func runEngine(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := serving.New(serving.Options{})
+	srv := serving.New(serving.Options{GRPC: decisions.ServerOptions()})
 	eng.ServeOn(srv)
 	srv.Mux.Handle("GET /metrics", prom.Handler(stats.Flush))
 	slog.Info("throttle engine serving", "id", eng.ID(), "redis", b.Names, "domains", snap.Domains())

@@ -3,9 +3,11 @@ package replica
 import "github.com/floodgate/floodgate/ratelimit"
 
 // HealthCheck is what the RLS reports at /healthcheck for this limiter:
-// healthy while it can answer as configured, that is always when it fails
-// open and only with every engine group connected when it fails closed,
-// with the state of its engines, bus and cache as detail.
+// healthy while every engine group has an engine taking hits, with the
+// state of its engines, bus and cache as detail. A replica that fails open
+// keeps answering without them, but every hit it takes meanwhile is dropped
+// and limits hold only on its own traffic: it reports that rather than
+// stay green.
 func (l *Limiter) HealthCheck() ratelimit.Health {
 	return func() (bool, map[string]any) {
 		h := l.Health()
@@ -16,6 +18,6 @@ func (l *Limiter) HealthCheck() ratelimit.Health {
 			"dropped_hits":      h.DroppedHits,
 			"cache_entries":     h.CacheEntries,
 		}
-		return h.EngineConnected || l.down != EngineDownDeny, detail
+		return h.EngineConnected, detail
 	}
 }

@@ -8,9 +8,10 @@ import (
 	"github.com/floodgate/floodgate/internal/testkit"
 )
 
-// A replica that fails open stays healthy without an engine; one that
-// fails closed is unhealthy until an engine is back.
-func TestHealthCheckFollowsOnEngineDown(t *testing.T) {
+// A replica is unhealthy while no engine takes its hits, whether it fails
+// open or closed, and healthy again once an engine is back: every hit it
+// takes meanwhile is dropped.
+func TestHealthCheckDegradesWithoutEngine(t *testing.T) {
 	bus := &decisions.MemoryBus{}
 	store := counter.NewMemory()
 	t.Cleanup(func() { _ = store.Close() })
@@ -28,12 +29,15 @@ func TestHealthCheckFollowsOnEngineDown(t *testing.T) {
 
 	stop()
 	testkit.Eventually(t, "engines gone", func() bool { return !connected(allow) && !connected(deny) })
-	if ok, _ := allow(); !ok {
-		t.Error("a fail-open replica is unhealthy without an engine")
-	}
-	if ok, _ := deny(); ok {
-		t.Error("a fail-closed replica is healthy without an engine")
+	for name, h := range map[string]func() (bool, map[string]any){"allow": allow, "deny": deny} {
+		if ok, detail := h(); ok {
+			t.Errorf("%s: healthy with no engine taking hits: %v", name, detail)
+		}
 	}
 	engineServer(t, bus, store, addr)
-	testkit.Eventually(t, "fail-closed replica healthy again", func() bool { ok, _ := deny(); return ok })
+	testkit.Eventually(t, "replicas healthy again", func() bool {
+		a, _ := allow()
+		d, _ := deny()
+		return a && d
+	})
 }

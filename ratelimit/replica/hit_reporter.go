@@ -16,7 +16,10 @@ import (
 	ratelimitv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
 	stats "github.com/lyft/gostats"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/floodgate/floodgate/decisions"
 	"github.com/floodgate/floodgate/decisions/enginepb"
 	"github.com/floodgate/floodgate/internal/backoff"
 	"github.com/floodgate/floodgate/internal/nullstats"
@@ -74,10 +77,22 @@ type HitReporterOptions struct {
 	// MaxBatchHits bounds the hits (distinct keys) of one batch message;
 	// 4096 when zero.
 	MaxBatchHits int
+	// MaxBatchBytes bounds the encoded size of one batch message; a batch
+	// over the engine's receive limit would break the stream and lose every
+	// hit in it. decisions.MaxHitBatchBytes (the engine's limit) when zero or
+	// above it. A single hit larger than this is dropped and counted.
+	MaxBatchBytes int
 	// QueueLen is the batches that may wait for one engine stream; 16 when
 	// zero.
 	QueueLen int
-	Backoff  backoff.Backoff
+	// MaxUnacked bounds the batches one stream has sent and the engine has
+	// not acknowledged yet; a stream at the bound sends nothing more until
+	// acks arrive, and counts as not taking hits. 64 when zero.
+	MaxUnacked int
+	// Backoff is the wait between attempts to open an engine stream; at
+	// most 250ms when zero, so that a replica takes hits again within half a
+	// second of an engine's return.
+	Backoff backoff.Backoff
 	// DialOptions replace the default (plaintext) gRPC dial options.
 	DialOptions []grpc.DialOption
 
@@ -102,8 +117,17 @@ func (o HitReporterOptions) withDefaults() HitReporterOptions {
 	if o.MaxBatchHits <= 0 {
 		o.MaxBatchHits = 4096
 	}
+	if o.MaxBatchBytes <= 0 || o.MaxBatchBytes > decisions.MaxHitBatchBytes {
+		o.MaxBatchBytes = decisions.MaxHitBatchBytes
+	}
 	if o.QueueLen <= 0 {
 		o.QueueLen = 16
+	}
+	if o.MaxUnacked <= 0 {
+		o.MaxUnacked = 64
+	}
+	if o.Backoff == (backoff.Backoff{}) {
+		o.Backoff = engineBackoff
 	}
 	o.Stats = nullstats.Or(o.Stats)
 	if o.Logger == nil {
@@ -164,9 +188,11 @@ type reportedHit struct {
 }
 
 type reporterStats struct {
-	// reported and unreported count per group: a batch for two groups
-	// counts twice.
+	// reported, unreported and unacked count per group: a batch for two
+	// groups counts twice. reported counts hits an engine acknowledged;
+	// unacked those sent on a stream that broke before their ack.
 	reported, overflow, unreported stats.Counter
+	unacked, oversize              stats.Counter
 	batches, sendErrors, reconnect stats.Counter
 	connected                      stats.Gauge
 }
@@ -187,6 +213,8 @@ func NewHitReporter(o HitReporterOptions) (*HitReporter, error) {
 			reported:   sc.NewCounter("hits_reported"),
 			overflow:   sc.NewCounter("hits_overflow"),
 			unreported: sc.NewCounter("hits_unreported"),
+			unacked:    sc.NewCounter("hits_unacknowledged"),
+			oversize:   sc.NewCounter("hits_oversize"),
 			batches:    sc.NewCounter("batches"),
 			sendErrors: sc.NewCounter("send_errors"),
 			reconnect:  sc.NewCounter("reconnects"),
@@ -300,16 +328,46 @@ func (r *HitReporter) flush() {
 		s.spare = m
 		s.mu.Unlock()
 	}
-	for len(hits) > 0 {
-		n := min(len(hits), r.o.MaxBatchHits)
-		b := &enginepb.HitBatch{ReplicaId: r.o.ReplicaID, Seq: r.seq.Add(1), Hits: hits[:n]}
-		hits = hits[n:]
+	r.send(hits)
+}
+
+// send cuts hits into batches of at most MaxBatchHits hits and
+// MaxBatchBytes encoded bytes, and hands each to every group.
+func (r *HitReporter) send(hits []*enginepb.Hit) {
+	// What a batch costs before its hits: its replica id and seq fields.
+	base := protowire.SizeTag(1) + protowire.SizeBytes(len(r.o.ReplicaID)) +
+		protowire.SizeTag(2) + protowire.SizeVarint(^uint64(0))
+	var batch []*enginepb.Hit
+	size := base
+	dispatch := func() {
+		if len(batch) == 0 {
+			return
+		}
+		b := &enginepb.HitBatch{ReplicaId: r.o.ReplicaID, Seq: r.seq.Add(1), Hits: batch}
 		for _, g := range r.groups {
 			if !g.dispatch(b, nil) {
 				r.st.unreported.Add(batchHits(b))
 			}
 		}
+		batch, size = nil, base
 	}
+	for _, h := range hits {
+		hs := protowire.SizeTag(3) + protowire.SizeBytes(proto.Size(h))
+		if base+hs > r.o.MaxBatchBytes {
+			// No batch can carry it: the engine would refuse it, and the
+			// stream with it.
+			r.st.oversize.Add(h.GetHits() * uint64(len(r.groups)))
+			r.log.Warn("hit larger than a batch may be: dropped", "domain", h.GetDomain(),
+				"bytes", hs, "max_batch_bytes", r.o.MaxBatchBytes)
+			continue
+		}
+		if len(batch) == r.o.MaxBatchHits || size+hs > r.o.MaxBatchBytes {
+			dispatch()
+		}
+		batch = append(batch, h)
+		size += hs
+	}
+	dispatch()
 }
 
 func batchHits(b *enginepb.HitBatch) uint64 {
@@ -333,7 +391,8 @@ func (r *HitReporter) PendingBytes() int {
 	return n
 }
 
-// Connected reports whether every group has a live engine stream.
+// Connected reports whether every group has a live engine stream that
+// takes hits.
 func (r *HitReporter) Connected() bool {
 	for _, g := range r.groups {
 		if !g.connected() {
@@ -348,7 +407,7 @@ func (r *HitReporter) EnginesConnected() int {
 	n := 0
 	for _, g := range r.groups {
 		for _, c := range g.conns {
-			if c.healthy.Load() {
+			if c.takesHits() {
 				n++
 			}
 		}
@@ -356,11 +415,15 @@ func (r *HitReporter) EnginesConnected() int {
 	return n
 }
 
-// DroppedHits counts hits never handed to an engine: buffer overflow, no
-// engine reachable, or a stream that broke under them.
+// DroppedHits counts hits no engine acknowledged: buffer overflow, a hit
+// too large for any batch, no engine reachable, or a stream that broke
+// before the engine acknowledged them.
 func (r *HitReporter) DroppedHits() uint64 {
-	return r.st.overflow.Value() + r.st.unreported.Value()
+	return r.st.overflow.Value() + r.st.unreported.Value() + r.st.unacked.Value() + r.st.oversize.Value()
 }
+
+// AckedHits counts the hits engines acknowledged, per group.
+func (r *HitReporter) AckedHits() uint64 { return r.st.reported.Value() }
 
 // Close flushes what is pending, then closes every engine stream.
 func (r *HitReporter) Close() error {

@@ -6,9 +6,11 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	grpcbackoff "google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/floodgate/floodgate/decisions/enginepb"
+	"github.com/floodgate/floodgate/internal/backoff"
 )
 
 // engineGroup is the engines one batch may go to.
@@ -29,7 +31,7 @@ func (g *engineGroup) dispatch(b *enginepb.HitBatch, except *engineConn) bool {
 	}
 	for i := 0; i < n; i++ {
 		c := g.conns[(start+i)%n]
-		if c == except || !c.healthy.Load() {
+		if c == except || !c.takesHits() {
 			continue
 		}
 		select {
@@ -43,15 +45,35 @@ func (g *engineGroup) dispatch(b *enginepb.HitBatch, except *engineConn) bool {
 
 func (g *engineGroup) connected() bool {
 	for _, c := range g.conns {
-		if c.healthy.Load() {
+		if c.takesHits() {
 			return true
 		}
 	}
 	return false
 }
 
+// engineBackoff is the wait between attempts to open an engine stream
+// unless the options give one: short enough that a replica takes hits
+// again within half a second of an engine's return.
+var engineBackoff = backoff.Backoff{Base: 50 * time.Millisecond, Max: 250 * time.Millisecond}
+
+// engineConnectParams are the reconnect delays of the connection under an
+// engine stream. gRPC's defaults grow to 120s; a replica whose engines were
+// down for a while would drop every hit for seconds after they return.
+var engineConnectParams = grpc.ConnectParams{
+	Backoff: grpcbackoff.Config{
+		BaseDelay:  50 * time.Millisecond,
+		Multiplier: 1.6,
+		Jitter:     0.2,
+		MaxDelay:   250 * time.Millisecond,
+	},
+	MinConnectTimeout: 2 * time.Second,
+}
+
 // engineConn keeps one long-lived StreamHits stream to one engine open,
-// reconnecting with backoff.
+// reconnecting with backoff. A batch counts as delivered when the engine
+// acknowledges it: the engine acks each batch, in order, once it holds its
+// hits.
 type engineConn struct {
 	r       *HitReporter
 	g       *engineGroup
@@ -59,7 +81,8 @@ type engineConn struct {
 	cc      *grpc.ClientConn
 	client  enginepb.ThrottleEngineClient
 	queue   chan *enginepb.HitBatch
-	healthy atomic.Bool
+	healthy atomic.Bool // the stream is up
+	stalled atomic.Bool // MaxUnacked batches wait for their ack
 	started atomic.Bool
 
 	ctx    context.Context
@@ -67,12 +90,15 @@ type engineConn struct {
 	done   chan struct{}
 }
 
+// sentBatch is a batch sent on a stream and not acknowledged yet.
+type sentBatch struct{ seq, hits uint64 }
+
 func newEngineConn(r *HitReporter, g *engineGroup, addr string) (*engineConn, error) {
-	opts := r.o.DialOptions
-	if len(opts) == 0 {
-		opts = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	opts := []grpc.DialOption{grpc.WithConnectParams(engineConnectParams)}
+	if len(r.o.DialOptions) == 0 {
+		opts = append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	}
-	cc, err := grpc.NewClient(addr, opts...)
+	cc, err := grpc.NewClient(addr, append(opts, r.o.DialOptions...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -85,6 +111,10 @@ func newEngineConn(r *HitReporter, g *engineGroup, addr string) (*engineConn, er
 		done: make(chan struct{}),
 	}, nil
 }
+
+// takesHits reports whether the engine behind c is taking hits: its stream
+// is up and acknowledging.
+func (c *engineConn) takesHits() bool { return c.healthy.Load() && !c.stalled.Load() }
 
 func (c *engineConn) start() {
 	c.started.Store(true)
@@ -119,15 +149,24 @@ func (c *engineConn) stream() (bool, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stopSetup := context.AfterFunc(c.ctx, cancel)
-	st, err := c.client.StreamHits(ctx)
+	// Waiting for the connection, rather than failing while it is down,
+	// lets the stream open as soon as the engine is back.
+	st, err := c.client.StreamHits(ctx, grpc.WaitForReady(true))
 	if err != nil {
 		return false, err
 	}
+	acks := make(chan *enginepb.BatchAck, c.r.o.MaxUnacked)
 	recvErr := make(chan error, 1)
 	go func() {
 		for {
-			if _, err := st.Recv(); err != nil {
+			a, err := st.Recv()
+			if err != nil {
 				recvErr <- err
+				return
+			}
+			select {
+			case acks <- a:
+			case <-ctx.Done():
 				return
 			}
 		}
@@ -139,52 +178,114 @@ func (c *engineConn) stream() (bool, error) {
 	if !stopSetup() {
 		return false, c.ctx.Err()
 	}
+	var unacked []sentBatch
 	c.healthy.Store(true)
 	c.r.st.connected.Inc()
 	c.r.log.Info("engine stream up", "engine", c.addr)
 	defer func() {
 		c.healthy.Store(false)
+		c.stalled.Store(false)
 		c.r.st.connected.Dec()
+		// Sent but never acknowledged: the engine may have lost them with
+		// the stream. Counted as dropped rather than sent again, since an
+		// engine that did take them before the break would count them twice.
+		for _, s := range unacked {
+			c.r.st.unacked.Add(s.hits)
+		}
+		if len(unacked) > 0 {
+			c.r.log.Warn("engine stream broke before acknowledging batches: their hits are counted as dropped",
+				"engine", c.addr, "batches", len(unacked))
+		}
 		c.requeue()
 	}()
+	send := func(b *enginepb.HitBatch) error {
+		if err := st.Send(b); err != nil {
+			c.r.st.sendErrors.Inc()
+			c.r.st.unreported.Add(batchHits(b))
+			return err
+		}
+		c.r.st.batches.Inc()
+		unacked = append(unacked, sentBatch{seq: b.GetSeq(), hits: batchHits(b)})
+		return nil
+	}
 	for {
+		queue := c.queue
+		if len(unacked) >= c.r.o.MaxUnacked {
+			queue = nil // wait for acks; the queue fills and the group moves on
+		}
+		c.stalled.Store(queue == nil)
 		select {
-		case b := <-c.queue:
-			if err := st.Send(b); err != nil {
-				c.r.st.sendErrors.Inc()
-				c.r.st.unreported.Add(batchHits(b))
+		case b := <-queue:
+			if err := send(b); err != nil {
 				return true, err
 			}
-			c.r.st.batches.Inc()
-			c.r.st.reported.Add(batchHits(b))
+		case a := <-acks:
+			unacked = c.acked(unacked, a)
 		case err := <-recvErr:
+			unacked = c.drainAcks(unacked, acks)
 			return true, err
 		case <-c.ctx.Done():
-			c.drain(st)
-			_ = st.CloseSend()
-			// Let the engine finish reading; cancel after a grace period.
-			select {
-			case <-recvErr:
-			case <-time.After(time.Second):
-			}
-			return true, c.ctx.Err()
+			return true, c.closeStream(st, send, acks, recvErr, &unacked)
 		}
 	}
 }
 
-// drain sends what is queued before a clean close.
-func (c *engineConn) drain(st grpc.BidiStreamingClient[enginepb.HitBatch, enginepb.BatchAck]) {
+// acked counts the batch a acknowledges as delivered. Acks come in the
+// order the batches were sent; a batch passed over by a later ack was lost.
+func (c *engineConn) acked(unacked []sentBatch, a *enginepb.BatchAck) []sentBatch {
+	for len(unacked) > 0 {
+		s := unacked[0]
+		unacked = unacked[1:]
+		if s.seq == a.GetSeq() {
+			c.r.st.reported.Add(s.hits)
+			break
+		}
+		c.r.st.unacked.Add(s.hits)
+	}
+	if len(unacked) == 0 {
+		return unacked[:0:0] // let the array go
+	}
+	return unacked
+}
+
+// drainAcks takes the acks that arrived before the stream ended.
+func (c *engineConn) drainAcks(unacked []sentBatch, acks <-chan *enginepb.BatchAck) []sentBatch {
 	for {
 		select {
-		case b := <-c.queue:
-			if err := st.Send(b); err != nil {
-				c.r.st.unreported.Add(batchHits(b))
-				return
-			}
-			c.r.st.batches.Inc()
-			c.r.st.reported.Add(batchHits(b))
+		case a := <-acks:
+			unacked = c.acked(unacked, a)
 		default:
-			return
+			return unacked
+		}
+	}
+}
+
+// closeStream sends what is queued, half-closes the stream and waits a
+// grace period for the engine's last acks.
+func (c *engineConn) closeStream(st grpc.BidiStreamingClient[enginepb.HitBatch, enginepb.BatchAck],
+	send func(*enginepb.HitBatch) error, acks <-chan *enginepb.BatchAck, recvErr <-chan error, unacked *[]sentBatch) error {
+	defer func() { *unacked = c.drainAcks(*unacked, acks) }()
+	for sending := true; sending; {
+		select {
+		case b := <-c.queue:
+			if err := send(b); err != nil {
+				return err
+			}
+		default:
+			sending = false
+		}
+	}
+	_ = st.CloseSend()
+	grace := time.NewTimer(time.Second)
+	defer grace.Stop()
+	for {
+		select {
+		case a := <-acks:
+			*unacked = c.acked(*unacked, a)
+		case <-recvErr:
+			return c.ctx.Err()
+		case <-grace.C:
+			return c.ctx.Err()
 		}
 	}
 }

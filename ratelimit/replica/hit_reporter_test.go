@@ -3,13 +3,17 @@ package replica
 import (
 	"net"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	ratelimitv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/floodgate/floodgate/decisions"
 	"github.com/floodgate/floodgate/decisions/enginepb"
 	"github.com/floodgate/floodgate/internal/backoff"
 	"github.com/floodgate/floodgate/internal/testkit"
@@ -313,5 +317,120 @@ func TestHitReporterOptions(t *testing.T) {
 	}
 	if _, err := ParseEnginePolicy("random"); err == nil {
 		t.Error("ParseEnginePolicy accepted random")
+	}
+}
+
+// silentEngine takes batches on a real loopback gRPC server and never
+// acknowledges them, as an engine killed before its acks would.
+type silentEngine struct {
+	enginepb.UnimplementedThrottleEngineServer
+	srv      *grpc.Server
+	addr     string
+	received atomic.Uint64 // hits received
+}
+
+func startSilentEngine(t testing.TB) *silentEngine {
+	t.Helper()
+	e := &silentEngine{srv: grpc.NewServer()}
+	l := listenAgain(t, "127.0.0.1:0")
+	e.addr = l.Addr().String()
+	enginepb.RegisterThrottleEngineServer(e.srv, e)
+	go func() { _ = e.srv.Serve(l) }()
+	t.Cleanup(e.srv.Stop)
+	return e
+}
+
+func (e *silentEngine) StreamHits(st grpc.BidiStreamingServer[enginepb.HitBatch, enginepb.BatchAck]) error {
+	if err := st.SendHeader(nil); err != nil {
+		return err
+	}
+	for {
+		b, err := st.Recv()
+		if err != nil {
+			return err
+		}
+		e.received.Add(batchHits(b))
+	}
+}
+
+// A batch counts as delivered on its ack, not when Send returns: hits an
+// engine received but never acknowledged before its stream broke are
+// counted as dropped.
+func TestHitReporterCountsUnackedAsDropped(t *testing.T) {
+	eng := startSilentEngine(t)
+	r := newTestReporter(t, HitReporterOptions{Groups: [][]string{{eng.addr}}})
+	testkit.Eventually(t, "engine stream", r.Connected)
+	const hits = 500
+	for i := range hits {
+		r.Report(testItem(strconv.Itoa(i%7), 1))
+	}
+	testkit.Eventually(t, "engine received every hit", func() bool { return eng.received.Load() == hits })
+	eng.srv.Stop() // the engine dies holding them
+	testkit.Eventually(t, "stream down", func() bool { return !r.Connected() })
+	_ = r.Close()
+	if got := r.DroppedHits(); got != hits {
+		t.Fatalf("dropped_hits = %d after the engine died without acking %d hits; want every one counted", got, hits)
+	}
+	if got := r.AckedHits(); got != 0 {
+		t.Fatalf("%d hits counted as delivered without an ack", got)
+	}
+}
+
+// An engine that stops acknowledging is not taking hits: the stream sends
+// at most MaxUnacked batches, and the replica reports no engine connected.
+func TestHitReporterStalledEngineNotConnected(t *testing.T) {
+	eng := startSilentEngine(t)
+	r := newTestReporter(t, HitReporterOptions{Groups: [][]string{{eng.addr}}, MaxUnacked: 2})
+	testkit.Eventually(t, "engine stream", r.Connected)
+	reportUntil(t, r, "stream stalled", func() bool { return !r.Connected() })
+	if got := r.EnginesConnected(); got != 0 {
+		t.Fatalf("EnginesConnected = %d for an engine that acknowledges nothing", got)
+	}
+}
+
+// Batches are cut by encoded size under the engine's receive limit: hits
+// that together pass 4 MiB all arrive, none counted as dropped, and a hit
+// no batch can carry is dropped and counted.
+func TestHitReporterSplitsBatchesBySize(t *testing.T) {
+	eng := startRecordingEngine(t)
+	r := newTestReporter(t, HitReporterOptions{Groups: [][]string{{eng.addr}}, FlushInterval: time.Hour})
+	testkit.Eventually(t, "engine stream", r.Connected)
+	big := strings.Repeat("v", 60<<10) // Envoy's default header limit lets a value this long through
+	const keys = 200                    // about 12 MiB in all
+	for i := range keys {
+		r.Report(testItem(strconv.Itoa(i)+big, 1))
+	}
+	r.Report(testItem(strings.Repeat("x", decisions.MaxHitBatchBytes), 3))
+	_ = r.Close()
+	if got := eng.total(); got != keys {
+		t.Fatalf("engine got %d of %d hits (dropped %d)", got, keys, r.DroppedHits())
+	}
+	if got := r.DroppedHits(); got != 3 {
+		t.Fatalf("dropped_hits = %d, want the 3 hits of the key no batch can carry", got)
+	}
+	eng.mu.Lock()
+	defer eng.mu.Unlock()
+	if len(eng.batches) < 3 {
+		t.Fatalf("%d batches for about 12 MiB of hits", len(eng.batches))
+	}
+	for _, b := range eng.batches {
+		if n := proto.Size(b); n > decisions.MaxHitBatchBytes {
+			t.Errorf("batch %d is %d bytes, over the engine's %d", b.Seq, n, decisions.MaxHitBatchBytes)
+		}
+	}
+}
+
+// The default waits between attempts to reach an engine stay short, in the
+// stream loop and in the connection under it, so that a replica reconnects
+// within half a second of an engine's return.
+func TestHitReporterReconnectDelays(t *testing.T) {
+	o := HitReporterOptions{Groups: [][]string{{"127.0.0.1:1"}}}.withDefaults()
+	for n := range 20 {
+		if d := o.Backoff.Delay(n); d > 250*time.Millisecond {
+			t.Fatalf("stream attempt %d waits %v", n, d)
+		}
+	}
+	if d := engineConnectParams.Backoff.MaxDelay; d == 0 || float64(d)*(1+engineConnectParams.Backoff.Jitter) > float64(300*time.Millisecond) {
+		t.Fatalf("connection backoff up to %v", d)
 	}
 }

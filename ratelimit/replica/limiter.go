@@ -12,6 +12,7 @@ import (
 
 	"github.com/floodgate/floodgate/decisions"
 	"github.com/floodgate/floodgate/internal/nullstats"
+	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/ratelimit"
 )
 
@@ -153,7 +154,7 @@ func (l *Limiter) Limit(_ context.Context, items []*ratelimit.Item) error {
 	deny := l.down == EngineDownDeny && !l.reporter.Connected()
 	for _, it := range items {
 		r := l.cache.Hit(it.Key, it.WindowStart+it.Unit.Seconds(), it.Hits, nowUnix)
-		it.Count = r.EngineCount + r.Local + it.Hits
+		it.Count = policy.AddHits(policy.AddHits(r.EngineCount, r.Local), it.Hits)
 		over := uint64(it.RequestsPerUnit) + 1
 		if r.Throttled && it.Count < over {
 			it.Count = over
@@ -172,7 +173,7 @@ func (l *Limiter) Cache() *DecisionCache { return l.cache }
 
 // Health is the async limiter's view of its dependencies.
 type Health struct {
-	EngineConnected  bool   `json:"engine_connected"`  // every engine group has a live stream
+	EngineConnected  bool   `json:"engine_connected"`  // every engine group has an engine taking hits
 	EnginesConnected int    `json:"engines_connected"` // live engine streams, all groups
 	BusConnected     bool   `json:"bus_connected"`     // the decision subscription is live
 	DroppedHits      uint64 `json:"dropped_hits"`      // hits no engine received
