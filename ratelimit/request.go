@@ -84,6 +84,12 @@ func (r *request) match(s *Service, req *rlsv3.RateLimitRequest, now time.Time) 
 		if h := d.GetHitsAddend(); h != nil {
 			hits = h.GetValue()
 		}
+		// Capped here, before anything counts or reports them: one absurd
+		// hits_addend must neither wrap a counter nor fail the engine's.
+		if capped, clamped := policy.ClampHits(hits); clamped {
+			s.stats.hitsClamped.Inc()
+			hits = capped
+		}
 		r.keyBuf = policy.AppendKey(r.keyBuf, s.keys, domain, d.GetEntries(), res)
 		r.keyEnds = append(r.keyEnds, len(r.keyBuf))
 		r.storage = append(r.storage, Item{

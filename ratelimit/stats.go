@@ -103,6 +103,7 @@ type serviceStats struct {
 	limiterError      gostats.Counter
 	invalidRequest    gostats.Counter
 	globalShadowMode  gostats.Counter
+	hitsClamped       gostats.Counter // descriptors whose hits were capped at policy.MaxHits
 }
 
 func newServiceStats(scope gostats.Scope) serviceStats {
@@ -113,5 +114,6 @@ func newServiceStats(scope gostats.Scope) serviceStats {
 		limiterError:      call.NewCounter("limiter_error"),
 		invalidRequest:    call.NewCounter("invalid_request"),
 		globalShadowMode:  scope.NewCounter("global_shadow_mode"),
+		hitsClamped:       call.NewCounter("hits_clamped"),
 	}
 }

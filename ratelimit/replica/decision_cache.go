@@ -10,6 +10,7 @@ import (
 
 	"github.com/floodgate/floodgate/decisions"
 	"github.com/floodgate/floodgate/internal/nullstats"
+	"github.com/floodgate/floodgate/policy"
 )
 
 // cacheShards spreads keys over independently locked maps so that requests
@@ -117,7 +118,7 @@ func (c *DecisionCache) Hit(key string, windowEnd int64, hits uint64, nowUnix in
 	s.mu.RLock()
 	if e := s.m[key]; e != nil && e.expires > nowUnix {
 		r := e.read(nowUnix)
-		r.Local = e.local.Add(hits) - hits
+		r.Local = addLocal(&e.local, hits)
 		s.mu.RUnlock()
 		return r
 	}
@@ -133,8 +134,24 @@ func (c *DecisionCache) Hit(key string, windowEnd int64, hits uint64, nowUnix in
 		e = c.insert(s, key, windowEnd, nowUnix)
 	}
 	r := e.read(nowUnix)
-	r.Local = e.local.Add(hits) - hits
+	r.Local = addLocal(&e.local, hits)
 	return r
+}
+
+// addLocal adds hits to a local count, saturating rather than wrapping (a
+// count never goes backwards), and returns the count before. Far from the
+// top, as every real count is, one atomic add cannot wrap whatever other
+// adds run beside it; only near it does the add loop on compare-and-swap.
+func addLocal(local *atomic.Uint64, hits uint64) uint64 {
+	if local.Load() < 1<<62 && hits <= policy.MaxHits {
+		return local.Add(hits) - hits
+	}
+	for {
+		old := local.Load()
+		if local.CompareAndSwap(old, policy.AddHits(old, hits)) {
+			return old
+		}
+	}
 }
 
 func (e *cacheEntry) read(nowUnix int64) CacheHit {
