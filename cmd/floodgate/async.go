@@ -7,6 +7,7 @@ import (
 	"time"
 
 	gostats "github.com/lyft/gostats"
+	"google.golang.org/grpc"
 
 	"github.com/floodgate/floodgate/decisions"
 	"github.com/floodgate/floodgate/ratelimit/replica"
@@ -57,7 +58,8 @@ func (f *asyncFlags) groups() [][]string {
 
 // limiter opens the async limiter these flags describe, reporting to the
 // engine groups and following bus.
-func (f *asyncFlags) limiter(groups [][]string, bus decisions.Subscriber, stats gostats.Scope) (*replica.Limiter, error) {
+// dial, when given, replaces the dial options of the engine streams.
+func (f *asyncFlags) limiter(groups [][]string, bus decisions.Subscriber, stats gostats.Scope, dial ...grpc.DialOption) (*replica.Limiter, error) {
 	pol, err := replica.ParseEnginePolicy(f.policy)
 	if err != nil {
 		return nil, fmt.Errorf("--engine-policy: %w", err)
@@ -68,7 +70,7 @@ func (f *asyncFlags) limiter(groups [][]string, bus decisions.Subscriber, stats 
 	}
 	return replica.NewLimiter(replica.Options{
 		Engines: replica.HitReporterOptions{Groups: groups, Policy: pol, FlushInterval: f.report,
-			MaxBytes: f.reportBytes},
+			MaxBytes: f.reportBytes, DialOptions: dial},
 		Decisions:    bus,
 		Cache:        replica.DecisionCacheOptions{MaxEntries: f.cacheSize, MaxBytes: f.cacheBytes},
 		OnEngineDown: down,

@@ -52,7 +52,9 @@ func (f *serveFlags) check() error {
 }
 
 // runServe runs the all-in-one process: the RLS and, in async mode, a
-// throttle engine on the same gRPC server, its replica reporting to it.
+// throttle engine in the same process, its replica reporting to it. The
+// role closes after the servers drain, so that every hit answered is
+// counted.
 func runServe(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var f serveFlags
@@ -76,7 +78,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	defer lis.Close()
 	srv := serving.New(serving.Options{GRPC: rlsServerOptions()})
-	r, err := f.open(srv, lis, stats)
+	r, err := f.open(stats)
 	if err != nil {
 		return err
 	}
@@ -111,8 +113,8 @@ func (r *serveRole) apply(svc *ratelimit.Service) func(*policy.Snapshot) {
 }
 
 // open builds the limiter of --mode: in exact mode counters alone, in
-// async mode an engine on srv with a replica reporting to it over lis.
-func (f *serveFlags) open(srv *serving.Server, lis serving.Listeners, stats gostats.Scope) (*serveRole, error) {
+// async mode an in-process engine with a replica reporting to it.
+func (f *serveFlags) open(stats gostats.Scope) (*serveRole, error) {
 	urls := f.redis.items()
 	if f.mode == "exact" {
 		// The service prefixes keys itself; concurrent requests share round
@@ -123,5 +125,5 @@ func (f *serveFlags) open(srv *serving.Server, lis serving.Listeners, stats gost
 		}
 		return &serveRole{limiter: ratelimit.NewExactLimiter(store), close: func() { store.Close() }}, nil
 	}
-	return f.openAsync(srv, lis, stats)
+	return f.openAsync(stats)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"log/slog"
+	"time"
 
 	gostats "github.com/lyft/gostats"
 
@@ -9,10 +10,10 @@ import (
 	"github.com/floodgate/floodgate/internal/serving"
 )
 
-// openAsync puts a throttle engine on srv, counting in the flags' store and
-// publishing on their bus (in memory without --redis), and opens a replica
-// limiter that reports to it through lis.
-func (f *serveFlags) openAsync(srv *serving.Server, lis serving.Listeners, stats gostats.Scope) (*serveRole, error) {
+// openAsync runs a throttle engine on an in-process gRPC server, counting in
+// the flags' store and publishing on their bus (in memory without --redis),
+// and opens a replica limiter that reports to it.
+func (f *serveFlags) openAsync(stats gostats.Scope) (*serveRole, error) {
 	var closers []func()
 	r := &serveRole{close: func() {
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -42,14 +43,19 @@ func (f *serveFlags) openAsync(srv *serving.Server, lis serving.Listeners, stats
 		return fail(err)
 	}
 	closers = append(closers, func() { r.engine.Close() })
-	r.engine.Register(srv.GRPC)
-	lim, err := f.async.limiter([][]string{{lis.LoopbackGRPC()}}, bus, stats)
+	// The engine is reachable from this process only: on the public port
+	// anyone could stream forged hits to it and throttle any key.
+	local := serving.NewLocal(decisions.ServerOptions()...)
+	r.engine.Register(local.GRPC)
+	local.Start()
+	closers = append(closers, func() { local.Stop(time.Second) })
+	lim, err := f.async.limiter([][]string{{local.Target()}}, bus, stats, local.DialOptions()...)
 	if err != nil {
 		return fail(err)
 	}
-	// The limiter's hit streams would hold the graceful stop open: it ends
-	// before the servers drain (and with the role if it never serves).
-	srv.BeforeStop(func() { lim.Close() })
+	// The limiter closes with the role, after the RLS has drained: its
+	// final flush carries every hit the RLS answered, then the engine's
+	// carries them to the counters.
 	closers = append(closers, func() { lim.Close() })
 	r.limiter, r.health = lim, lim.HealthCheck()
 	return r, nil

@@ -24,11 +24,26 @@ type Options struct {
 	// Drain bounds the graceful stop of both servers once serving ends;
 	// streams still open after it are cut. Default 5s.
 	Drain time.Duration
+	// ReadHeaderTimeout, ReadTimeout and IdleTimeout bound how long an HTTP
+	// connection may take to send a request's headers (default 5s), the
+	// whole request (default 10s), and how long it may stay open between
+	// requests (default 30s): a client that sends slowly, or not at all,
+	// must not hold connections open.
+	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
 }
 
 func (o Options) withDefaults() Options {
 	if o.Drain <= 0 {
 		o.Drain = 5 * time.Second
+	}
+	if o.ReadHeaderTimeout <= 0 {
+		o.ReadHeaderTimeout = 5 * time.Second
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = 10 * time.Second
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 30 * time.Second
 	}
 	return o
 }
@@ -76,7 +91,8 @@ func (s *Server) Serve(ctx context.Context, l Listeners) error {
 			errc <- fmt.Errorf("grpc server: %w", err)
 		}
 	}()
-	hs := &http.Server{Handler: s.Mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: s.opts.HTTPTLS}
+	hs := &http.Server{Handler: s.Mux, TLSConfig: s.opts.HTTPTLS,
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout, ReadTimeout: s.opts.ReadTimeout, IdleTimeout: s.opts.IdleTimeout}
 	if l.HTTP != nil {
 		wg.Add(1)
 		go func() {

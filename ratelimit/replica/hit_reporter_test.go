@@ -396,7 +396,7 @@ func TestHitReporterSplitsBatchesBySize(t *testing.T) {
 	r := newTestReporter(t, HitReporterOptions{Groups: [][]string{{eng.addr}}, FlushInterval: time.Hour})
 	testkit.Eventually(t, "engine stream", r.Connected)
 	big := strings.Repeat("v", 60<<10) // Envoy's default header limit lets a value this long through
-	const keys = 200                    // about 12 MiB in all
+	const keys = 200                   // about 12 MiB in all
 	for i := range keys {
 		r.Report(testItem(strconv.Itoa(i)+big, 1))
 	}
