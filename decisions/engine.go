@@ -1,6 +1,7 @@
 package decisions
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -46,7 +47,7 @@ type Engine struct {
 	// end, by window end: the releases of a flush touch only those due,
 	// and its length is the decisions in force MaxDecisions bounds.
 	release expiryQueue
-	warned  time.Time
+	warned  atomic.Int64 // Unix nanoseconds of the last warning; Ingest warns too
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -64,6 +65,7 @@ type pendingHit struct {
 type engineStats struct {
 	batches, hits, unmatched, stale, dropped stats.Counter
 	flushes, counterErrors, publishErrors    stats.Counter
+	clamped, counterKeyErrors                stats.Counter
 	throttled, released                      stats.Counter
 	throttledEvicted                         stats.Counter
 	refusedAtCap, releaseChecked             stats.Counter
@@ -91,6 +93,8 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 			dropped:          sc.NewCounter("hits_dropped"),
 			flushes:          sc.NewCounter("flushes"),
 			counterErrors:    sc.NewCounter("counter_errors"),
+			counterKeyErrors: sc.NewCounter("counter_key_errors"),
+			clamped:          sc.NewCounter("hits_clamped"),
 			publishErrors:    sc.NewCounter("publish_errors"),
 			throttled:        sc.NewCounter("decisions.throttled"),
 			released:         sc.NewCounter("decisions.released"),
@@ -160,11 +164,16 @@ func (e *Engine) Ingest(b *enginepb.HitBatch) uint64 {
 	snap := e.snapshot.Load()
 	nowUnix := e.now().Unix()
 	var buf [256]byte
-	var accepted, unmatched, stale, dropped, total uint64
+	var accepted, unmatched, stale, dropped, total, clamped uint64
 	e.mu.Lock()
 	for _, h := range b.GetHits() {
-		n := h.GetHits()
-		total += n
+		// A replica may be older than the cap, or forged: capped here too,
+		// before one key's hits can overflow its counter.
+		n, capped := policy.ClampHits(h.GetHits())
+		if capped {
+			clamped++
+		}
+		total = policy.AddHits(total, n)
 		domain, entries := h.GetDomain(), h.GetEntries()
 		var o *policy.Override
 		if ol := h.GetLimit(); ol != nil {
@@ -195,10 +204,14 @@ func (e *Engine) Ingest(b *enginepb.HitBatch) uint64 {
 				expiry: time.Duration(res.Unit.Seconds()) * time.Second}
 			e.pending[string(key)] = p
 		}
-		p.hits += n
-		accepted += n
+		p.hits = policy.AddHits(p.hits, n)
+		accepted = policy.AddHits(accepted, n)
 	}
 	e.mu.Unlock()
+	if clamped > 0 {
+		e.st.clamped.Add(clamped)
+		e.warn("hits above the per-descriptor maximum capped", "hits", clamped, "max", uint64(policy.MaxHits))
+	}
 	e.st.hits.Add(total)
 	e.st.unmatched.Add(unmatched)
 	e.st.stale.Add(stale)
@@ -266,15 +279,24 @@ func (e *Engine) count(ctx context.Context, batch map[string]*pendingHit) []Deci
 	actx, cancel := context.WithTimeout(ctx, e.o.Timeout)
 	err := e.o.Counter.Add(actx, incs, counts)
 	cancel()
-	if err != nil {
+	var keyErrs *counter.KeyErrors
+	if err != nil && !errors.As(err, &keyErrs) {
 		e.st.counterErrors.Inc()
 		e.warn("add hits to counters; keeping them for the next flush", "keys", len(incs), "err", err)
 		e.requeue(batch)
 		return nil
 	}
+	if keyErrs != nil {
+		// Only the keys that failed wait for the next flush: the others
+		// were counted, and are decided now.
+		e.requeue(e.failedKeys(batch, keys, err))
+	}
 	var ds []Decision
 	for i, k := range keys {
 		p := batch[k]
+		if counter.KeyErr(err, i) != nil {
+			continue
+		}
 		if counts[i] <= uint64(p.limit) {
 			continue
 		}
@@ -289,6 +311,23 @@ func (e *Engine) count(ctx context.Context, batch map[string]*pendingHit) []Deci
 	return ds
 }
 
+// failedKeys takes out of batch the keys whose increment failed in err (a
+// counter.KeyErrors), counting and logging them, and returns them.
+func (e *Engine) failedKeys(batch map[string]*pendingHit, keys []string, err error) map[string]*pendingHit {
+	failed := make(map[string]*pendingHit)
+	var first error
+	for i, k := range keys {
+		if kerr := counter.KeyErr(err, i); kerr != nil {
+			failed[k] = batch[k]
+			first = cmp.Or(first, kerr)
+		}
+	}
+	e.st.counterKeyErrors.Add(uint64(len(failed)))
+	e.warn("add hits to counters: some keys failed, keeping only them for the next flush",
+		"failed", len(failed), "keys", len(keys), "first", first)
+	return failed
+}
+
 // requeue puts back hits a failed flush could not count, unless their
 // window has ended meanwhile.
 func (e *Engine) requeue(batch map[string]*pendingHit) {
@@ -301,7 +340,7 @@ func (e *Engine) requeue(batch map[string]*pendingHit) {
 			continue
 		}
 		if q := e.pending[k]; q != nil {
-			q.hits += p.hits
+			q.hits = policy.AddHits(q.hits, p.hits)
 			continue
 		}
 		cost := pendingBytes(k, p.domain)
@@ -341,10 +380,11 @@ func (e *Engine) publish(ctx context.Context, ds []Decision) {
 	}
 }
 
-// warn logs at most once a second: a down Redis fails every flush.
+// warn logs at most once a second: a down Redis fails every flush, a
+// hostile replica may send absurd hits in every batch.
 func (e *Engine) warn(msg string, args ...any) {
-	if now := time.Now(); now.Sub(e.warned) >= time.Second {
-		e.warned = now
+	now, last := time.Now().UnixNano(), e.warned.Load()
+	if now-last >= int64(time.Second) && e.warned.CompareAndSwap(last, now) {
 		e.log.Warn(msg, args...)
 	}
 }
