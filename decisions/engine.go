@@ -177,7 +177,7 @@ func (e *Engine) Ingest(b *enginepb.HitBatch) uint64 {
 		domain, entries := h.GetDomain(), h.GetEntries()
 		var o *policy.Override
 		if ol := h.GetLimit(); ol != nil {
-			// An unknown unit resolves to a limit that counts nothing.
+			// An unknown unit: Resolve ignores the override, the rule applies.
 			u, _ := policy.ParseUnit(ol.GetUnit())
 			o = &policy.Override{RequestsPerUnit: ol.GetRequestsPerUnit(), Unit: u}
 		}

@@ -29,10 +29,13 @@ type Resolved struct {
 // counter key; the RLS and the throttle engine both call it, so that a
 // decision names the counter a replica looks up. A descriptor's own limit
 // applies when its domain is configured; otherwise the rule Find returns.
-// unixTime is any instant inside the window. Resolve does not allocate.
+// An override whose unit is unknown is ignored, not obeyed: it would
+// resolve to a limit that counts nothing, letting one request switch its
+// limit off. unixTime is any instant inside the window. Resolve does not
+// allocate.
 func Resolve[E Entry](s *Snapshot, domain string, entries []E, o *Override, unixTime int64) Resolved {
 	var r Resolved
-	if o != nil && s.HasDomain(domain) {
+	if o != nil && o.Unit != UnitUnknown && s.HasDomain(domain) {
 		r = Resolved{Override: true, RequestsPerUnit: o.RequestsPerUnit, Unit: o.Unit}
 	} else if l := Find(s, domain, entries); l != nil {
 		r = Resolved{Limit: l, RequestsPerUnit: l.RequestsPerUnit, Unit: l.Unit}

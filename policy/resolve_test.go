@@ -42,8 +42,9 @@ func TestResolve(t *testing.T) {
 		{name: "unknown domain", domain: "web", entries: req("user", "u1")},
 		{name: "override", domain: "api", entries: req("path", "files/a"), own: &Override{7, Second},
 			counted: true, override: true, rpu: 7, unit: Second, start: now, key: "rl_api_path_files/a_1700000030"},
-		{name: "override with an unknown unit", domain: "api", entries: req("user", "u1"),
-			own: &Override{7, UnitUnknown}, override: true, rpu: 7},
+		// Ignored: the rule applies, as if the request carried no override.
+		{name: "override with an unknown unit", domain: "api", entries: req("user", "u1"), own: &Override{7, UnitUnknown},
+			counted: true, rpu: 10, unit: Minute, start: 1699999980, key: "rl_api_user_u1_1699999980"},
 		{name: "override in an unknown domain", domain: "web", entries: req("user", "u1"), own: &Override{7, Second}},
 	}
 	for _, tt := range tests {

@@ -1,9 +1,15 @@
 package ratelimit
 
 import (
+	"context"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/proto" // registers the fallback codec
 	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 )
 
 // vtMessage is a message with the vtprotobuf marshalers go-control-plane
@@ -43,7 +49,58 @@ func (Codec) Marshal(v any) (mem.BufferSlice, error) {
 	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
 }
 
-func (Codec) Unmarshal(data mem.BufferSlice, v any) error { return protoCodec.Unmarshal(data, v) }
+// Unmarshal decodes with the standard proto codec; a request that does not
+// decode into a decodeTarget is recorded there (see decodeTarget).
+func (Codec) Unmarshal(data mem.BufferSlice, v any) error {
+	if t, ok := v.(*decodeTarget); ok {
+		t.err = protoCodec.Unmarshal(data, t.Message)
+		return nil
+	}
+	return protoCodec.Unmarshal(data, v)
+}
 
 // Name is "proto": on the wire this is the standard protobuf encoding.
 func (Codec) Name() string { return "proto" }
+
+// decodeTarget is what a method registered by invalidArgumentOnDecode
+// decodes its request into: the request, and the error that decoding it
+// met. Codec records the error there instead of returning it; gRPC would
+// answer it Internal (it flattens a codec's error into an Internal status
+// and sends it before the handler returns), which tells a client the
+// server failed when its own bytes were wrong. Under another codec the
+// embedded message decodes as usual.
+type decodeTarget struct {
+	proto.Message
+	err error
+}
+
+// invalidArgumentOnDecode returns a copy of sd whose unary methods answer
+// InvalidArgument to a request that does not decode, on a server using
+// Codec.
+func invalidArgumentOnDecode(sd *grpc.ServiceDesc) *grpc.ServiceDesc {
+	c := *sd
+	c.Methods = make([]grpc.MethodDesc, len(sd.Methods))
+	for i, m := range sd.Methods {
+		handler := m.Handler
+		c.Methods[i] = grpc.MethodDesc{
+			MethodName: m.MethodName,
+			Handler: func(srv any, ctx context.Context, dec func(any) error, in grpc.UnaryServerInterceptor) (any, error) {
+				return handler(srv, ctx, func(v any) error {
+					msg, ok := v.(proto.Message)
+					if !ok {
+						return dec(v)
+					}
+					t := &decodeTarget{Message: msg}
+					if err := dec(t); err != nil {
+						return err
+					}
+					if t.err != nil {
+						return status.Error(codes.InvalidArgument, "request does not decode: "+t.err.Error())
+					}
+					return nil
+				}, in)
+			},
+		}
+	}
+	return &c
+}

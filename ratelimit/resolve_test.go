@@ -164,7 +164,9 @@ func checkAgreement(t *testing.T, snap *policy.Snapshot, descs []domainDescripto
 	var uncounted []domainDescriptor
 	for _, d := range descs {
 		hits := uint32(3) // one more than the overrides' limit
-		if l := policy.Find(snap, d.domain, d.desc.GetEntries()); l != nil && d.desc.GetLimit() == nil {
+		// An override of unknown unit is ignored: the rule's limit applies.
+		ignored := d.desc.GetLimit() == nil || d.desc.GetLimit().GetUnit() == typev3.RateLimitUnit_UNKNOWN
+		if l := policy.Find(snap, d.domain, d.desc.GetEntries()); l != nil && ignored {
 			hits = l.RequestsPerUnit + 1
 		}
 		before := lim.hits()

@@ -120,8 +120,11 @@ func (s *Service) RejectSnapshot() { s.stats.configLoadError.Inc() }
 // Snapshot returns the policies in force, or nil before the first load.
 func (s *Service) Snapshot() *policy.Snapshot { return s.served.Load().snap }
 
-// Register adds the RLS to a gRPC server.
-func (s *Service) Register(g *grpc.Server) { rlsv3.RegisterRateLimitServiceServer(g, s) }
+// Register adds the RLS to a gRPC server; a request that does not decode
+// is answered InvalidArgument.
+func (s *Service) Register(g *grpc.Server) {
+	g.RegisterService(invalidArgumentOnDecode(&rlsv3.RateLimitService_ServiceDesc), s)
+}
 
 // ShouldRateLimit answers one request of Envoy's ratelimit filter.
 func (s *Service) ShouldRateLimit(ctx context.Context, req *rlsv3.RateLimitRequest) (*rlsv3.RateLimitResponse, error) {
