@@ -23,6 +23,7 @@ import (
 	"github.com/floodgate/floodgate/decisions/enginepb"
 	"github.com/floodgate/floodgate/internal/backoff"
 	"github.com/floodgate/floodgate/internal/nullstats"
+	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/ratelimit"
 )
 
@@ -272,7 +273,7 @@ func (r *HitReporter) Report(it *ratelimit.Item) {
 		}
 		s.m[strings.Clone(it.Key)] = p // it.Key lives in a reused buffer
 	}
-	p.hits += it.Hits
+	p.hits = policy.AddHits(p.hits, it.Hits) // saturating: a count never goes backwards
 	s.mu.Unlock()
 }
 
