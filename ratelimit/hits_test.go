@@ -2,18 +2,25 @@ package ratelimit
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	ratelimitv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
+	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/floodgate/floodgate/internal/counter"
+	"github.com/floodgate/floodgate/internal/redisconn"
+	"github.com/floodgate/floodgate/internal/testserver"
 )
 
 // The issue's reproducer, in exact mode over gRPC on every store: two
@@ -73,5 +80,60 @@ func TestJSONHugeHitsNeverWrapTheCount(t *testing.T) {
 		if resp.StatusCode != tc.want {
 			t.Fatalf("/json call %d (%s hits): %d %s, want %d", i+1, tc.hits, resp.StatusCode, b, tc.want)
 		}
+	}
+}
+
+// Issue 16 item 8, through the RLS in exact mode on real Redis with the
+// production store (counter.Open, batched): one caller's counter sits at
+// Redis's maximum while others count their own keys on the same pipelines.
+// Before, the pipeline failed as a whole and 13% of the others' requests
+// failed with it; now none does, and the maxed key is simply over.
+func TestExactModeCounterAtMaximumFailsNoOtherCaller(t *testing.T) {
+	srv := testserver.Redis(t)
+	store, err := counter.Open(counter.Location{RedisURL: "redis://" + srv.Addr, Batched: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	r := startRLS(t, Options{Limiter: NewExactLimiter(store), KeyPrefix: "max_"}, testPolicy)
+	r.call(t, "api", desc("remote_address", "maxed"))
+	client, err := redisconn.New("redis://" + srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	keys, err := client.Keys(context.Background(), "max_*maxed*").Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("counter of the maxed key: %v, %v", keys, err)
+	}
+	if err := client.Set(context.Background(), keys[0], math.MaxInt64, redis.KeepTTL).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	const callers, each = 12, 30
+	var wg sync.WaitGroup
+	var failed, wrong atomic.Int64
+	for c := range callers {
+		wg.Go(func() {
+			for range each {
+				key := "maxed"
+				if c > 0 {
+					key = fmt.Sprintf("own-%d-%d", c, rand.Int())
+				}
+				resp, err := r.client.ShouldRateLimit(context.Background(),
+					&rlsv3.RateLimitRequest{Domain: "api", Descriptors: []*ratelimitv3.RateLimitDescriptor{desc("remote_address", key)}})
+				switch {
+				case err != nil:
+					failed.Add(1)
+				case (c == 0) != (resp.OverallCode == rlsv3.RateLimitResponse_OVER_LIMIT):
+					wrong.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if failed.Load() != 0 || wrong.Load() != 0 {
+		t.Fatalf("of %d requests beside a counter at its maximum, %d failed and %d got the wrong answer",
+			callers*each, failed.Load(), wrong.Load())
 	}
 }
