@@ -176,7 +176,7 @@ type Health struct {
 	EngineConnected  bool   `json:"engine_connected"`  // every engine group has an engine taking hits
 	EnginesConnected int    `json:"engines_connected"` // live engine streams, all groups
 	BusConnected     bool   `json:"bus_connected"`     // the decision subscription is live
-	DroppedHits      uint64 `json:"dropped_hits"`      // hits no engine received
+	DroppedHits      uint64 `json:"dropped_hits"`      // hits no engine acknowledged
 	CacheEntries     int    `json:"cache_entries"`
 }
 
