@@ -138,8 +138,11 @@ func (b *Batching) loop() {
 			b.adds.Add(uint64(len(batch)))
 			at := 0
 			for _, j := range batch {
-				j.done <- jobResult(err, at, counts, j)
-				at += len(j.incs)
+				// Read before the send: the caller recycles j once it has
+				// its result.
+				n, jerr := len(j.incs), jobResult(err, at, counts, j)
+				j.done <- jerr
+				at += n
 			}
 			clear(incs) // drop the callers' keys
 		}
