@@ -7,8 +7,6 @@ import (
 	"time"
 
 	stats "github.com/lyft/gostats"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/floodgate/floodgate/decisions/enginepb"
 	"github.com/floodgate/floodgate/internal/counter"
@@ -119,15 +117,7 @@ func TestEngineHugeHitOverLoopbackBlocksNoOtherKey(t *testing.T) {
 	defer cancel()
 	go func() { _ = bus.Subscribe(ctx, c.apply) }()
 
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
-	stream, err := enginepb.NewThrottleEngineClient(cc).StreamHits(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stream := openHitStream(t, ctx, addr)
 	for i, h := range []*enginepb.Hit{hourHit("huge", 1<<63), hourHit("victim", 11)} {
 		if err := stream.Send(&enginepb.HitBatch{ReplicaId: "r", Seq: uint64(i + 1), Hits: []*enginepb.Hit{h}}); err != nil {
 			t.Fatal(err)

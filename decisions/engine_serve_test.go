@@ -7,10 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
-	"github.com/floodgate/floodgate/decisions/enginepb"
 	"github.com/floodgate/floodgate/internal/counter"
 	"github.com/floodgate/floodgate/internal/serving"
 	"github.com/floodgate/floodgate/internal/testkit"
@@ -48,15 +44,7 @@ func TestEngineServeOn(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || string(body) != "OK\n" {
 		t.Fatalf("/healthcheck = %d %q", resp.StatusCode, body)
 	}
-	conn, err := grpc.NewClient(l.LoopbackGRPC(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	stream, err := enginepb.NewThrottleEngineClient(conn).StreamHits(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stream := openHitStream(t, ctx, l.LoopbackGRPC())
 	if _, err := stream.Header(); err != nil {
 		t.Fatalf("hit stream: %v", err)
 	}

@@ -256,6 +256,22 @@ func serveEngine(t testing.TB, e *Engine) string {
 	return l.Addr().String()
 }
 
+// openHitStream opens a hit stream to the engine at addr, as a replica
+// does; it ends with ctx or the test.
+func openHitStream(t testing.TB, ctx context.Context, addr string) grpc.BidiStreamingClient[enginepb.HitBatch, enginepb.BatchAck] {
+	t.Helper()
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	st, err := enginepb.NewThrottleEngineClient(cc).StreamHits(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 func TestEngineStreamHits(t *testing.T) {
 	// The engine and the bus read a clock that stands still, so no window
 	// ends while the test runs.
@@ -275,15 +291,7 @@ func TestEngineStreamHits(t *testing.T) {
 	defer cancel()
 	go func() { _ = bus.Subscribe(ctx, c.apply) }()
 
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
-	st, err := enginepb.NewThrottleEngineClient(cc).StreamHits(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openHitStream(t, ctx, addr)
 	for i := range 3 {
 		if err := st.Send(&enginepb.HitBatch{ReplicaId: "r", Seq: uint64(i + 1),
 			Hits: []*enginepb.Hit{hit([]string{"shared", "team-x"}, 2, now)}}); err != nil {
