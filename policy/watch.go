@@ -49,11 +49,49 @@ func (o WatchOptions) withDefaults() WatchOptions {
 // WatchWith is Watch with options.
 func WatchWith(ctx context.Context, opts WatchOptions, apply func(*Snapshot), reject func(error)) {
 	opts = opts.withDefaults()
-	ticker := time.NewTicker(opts.Interval)
-	defer ticker.Stop()
+	newFileWatch(opts, apply, reject).run(ctx, opts.Interval)
+}
 
-	w := &fileWatch{paths: opts.Paths, guard: opts.Guard, apply: apply, reject: reject,
+// StartWatch loads the files once and returns what that load put in force,
+// or its error (then nothing keeps watching): a role refuses to start on bad
+// policies rather than serve without them. After a good first load it keeps
+// watching in the background, as WatchWith does, until ctx is done.
+func StartWatch(ctx context.Context, opts WatchOptions, apply func(*Snapshot), reject func(error)) (*Snapshot, error) {
+	opts = opts.withDefaults()
+	var first *Snapshot
+	var firstErr error
+	w := newFileWatch(opts, func(s *Snapshot) { first = s }, func(err error) { firstErr = err })
+	w.poll()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if apply != nil {
+		apply(first)
+	}
+	w.apply, w.reject = apply, reject
+	go func() {
+		// The first poll is done: wait a period before the next.
+		t := time.NewTimer(opts.Interval)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		w.run(ctx, opts.Interval)
+	}()
+	return first, nil
+}
+
+func newFileWatch(opts WatchOptions, apply func(*Snapshot), reject func(error)) *fileWatch {
+	return &fileWatch{paths: opts.Paths, guard: opts.Guard, apply: apply, reject: reject,
 		inForce: opts.InForce, started: opts.InForce != nil}
+}
+
+// run polls at once, then every interval until ctx is done.
+func (w *fileWatch) run(ctx context.Context, interval time.Duration) {
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
 	for {
 		if ctx.Err() != nil {
 			return

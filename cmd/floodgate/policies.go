@@ -78,45 +78,14 @@ func (f *policyFlags) start(ctx context.Context, stats gostats.Scope, apply func
 }
 
 // watchFiles puts the files' policies in force and keeps them current
-// until ctx is done. The watcher's first load is the start-up load: a role
-// refuses to start on a bad policy rather than serve without one; after
-// that a bad change is logged and counted by reject while the last good
-// policies keep serving.
+// until ctx is done; a bad first load stops the role from starting, a bad
+// later change is logged and counted by reject.
 func watchFiles(ctx context.Context, opts policy.WatchOptions, apply func(*policy.Snapshot), reject func()) (*policy.Snapshot, error) {
-	type firstLoad struct {
-		snap *policy.Snapshot
-		err  error
-	}
-	first := make(chan firstLoad, 1)
-	started := false // touched only by the watcher's goroutine
-	parent := ctx
-	ctx, stop := context.WithCancel(parent)
-	go policy.WatchWith(ctx, opts, func(s *policy.Snapshot) {
+	return policy.StartWatch(ctx, opts, func(s *policy.Snapshot) {
 		slog.Info("policies loaded", "paths", opts.Paths, "domains", len(s.Configs()))
 		apply(s)
-		if !started {
-			started = true
-			first <- firstLoad{snap: s}
-		}
 	}, func(err error) {
-		if !started {
-			started = true
-			first <- firstLoad{err: err}
-			return
-		}
 		slog.Error("policies rejected; the last good ones keep serving", "error", err)
 		reject()
 	})
-	select {
-	case l := <-first:
-		if l.err != nil {
-			stop()
-			return nil, l.err
-		}
-		context.AfterFunc(parent, stop) // the watcher lives as long as the role
-		return l.snap, nil
-	case <-ctx.Done():
-		stop()
-		return nil, ctx.Err()
-	}
 }
