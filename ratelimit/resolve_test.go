@@ -156,6 +156,8 @@ func checkAgreement(t *testing.T, snap *policy.Snapshot, descs []domainDescripto
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = reporter.Close() })
+	// Hits reported while no engine is connected are dropped, by design.
+	testkit.Eventually(t, "the reporter connected to the engine", reporter.Connected)
 	lim := &recordingLimiter{reporter: reporter, items: make(map[string]counted)}
 	svc := ratelimit.NewService(ratelimit.Options{Limiter: lim, KeyPrefix: keyPrefix, Now: now})
 	svc.SetSnapshot(snap)
