@@ -32,11 +32,7 @@ const maxJSONBody = 1 << 20
 func (s *Service) HTTPHandler(health Health) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthcheck", func(w http.ResponseWriter, r *http.Request) {
-		ok, detail := true, map[string]any(nil)
-		if health != nil {
-			ok, detail = health()
-		}
-		ok, detail = s.policyHealth(ok, detail)
+		ok, detail := s.healthOf(health)
 		if r.URL.Query().Has("detail") || !ok {
 			w.Header().Set("Content-Type", "application/json")
 			if !ok {
@@ -87,6 +83,17 @@ func (s *Service) serveJSON(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusTooManyRequests)
 	}
 	_, _ = w.Write(out)
+}
+
+// healthOf is the service's health: the limiter's, from h (healthy when
+// nil), and the policies in force. /healthcheck and gRPC health both
+// answer from it.
+func (s *Service) healthOf(h Health) (bool, map[string]any) {
+	ok, detail := true, map[string]any(nil)
+	if h != nil {
+		ok, detail = h()
+	}
+	return s.policyHealth(ok, detail)
 }
 
 // policyHealth adds the policies in force to the health of the limiter. A

@@ -54,7 +54,7 @@ func runRLS(ctx context.Context, args []string) error {
 		return err
 	}
 	srv := serving.New(serving.Options{GRPC: rlsServerOptions()})
-	serveRLS(srv, svc, lim.HealthCheck(), prom.Handler(stats.Flush))
+	serveRLS(ctx, srv, svc, lim.HealthCheck(), prom.Handler(stats.Flush))
 	slog.Info("rls replica serving", "engines", groups, "redis", b.Names, "domains", snap.Domains())
 	return listenAndServe(ctx, srv, f.grpcAddr, f.httpAddr)
 }

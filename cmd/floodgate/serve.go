@@ -89,7 +89,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	serveRLS(srv, svc, r.health, prom.Handler(stats.Flush))
+	serveRLS(ctx, srv, svc, r.health, prom.Handler(stats.Flush))
 	slog.Info("floodgate serving", "mode", f.mode, "domains", snap.Domains())
 	return serve(ctx, srv, lis)
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"google.golang.org/grpc"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/floodgate/floodgate/internal/serving"
 	"github.com/floodgate/floodgate/ratelimit"
@@ -27,11 +27,14 @@ func rlsServerOptions() []grpc.ServerOption {
 	}
 }
 
-// serveRLS puts the RLS on a role's servers.
-func serveRLS(srv *serving.Server, svc *ratelimit.Service, health ratelimit.Health, metrics http.Handler) {
+// rlsHealthInterval is how often gRPC health re-reads the RLS's health.
+const rlsHealthInterval = time.Second
+
+// serveRLS puts the RLS on a role's servers; its gRPC health follows
+// /healthcheck until ctx is done.
+func serveRLS(ctx context.Context, srv *serving.Server, svc *ratelimit.Service, health ratelimit.Health, metrics http.Handler) {
 	svc.Register(srv.GRPC)
-	srv.Health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	srv.Health.SetServingStatus("envoy.service.ratelimit.v3.RateLimitService", healthpb.HealthCheckResponse_SERVING)
+	go svc.FollowHealth(ctx, srv.Health, health, rlsHealthInterval)
 	srv.Mux.Handle("/", svc.HTTPHandler(health))
 	srv.Mux.Handle("GET /metrics", metrics)
 }
