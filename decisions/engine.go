@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -12,7 +11,6 @@ import (
 
 	stats "github.com/lyft/gostats"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 
 	"github.com/floodgate/floodgate/decisions/enginepb"
 	"github.com/floodgate/floodgate/internal/counter"
@@ -51,6 +49,9 @@ type Engine struct {
 
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	streamsEnd    chan struct{} // closed by EndStreams
+	endStreamsOne sync.Once
 }
 
 // pendingHit is one key's hits since the last flush.
@@ -108,6 +109,8 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 		spare:     make(map[string]*pendingHit),
 		throttled: make(map[string]Decision),
 		done:      make(chan struct{}),
+
+		streamsEnd: make(chan struct{}),
 	}
 	// Sequence numbers start from the clock so that a restarted engine's
 	// decisions still order after its earlier ones.
@@ -132,29 +135,6 @@ func (e *Engine) Close() error {
 	e.cancel()
 	<-e.done
 	return nil
-}
-
-// StreamHits ingests a replica's batches, acknowledging each one.
-func (e *Engine) StreamHits(stream grpc.BidiStreamingServer[enginepb.HitBatch, enginepb.BatchAck]) error {
-	e.st.streams.Inc()
-	defer e.st.streams.Dec()
-	// Headers now tell the replica its stream is up before any ack.
-	if err := stream.SendHeader(metadata.MD{}); err != nil {
-		return err
-	}
-	for {
-		b, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		n := e.Ingest(b)
-		if err := stream.Send(&enginepb.BatchAck{Seq: b.GetSeq(), Hits: n}); err != nil {
-			return err
-		}
-	}
 }
 
 // Ingest matches a batch's hits against the engine's policies and adds them

@@ -4,12 +4,16 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/floodgate/floodgate/decisions/enginepb"
 	"github.com/floodgate/floodgate/internal/counter"
 	"github.com/floodgate/floodgate/internal/serving"
 	"github.com/floodgate/floodgate/internal/testkit"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // An engine role answers its health check and takes hit streams.
@@ -47,5 +51,46 @@ func TestEngineServeOn(t *testing.T) {
 	stream := openHitStream(t, ctx, l.LoopbackGRPC())
 	if _, err := stream.Header(); err != nil {
 		t.Fatalf("hit stream: %v", err)
+	}
+}
+
+// When the engine role stops, it ends the replicas' hit streams itself
+// (before, the server waited out its drain timeout on them and then cut
+// them), and a batch sent after that is not acknowledged.
+func TestEngineRoleEndsHitStreamsWhenItStops(t *testing.T) {
+	store := counter.NewMemory()
+	defer store.Close()
+	e, err := NewEngine(EngineOptions{Counter: store, Publisher: &MemoryBus{}, FlushInterval: time.Hour, Logger: testkit.Quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	e.SetSnapshot(testSnapshot(t))
+	srv := serving.New(serving.Options{GRPC: ServerOptions()})
+	e.ServeOn(srv)
+	l, err := serving.Listen("127.0.0.1:0", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, l) }()
+
+	stream := openHitStream(t, context.Background(), l.LoopbackGRPC())
+	now := time.Now().Unix()
+	if err := stream.Send(&enginepb.HitBatch{ReplicaId: "r", Seq: 1, Hits: []*enginepb.Hit{hit([]string{"shared", "team-x"}, 1, now)}}); err != nil {
+		t.Fatal(err)
+	}
+	if ack, err := stream.Recv(); err != nil || ack.GetSeq() != 1 {
+		t.Fatalf("ack %v, %v", ack, err)
+	}
+
+	cancel()
+	_, err = stream.Recv()
+	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "engine stopping") {
+		t.Fatalf("the stream ended with %v, want the engine's own Unavailable", err)
+	}
+	if err := testkit.Receive(t, "the engine role to stop", served); err != nil {
+		t.Fatal(err)
 	}
 }
