@@ -11,14 +11,15 @@ import (
 
 	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/internal/testserver"
+	"github.com/redis/go-redis/v9"
 )
 
-// One key at Redis's maximum and one holding a value of the wrong type
-// fail only themselves: the keys they share a pipeline with are counted.
-// Before, the pipeline failed as a whole and every key in it with it.
-func TestRedisKeyErrorsStayWithTheirKey(t *testing.T) {
-	srv := testserver.Redis(t)
-	client := redisClient(t, "redis://"+srv.Addr)
+// redisWithFailingKeys starts a Redis whose counters, under the prefix it
+// returns, include "max", at Redis's maximum, and "list", a value of the
+// wrong type.
+func redisWithFailingKeys(t *testing.T) (redis.UniversalClient, string) {
+	t.Helper()
+	client := redisClient(t, "redis://"+testserver.Redis(t).Addr)
 	p := testPrefix(t)
 	if err := client.Set(ctx(t), p+"max", math.MaxInt64, time.Minute).Err(); err != nil {
 		t.Fatal(err)
@@ -26,6 +27,14 @@ func TestRedisKeyErrorsStayWithTheirKey(t *testing.T) {
 	if err := client.LPush(ctx(t), p+"list", "x").Err(); err != nil {
 		t.Fatal(err)
 	}
+	return client, p
+}
+
+// One key at Redis's maximum and one holding a value of the wrong type
+// fail only themselves: the keys they share a pipeline with are counted.
+// Before, the pipeline failed as a whole and every key in it with it.
+func TestRedisKeyErrorsStayWithTheirKey(t *testing.T) {
+	client, p := redisWithFailingKeys(t)
 	s := NewRedis(client, p)
 	incs := []Increment{{"a", 1, time.Minute}, {"max", 1, time.Minute}, {"list", 1, time.Minute}, {"b", 2, time.Minute}}
 	counts := make([]uint64, len(incs))
@@ -50,15 +59,7 @@ func TestRedisKeyErrorsStayWithTheirKey(t *testing.T) {
 // into pipelines with one caller whose counter is at its maximum. Before,
 // ~13% of the other callers' Adds failed with that key's error.
 func TestBatchingCounterAtMaximumFailsNoOtherCaller(t *testing.T) {
-	srv := testserver.Redis(t)
-	client := redisClient(t, "redis://"+srv.Addr)
-	p := testPrefix(t)
-	if err := client.Set(ctx(t), p+"max", math.MaxInt64, time.Minute).Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := client.LPush(ctx(t), p+"list", "x").Err(); err != nil {
-		t.Fatal(err)
-	}
+	client, p := redisWithFailingKeys(t)
 	b := NewBatching(NewRedis(client, p), BatchingOptions{Pipelines: 1})
 	defer b.Close()
 	const callers, each = 16, 40
