@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,20 +22,11 @@ import (
 // error alone (counter.KeyErrors), the other keys counted.
 type refusingCounter struct {
 	*counter.Memory
-	mu     sync.Mutex
-	refuse bool
-}
-
-func (s *refusingCounter) set(refuse bool) {
-	s.mu.Lock()
-	s.refuse = refuse
-	s.mu.Unlock()
+	refuse atomic.Bool
 }
 
 func (s *refusingCounter) Add(ctx context.Context, incs []counter.Increment, counts []uint64) error {
-	s.mu.Lock()
-	refuse := s.refuse
-	s.mu.Unlock()
+	refuse := s.refuse.Load()
 	errs := make([]error, len(incs))
 	failed := false
 	for i, inc := range incs {
@@ -102,7 +93,7 @@ func FuzzEngineCountsNeverGoBackwards(f *testing.F) {
 				pending[u] = policy.AddHits(pending[u], capped)
 			}
 			e.Ingest(&b)
-			store.set(flags&4 != 0)
+			store.refuse.Store(flags&4 != 0)
 			if flags&8 == 0 {
 				continue
 			}
