@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,29 +17,38 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// An engine role answers its health check and takes hit streams.
-func TestEngineServeOn(t *testing.T) {
+// startEngineRole serves a memory-backed engine's role on loopback ports
+// until stop, which returns what serving returned; the test's end stops
+// it too.
+func startEngineRole(t *testing.T) (e *Engine, l serving.Listeners, stop func() error) {
+	t.Helper()
 	store := counter.NewMemory()
-	defer store.Close()
+	t.Cleanup(func() { _ = store.Close() })
 	e, err := NewEngine(EngineOptions{Counter: store, Publisher: &MemoryBus{}, FlushInterval: time.Hour, Logger: testkit.Quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
-	srv := serving.New(serving.Options{})
+	t.Cleanup(func() { _ = e.Close() })
+	srv := serving.New(serving.Options{GRPC: ServerOptions()})
 	e.ServeOn(srv)
-	l, err := serving.Listen("127.0.0.1:0", "127.0.0.1:0")
+	l, err = serving.Listen("127.0.0.1:0", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, l) }()
-	defer func() {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, l) }()
+	stop = sync.OnceValue(func() error {
 		cancel()
-		testkit.Receive(t, "the engine role to stop", done)
-	}()
+		return testkit.Receive(t, "the engine role to stop", served)
+	})
+	t.Cleanup(func() { _ = stop() })
+	return e, l, stop
+}
 
+// An engine role answers its health check and takes hit streams.
+func TestEngineServeOn(t *testing.T) {
+	_, l, _ := startEngineRole(t)
 	resp, err := http.Get("http://" + l.HTTP.Addr().String() + "/healthcheck")
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +58,7 @@ func TestEngineServeOn(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || string(body) != "OK\n" {
 		t.Fatalf("/healthcheck = %d %q", resp.StatusCode, body)
 	}
-	stream := openHitStream(t, ctx, l.LoopbackGRPC())
+	stream := openHitStream(t, context.Background(), l.LoopbackGRPC())
 	if _, err := stream.Header(); err != nil {
 		t.Fatalf("hit stream: %v", err)
 	}
@@ -58,24 +68,8 @@ func TestEngineServeOn(t *testing.T) {
 // (before, the server waited out its drain timeout on them and then cut
 // them), and a batch sent after that is not acknowledged.
 func TestEngineRoleEndsHitStreamsWhenItStops(t *testing.T) {
-	store := counter.NewMemory()
-	defer store.Close()
-	e, err := NewEngine(EngineOptions{Counter: store, Publisher: &MemoryBus{}, FlushInterval: time.Hour, Logger: testkit.Quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e, l, stop := startEngineRole(t)
 	e.SetSnapshot(testSnapshot(t))
-	srv := serving.New(serving.Options{GRPC: ServerOptions()})
-	e.ServeOn(srv)
-	l, err := serving.Listen("127.0.0.1:0", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, l) }()
-
 	stream := openHitStream(t, context.Background(), l.LoopbackGRPC())
 	now := time.Now().Unix()
 	if err := stream.Send(&enginepb.HitBatch{ReplicaId: "r", Seq: 1, Hits: []*enginepb.Hit{hit([]string{"shared", "team-x"}, 1, now)}}); err != nil {
@@ -85,12 +79,11 @@ func TestEngineRoleEndsHitStreamsWhenItStops(t *testing.T) {
 		t.Fatalf("ack %v, %v", ack, err)
 	}
 
-	cancel()
-	_, err = stream.Recv()
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := stream.Recv()
 	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "engine stopping") {
 		t.Fatalf("the stream ended with %v, want the engine's own Unavailable", err)
-	}
-	if err := testkit.Receive(t, "the engine role to stop", served); err != nil {
-		t.Fatal(err)
 	}
 }
