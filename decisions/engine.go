@@ -174,12 +174,10 @@ func (e *Engine) Ingest(b *enginepb.HitBatch) uint64 {
 		key := policy.AppendKey(buf[:0], e.keys, domain, entries, &res)
 		p := e.pending[string(key)]
 		if p == nil {
-			cost := pendingBytes(string(key), domain)
-			if len(e.pending) >= e.o.MaxPendingKeys || e.pendingBytes+cost > e.o.MaxPendingBytes {
+			if !e.reservePending(pendingBytes(string(key), domain)) {
 				dropped += n
 				continue
 			}
-			e.pendingBytes += cost
 			p = &pendingHit{domain: domain, limit: res.RequestsPerUnit, windowEnd: end,
 				expiry: time.Duration(res.Unit.Seconds()) * time.Second}
 			e.pending[string(key)] = p
@@ -323,14 +321,12 @@ func (e *Engine) requeue(batch map[string]*pendingHit) {
 			q.hits = policy.AddHits(q.hits, p.hits)
 			continue
 		}
-		cost := pendingBytes(k, p.domain)
-		if len(e.pending) >= e.o.MaxPendingKeys || e.pendingBytes+cost > e.o.MaxPendingBytes {
+		if !e.reservePending(pendingBytes(k, p.domain)) {
 			e.st.dropped.Add(p.hits)
 			continue
 		}
 		cp := *p
 		e.pending[k] = &cp
-		e.pendingBytes += cost
 	}
 }
 

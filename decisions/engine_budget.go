@@ -8,6 +8,17 @@ package decisions
 // pendingHit and the map slot.
 func pendingBytes(key, domain string) int { return len(key) + len(domain) + 128 }
 
+// reservePending reports whether one more pending key, of cost bytes, fits
+// MaxPendingKeys and MaxPendingBytes, and counts its bytes if it does.
+// Caller holds mu.
+func (e *Engine) reservePending(cost int) bool {
+	if len(e.pending) >= e.o.MaxPendingKeys || e.pendingBytes+cost > e.o.MaxPendingBytes {
+		return false
+	}
+	e.pendingBytes += cost
+	return true
+}
+
 // throttledBytes is what a recorded throttle holds: its key, its domain,
 // the Decision and the map slot.
 func throttledBytes(d *Decision) int { return len(d.Key) + len(d.Domain) + 192 }
