@@ -57,16 +57,9 @@ func (l *Local) DialOptions() []grpc.DialOption {
 // drain, and waits for Start's goroutine to end. Stop before Start only
 // closes the listener.
 func (l *Local) Stop(drain time.Duration) {
-	stopped := make(chan struct{})
-	go func() { l.GRPC.GracefulStop(); close(stopped) }()
-	t := time.NewTimer(drain)
-	defer t.Stop()
-	select {
-	case <-stopped:
-	case <-t.C:
-		l.GRPC.Stop()
-		<-stopped
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	stopGRPC(ctx, l.GRPC)
 	_ = l.lis.Close()
 	if l.started.Load() {
 		<-l.done

@@ -127,12 +127,18 @@ func (s *Server) drain(hs *http.Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Drain)
 	defer cancel()
 	_ = hs.Shutdown(ctx)
+	stopGRPC(ctx, s.GRPC)
+}
+
+// stopGRPC stops g gracefully, cutting the streams still open when ctx
+// ends, and returns once g has stopped.
+func stopGRPC(ctx context.Context, g *grpc.Server) {
 	stopped := make(chan struct{})
-	go func() { s.GRPC.GracefulStop(); close(stopped) }()
+	go func() { g.GracefulStop(); close(stopped) }()
 	select {
 	case <-stopped:
 	case <-ctx.Done():
-		s.GRPC.Stop()
+		g.Stop()
 		<-stopped
 	}
 }
