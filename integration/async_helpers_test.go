@@ -80,16 +80,6 @@ func everyReplicaAnswers(t testing.TB, c *clustertest.Cluster, key, value string
 	return true
 }
 
-// engineConnected reports whether every replica streams to an engine.
-func engineConnected(c *clustertest.Cluster) bool {
-	for i := range c.Replicas() {
-		if !c.Limiter(i).Health().EngineConnected {
-			return false
-		}
-	}
-	return true
-}
-
 // throttledIn reports whether l holds the engines' throttle of key, over
 // a limit of limit.
 func throttledIn(l *replica.Limiter, key string, limit uint64) bool {

@@ -119,7 +119,7 @@ func testAsyncEngineKilled(t *testing.T) {
 	if err := c.RestartEngine(0); err != nil {
 		t.Fatal(err)
 	}
-	testkit.Eventually(t, "replicas reconnected", func() bool { return engineConnected(c) })
+	testkit.Eventually(t, "replicas reconnected", c.Connected)
 	want := 300 - int(before)
 	extra := 0
 	for ; extra < 300; extra++ {
