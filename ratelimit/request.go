@@ -217,25 +217,24 @@ func (s *Service) judge(sv *served, c *check, it *Item, st *rlsv3.RateLimitRespo
 // request's own values with detailed_metric / value_to_metric.
 func (s *Service) statsFor(sv *served, domain string, entries []*ratelimitEntry, l *policy.Limit) *ruleStats {
 	if l.DetailedMetric || slices.Contains(l.ValueToMetric, true) {
-		return s.rules.value(descriptorStatsKey(domain, entries, l))
+		return s.rules.value(domain, entries, l)
 	}
 	if sv.holds(l) {
 		return sv.stats[l.Index]
 	}
 	// A limit made for one request (a descriptor's own limit) is named by
 	// the request's values.
-	return s.rules.value(l.StatsKey)
+	return s.rules.value(domain, entries, nil)
 }
 
 // overrideLimit is the limit of a descriptor that carries its own `limit`,
-// for its stats and its response: it is named by the request's full
+// for its response; statsFor names its stats by the request's full
 // descriptor.
 func overrideLimit(domain string, entries []*ratelimitEntry, r *policy.Resolved) *policy.Limit {
 	return &policy.Limit{
 		Domain:          domain,
 		RequestsPerUnit: r.RequestsPerUnit,
 		Unit:            r.Unit,
-		StatsKey:        descriptorStatsKey(domain, entries, nil),
 		Depth:           len(entries),
 	}
 }

@@ -7,6 +7,7 @@ import (
 	gostats "github.com/lyft/gostats"
 
 	"github.com/floodgate/floodgate/internal/metrics"
+	"github.com/floodgate/floodgate/policy"
 )
 
 // ruleStats are the per-rule counters of envoyproxy/ratelimit, under
@@ -76,9 +77,10 @@ func NewValueStats(o metrics.ValueStatsOptions) *metrics.ValueStats {
 	return metrics.NewValueStats(o, "ratelimit.service.detailed_overflow", ruleCounterNames)
 }
 
-// value returns the stats of a key made of request values.
-func (c *ruleStatsCache) value(key string) *ruleStats {
-	return c.values.Key(c.prefix+key, ruleStatsOf).Value.(*ruleStats)
+// value returns the stats of a key made of request values, named by
+// descriptorStatsKey; the name is built once, prefix included.
+func (c *ruleStatsCache) value(domain string, entries []*ratelimitEntry, l *policy.Limit) *ruleStats {
+	return c.values.Key(descriptorStatsKey(c.prefix, domain, entries, l), ruleStatsOf).Value.(*ruleStats)
 }
 
 // storeSink flushes into a gostats store's own counters.

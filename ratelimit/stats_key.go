@@ -7,9 +7,10 @@ import (
 )
 
 // descriptorStatsKey is the stats key of a detailed metric: the domain and
-// every entry of the request, "domain.k1_v1.k2_v2".
-func descriptorStatsKey(domain string, entries []*ratelimitv3.RateLimitDescriptor_Entry, limit *policy.Limit) string {
+// every entry of the request, "domain.k1_v1.k2_v2", after prefix.
+func descriptorStatsKey(prefix, domain string, entries []*ratelimitv3.RateLimitDescriptor_Entry, limit *policy.Limit) string {
 	b := make([]byte, 0, 64)
+	b = append(b, prefix...)
 	b = append(b, domain...)
 	for i, e := range entries {
 		b = append(b, '.')
