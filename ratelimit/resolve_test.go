@@ -49,8 +49,8 @@ var agreeNow = time.Unix(1700000000, 0)
 // the same counter, window and limit, and agree on what is not counted.
 func TestReplicaAndEngineAgree(t *testing.T) {
 	sources := map[string]*policy.Snapshot{
-		"ratelimit tests": parseSnapshot(t, "ratelimit", ratelimit.TestPolicy),
-		"engine tests":    parseSnapshot(t, "engine", engineTestPolicy),
+		"ratelimit tests": testkit.Compile(t, ratelimit.TestPolicy),
+		"engine tests":    testkit.Compile(t, engineTestPolicy),
 	}
 	ex, err := examples.Snapshot()
 	if err != nil {
@@ -235,8 +235,6 @@ func checkAgreement(t *testing.T, snap *policy.Snapshot, descs []domainDescripto
 		}
 	}
 }
-
-func parseSnapshot(t *testing.T, _, yaml string) *policy.Snapshot { return testkit.Compile(t, yaml) }
 
 // recordingLimiter records what the request path counts and reports it as
 // the async limiter does.
