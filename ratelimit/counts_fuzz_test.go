@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,14 +31,11 @@ const fuzzLimit = 100
 // of that key alone (counter.KeyErrors), the other keys counted.
 type refusingStore struct {
 	*counter.Memory
-	mu     sync.Mutex
-	refuse bool
+	refuse atomic.Bool
 }
 
 func (s *refusingStore) Add(ctx context.Context, incs []counter.Increment, counts []uint64) error {
-	s.mu.Lock()
-	refuse := s.refuse
-	s.mu.Unlock()
+	refuse := s.refuse.Load()
 	errs := make([]error, len(incs))
 	var ok []counter.Increment
 	var at []int
@@ -115,9 +112,7 @@ func FuzzCountsNeverGoBackwards(f *testing.F) {
 
 		var model [2]uint64 // the counts of "a" and "b"
 		for i, st := range fuzzSteps(data) {
-			store.mu.Lock()
-			store.refuse = st.refuse
-			store.mu.Unlock()
+			store.refuse.Store(st.refuse)
 			keys := []int{0}
 			switch {
 			case st.both:
