@@ -10,12 +10,11 @@
 package enginepb
 
 import (
+	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
+	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
-
-	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
-	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 )
 
 const (
@@ -24,6 +23,58 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+type Grant_Status int32
+
+const (
+	Grant_OK          Grant_Status = 0 // tokens granted (maybe 0 when the window is used up)
+	Grant_UNMATCHED   Grant_Status = 1 // no rule limits the descriptor: admit without tokens
+	Grant_STALE       Grant_Status = 2 // the window has ended by the store's clock
+	Grant_UNAVAILABLE Grant_Status = 3 // the counter store failed: fall back
+)
+
+// Enum value maps for Grant_Status.
+var (
+	Grant_Status_name = map[int32]string{
+		0: "OK",
+		1: "UNMATCHED",
+		2: "STALE",
+		3: "UNAVAILABLE",
+	}
+	Grant_Status_value = map[string]int32{
+		"OK":          0,
+		"UNMATCHED":   1,
+		"STALE":       2,
+		"UNAVAILABLE": 3,
+	}
+)
+
+func (x Grant_Status) Enum() *Grant_Status {
+	p := new(Grant_Status)
+	*p = x
+	return p
+}
+
+func (x Grant_Status) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Grant_Status) Descriptor() protoreflect.EnumDescriptor {
+	return file_engine_proto_enumTypes[0].Descriptor()
+}
+
+func (Grant_Status) Type() protoreflect.EnumType {
+	return &file_engine_proto_enumTypes[0]
+}
+
+func (x Grant_Status) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Grant_Status.Descriptor instead.
+func (Grant_Status) EnumDescriptor() ([]byte, []int) {
+	return file_engine_proto_rawDescGZIP(), []int{3, 0}
+}
 
 type Decision_State int32
 
@@ -58,11 +109,11 @@ func (x Decision_State) String() string {
 }
 
 func (Decision_State) Descriptor() protoreflect.EnumDescriptor {
-	return file_engine_proto_enumTypes[0].Descriptor()
+	return file_engine_proto_enumTypes[1].Descriptor()
 }
 
 func (Decision_State) Type() protoreflect.EnumType {
-	return &file_engine_proto_enumTypes[0]
+	return &file_engine_proto_enumTypes[1]
 }
 
 func (x Decision_State) Number() protoreflect.EnumNumber {
@@ -71,7 +122,328 @@ func (x Decision_State) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Decision_State.Descriptor instead.
 func (Decision_State) EnumDescriptor() ([]byte, []int) {
-	return file_engine_proto_rawDescGZIP(), []int{5, 0}
+	return file_engine_proto_rawDescGZIP(), []int{9, 0}
+}
+
+// LeaseRequest asks for tokens, charges overdrafts and gives back unspent
+// tokens, for any number of keys.
+type LeaseRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ReplicaId string                 `protobuf:"bytes,1,opt,name=replica_id,json=replicaId,proto3" json:"replica_id,omitempty"`
+	// incarnation changes each time the replica process starts.
+	Incarnation   uint64      `protobuf:"varint,2,opt,name=incarnation,proto3" json:"incarnation,omitempty"`
+	Seq           uint64      `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"` // per stream, increasing; the reply carries it back
+	Asks          []*LeaseAsk `protobuf:"bytes,4,rep,name=asks,proto3" json:"asks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaseRequest) Reset() {
+	*x = LeaseRequest{}
+	mi := &file_engine_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaseRequest) ProtoMessage() {}
+
+func (x *LeaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_engine_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaseRequest.ProtoReflect.Descriptor instead.
+func (*LeaseRequest) Descriptor() ([]byte, []int) {
+	return file_engine_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *LeaseRequest) GetReplicaId() string {
+	if x != nil {
+		return x.ReplicaId
+	}
+	return ""
+}
+
+func (x *LeaseRequest) GetIncarnation() uint64 {
+	if x != nil {
+		return x.Incarnation
+	}
+	return 0
+}
+
+func (x *LeaseRequest) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *LeaseRequest) GetAsks() []*LeaseAsk {
+	if x != nil {
+		return x.Asks
+	}
+	return nil
+}
+
+// LeaseAsk is one key's part of a LeaseRequest.
+type LeaseAsk struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Domain  string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Entries []*Entry               `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	Limit   *LimitOverride         `protobuf:"bytes,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	// window_start is the start (Unix seconds) of the window the tokens are
+	// for, by the replica's clock; the engine grants only for the window in
+	// force by the counter store's clock, or the next one shortly before it.
+	WindowStart   int64  `protobuf:"varint,4,opt,name=window_start,json=windowStart,proto3" json:"window_start,omitempty"`
+	Want          uint64 `protobuf:"varint,5,opt,name=want,proto3" json:"want,omitempty"`           // tokens asked for
+	Overdraft     uint64 `protobuf:"varint,6,opt,name=overdraft,proto3" json:"overdraft,omitempty"` // tokens admitted beyond those held, to charge
+	Returned      uint64 `protobuf:"varint,7,opt,name=returned,proto3" json:"returned,omitempty"`   // unspent tokens given back
+	Used          uint64 `protobuf:"varint,8,opt,name=used,proto3" json:"used,omitempty"`           // tokens spent since the last ask of this key
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaseAsk) Reset() {
+	*x = LeaseAsk{}
+	mi := &file_engine_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaseAsk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaseAsk) ProtoMessage() {}
+
+func (x *LeaseAsk) ProtoReflect() protoreflect.Message {
+	mi := &file_engine_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaseAsk.ProtoReflect.Descriptor instead.
+func (*LeaseAsk) Descriptor() ([]byte, []int) {
+	return file_engine_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *LeaseAsk) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *LeaseAsk) GetEntries() []*Entry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *LeaseAsk) GetLimit() *LimitOverride {
+	if x != nil {
+		return x.Limit
+	}
+	return nil
+}
+
+func (x *LeaseAsk) GetWindowStart() int64 {
+	if x != nil {
+		return x.WindowStart
+	}
+	return 0
+}
+
+func (x *LeaseAsk) GetWant() uint64 {
+	if x != nil {
+		return x.Want
+	}
+	return 0
+}
+
+func (x *LeaseAsk) GetOverdraft() uint64 {
+	if x != nil {
+		return x.Overdraft
+	}
+	return 0
+}
+
+func (x *LeaseAsk) GetReturned() uint64 {
+	if x != nil {
+		return x.Returned
+	}
+	return 0
+}
+
+func (x *LeaseAsk) GetUsed() uint64 {
+	if x != nil {
+		return x.Used
+	}
+	return 0
+}
+
+type LeaseReply struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Seq    uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Grants []*Grant               `protobuf:"bytes,2,rep,name=grants,proto3" json:"grants,omitempty"` // one per ask, in order
+	// replicas is how many replicas this engine heard from lately; a replica
+	// sizes its overdraft and its engine-down share by it.
+	Replicas      uint32 `protobuf:"varint,3,opt,name=replicas,proto3" json:"replicas,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaseReply) Reset() {
+	*x = LeaseReply{}
+	mi := &file_engine_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaseReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaseReply) ProtoMessage() {}
+
+func (x *LeaseReply) ProtoReflect() protoreflect.Message {
+	mi := &file_engine_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaseReply.ProtoReflect.Descriptor instead.
+func (*LeaseReply) Descriptor() ([]byte, []int) {
+	return file_engine_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *LeaseReply) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *LeaseReply) GetGrants() []*Grant {
+	if x != nil {
+		return x.Grants
+	}
+	return nil
+}
+
+func (x *LeaseReply) GetReplicas() uint32 {
+	if x != nil {
+		return x.Replicas
+	}
+	return 0
+}
+
+type Grant struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        Grant_Status           `protobuf:"varint,1,opt,name=status,proto3,enum=floodgate.engine.v1.Grant_Status" json:"status,omitempty"`
+	Tokens        uint64                 `protobuf:"varint,2,opt,name=tokens,proto3" json:"tokens,omitempty"`       // granted now, already debited
+	Remaining     uint64                 `protobuf:"varint,3,opt,name=remaining,proto3" json:"remaining,omitempty"` // the window's tokens nobody holds yet
+	Limit         uint32                 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	WindowEnd     int64                  `protobuf:"varint,5,opt,name=window_end,json=windowEnd,proto3" json:"window_end,omitempty"` // Unix seconds
+	Holders       uint32                 `protobuf:"varint,6,opt,name=holders,proto3" json:"holders,omitempty"`                      // replicas that asked for this key lately
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Grant) Reset() {
+	*x = Grant{}
+	mi := &file_engine_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Grant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Grant) ProtoMessage() {}
+
+func (x *Grant) ProtoReflect() protoreflect.Message {
+	mi := &file_engine_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Grant.ProtoReflect.Descriptor instead.
+func (*Grant) Descriptor() ([]byte, []int) {
+	return file_engine_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Grant) GetStatus() Grant_Status {
+	if x != nil {
+		return x.Status
+	}
+	return Grant_OK
+}
+
+func (x *Grant) GetTokens() uint64 {
+	if x != nil {
+		return x.Tokens
+	}
+	return 0
+}
+
+func (x *Grant) GetRemaining() uint64 {
+	if x != nil {
+		return x.Remaining
+	}
+	return 0
+}
+
+func (x *Grant) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *Grant) GetWindowEnd() int64 {
+	if x != nil {
+		return x.WindowEnd
+	}
+	return 0
+}
+
+func (x *Grant) GetHolders() uint32 {
+	if x != nil {
+		return x.Holders
+	}
+	return 0
 }
 
 // HitBatch is one flush interval of a replica's hits, aggregated per cache key.
@@ -86,7 +458,7 @@ type HitBatch struct {
 
 func (x *HitBatch) Reset() {
 	*x = HitBatch{}
-	mi := &file_engine_proto_msgTypes[0]
+	mi := &file_engine_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -98,7 +470,7 @@ func (x *HitBatch) String() string {
 func (*HitBatch) ProtoMessage() {}
 
 func (x *HitBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_engine_proto_msgTypes[0]
+	mi := &file_engine_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -111,7 +483,7 @@ func (x *HitBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HitBatch.ProtoReflect.Descriptor instead.
 func (*HitBatch) Descriptor() ([]byte, []int) {
-	return file_engine_proto_rawDescGZIP(), []int{0}
+	return file_engine_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *HitBatch) GetReplicaId() string {
@@ -152,7 +524,7 @@ type Hit struct {
 
 func (x *Hit) Reset() {
 	*x = Hit{}
-	mi := &file_engine_proto_msgTypes[1]
+	mi := &file_engine_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -164,7 +536,7 @@ func (x *Hit) String() string {
 func (*Hit) ProtoMessage() {}
 
 func (x *Hit) ProtoReflect() protoreflect.Message {
-	mi := &file_engine_proto_msgTypes[1]
+	mi := &file_engine_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -177,7 +549,7 @@ func (x *Hit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hit.ProtoReflect.Descriptor instead.
 func (*Hit) Descriptor() ([]byte, []int) {
-	return file_engine_proto_rawDescGZIP(), []int{1}
+	return file_engine_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Hit) GetDomain() string {
@@ -225,7 +597,7 @@ type Entry struct {
 
 func (x *Entry) Reset() {
 	*x = Entry{}
-	mi := &file_engine_proto_msgTypes[2]
+	mi := &file_engine_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -237,7 +609,7 @@ func (x *Entry) String() string {
 func (*Entry) ProtoMessage() {}
 
 func (x *Entry) ProtoReflect() protoreflect.Message {
-	mi := &file_engine_proto_msgTypes[2]
+	mi := &file_engine_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -250,7 +622,7 @@ func (x *Entry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Entry.ProtoReflect.Descriptor instead.
 func (*Entry) Descriptor() ([]byte, []int) {
-	return file_engine_proto_rawDescGZIP(), []int{2}
+	return file_engine_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Entry) GetKey() string {
@@ -279,7 +651,7 @@ type LimitOverride struct {
 
 func (x *LimitOverride) Reset() {
 	*x = LimitOverride{}
-	mi := &file_engine_proto_msgTypes[3]
+	mi := &file_engine_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -291,7 +663,7 @@ func (x *LimitOverride) String() string {
 func (*LimitOverride) ProtoMessage() {}
 
 func (x *LimitOverride) ProtoReflect() protoreflect.Message {
-	mi := &file_engine_proto_msgTypes[3]
+	mi := &file_engine_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -304,7 +676,7 @@ func (x *LimitOverride) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LimitOverride.ProtoReflect.Descriptor instead.
 func (*LimitOverride) Descriptor() ([]byte, []int) {
-	return file_engine_proto_rawDescGZIP(), []int{3}
+	return file_engine_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *LimitOverride) GetRequestsPerUnit() uint32 {
@@ -331,7 +703,7 @@ type BatchAck struct {
 
 func (x *BatchAck) Reset() {
 	*x = BatchAck{}
-	mi := &file_engine_proto_msgTypes[4]
+	mi := &file_engine_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -343,7 +715,7 @@ func (x *BatchAck) String() string {
 func (*BatchAck) ProtoMessage() {}
 
 func (x *BatchAck) ProtoReflect() protoreflect.Message {
-	mi := &file_engine_proto_msgTypes[4]
+	mi := &file_engine_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -356,7 +728,7 @@ func (x *BatchAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchAck.ProtoReflect.Descriptor instead.
 func (*BatchAck) Descriptor() ([]byte, []int) {
-	return file_engine_proto_rawDescGZIP(), []int{4}
+	return file_engine_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *BatchAck) GetSeq() uint64 {
@@ -390,7 +762,7 @@ type Decision struct {
 
 func (x *Decision) Reset() {
 	*x = Decision{}
-	mi := &file_engine_proto_msgTypes[5]
+	mi := &file_engine_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -402,7 +774,7 @@ func (x *Decision) String() string {
 func (*Decision) ProtoMessage() {}
 
 func (x *Decision) ProtoReflect() protoreflect.Message {
-	mi := &file_engine_proto_msgTypes[5]
+	mi := &file_engine_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -415,7 +787,7 @@ func (x *Decision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Decision.ProtoReflect.Descriptor instead.
 func (*Decision) Descriptor() ([]byte, []int) {
-	return file_engine_proto_rawDescGZIP(), []int{5}
+	return file_engine_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Decision) GetDomain() string {
@@ -478,7 +850,40 @@ var File_engine_proto protoreflect.FileDescriptor
 
 const file_engine_proto_rawDesc = "" +
 	"\n" +
-	"\fengine.proto\x12\x13floodgate.engine.v1\"i\n" +
+	"\fengine.proto\x12\x13floodgate.engine.v1\"\x94\x01\n" +
+	"\fLeaseRequest\x12\x1d\n" +
+	"\n" +
+	"replica_id\x18\x01 \x01(\tR\treplicaId\x12 \n" +
+	"\vincarnation\x18\x02 \x01(\x04R\vincarnation\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\x121\n" +
+	"\x04asks\x18\x04 \x03(\v2\x1d.floodgate.engine.v1.LeaseAskR\x04asks\"\x97\x02\n" +
+	"\bLeaseAsk\x12\x16\n" +
+	"\x06domain\x18\x01 \x01(\tR\x06domain\x124\n" +
+	"\aentries\x18\x02 \x03(\v2\x1a.floodgate.engine.v1.EntryR\aentries\x128\n" +
+	"\x05limit\x18\x03 \x01(\v2\".floodgate.engine.v1.LimitOverrideR\x05limit\x12!\n" +
+	"\fwindow_start\x18\x04 \x01(\x03R\vwindowStart\x12\x12\n" +
+	"\x04want\x18\x05 \x01(\x04R\x04want\x12\x1c\n" +
+	"\toverdraft\x18\x06 \x01(\x04R\toverdraft\x12\x1a\n" +
+	"\breturned\x18\a \x01(\x04R\breturned\x12\x12\n" +
+	"\x04used\x18\b \x01(\x04R\x04used\"n\n" +
+	"\n" +
+	"LeaseReply\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x122\n" +
+	"\x06grants\x18\x02 \x03(\v2\x1a.floodgate.engine.v1.GrantR\x06grants\x12\x1a\n" +
+	"\breplicas\x18\x03 \x01(\rR\breplicas\"\x84\x02\n" +
+	"\x05Grant\x129\n" +
+	"\x06status\x18\x01 \x01(\x0e2!.floodgate.engine.v1.Grant.StatusR\x06status\x12\x16\n" +
+	"\x06tokens\x18\x02 \x01(\x04R\x06tokens\x12\x1c\n" +
+	"\tremaining\x18\x03 \x01(\x04R\tremaining\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\x12\x1d\n" +
+	"\n" +
+	"window_end\x18\x05 \x01(\x03R\twindowEnd\x12\x18\n" +
+	"\aholders\x18\x06 \x01(\rR\aholders\";\n" +
+	"\x06Status\x12\x06\n" +
+	"\x02OK\x10\x00\x12\r\n" +
+	"\tUNMATCHED\x10\x01\x12\t\n" +
+	"\x05STALE\x10\x02\x12\x0f\n" +
+	"\vUNAVAILABLE\x10\x03\"i\n" +
 	"\bHitBatch\x12\x1d\n" +
 	"\n" +
 	"replica_id\x18\x01 \x01(\tR\treplicaId\x12\x10\n" +
@@ -512,10 +917,11 @@ const file_engine_proto_rawDesc = "" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tTHROTTLED\x10\x01\x12\f\n" +
-	"\bRELEASED\x10\x022`\n" +
+	"\bRELEASED\x10\x022\xb1\x01\n" +
 	"\x0eThrottleEngine\x12N\n" +
 	"\n" +
-	"StreamHits\x12\x1d.floodgate.engine.v1.HitBatch\x1a\x1d.floodgate.engine.v1.BatchAck(\x010\x01B3Z1github.com/floodgate/floodgate/decisions/enginepbb\x06proto3"
+	"StreamHits\x12\x1d.floodgate.engine.v1.HitBatch\x1a\x1d.floodgate.engine.v1.BatchAck(\x010\x01\x12O\n" +
+	"\x05Lease\x12!.floodgate.engine.v1.LeaseRequest\x1a\x1f.floodgate.engine.v1.LeaseReply(\x010\x01B3Z1github.com/floodgate/floodgate/decisions/enginepbb\x06proto3"
 
 var (
 	file_engine_proto_rawDescOnce sync.Once
@@ -529,29 +935,41 @@ func file_engine_proto_rawDescGZIP() []byte {
 	return file_engine_proto_rawDescData
 }
 
-var file_engine_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_engine_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_engine_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_engine_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_engine_proto_goTypes = []any{
-	(Decision_State)(0),   // 0: floodgate.engine.v1.Decision.State
-	(*HitBatch)(nil),      // 1: floodgate.engine.v1.HitBatch
-	(*Hit)(nil),           // 2: floodgate.engine.v1.Hit
-	(*Entry)(nil),         // 3: floodgate.engine.v1.Entry
-	(*LimitOverride)(nil), // 4: floodgate.engine.v1.LimitOverride
-	(*BatchAck)(nil),      // 5: floodgate.engine.v1.BatchAck
-	(*Decision)(nil),      // 6: floodgate.engine.v1.Decision
+	(Grant_Status)(0),     // 0: floodgate.engine.v1.Grant.Status
+	(Decision_State)(0),   // 1: floodgate.engine.v1.Decision.State
+	(*LeaseRequest)(nil),  // 2: floodgate.engine.v1.LeaseRequest
+	(*LeaseAsk)(nil),      // 3: floodgate.engine.v1.LeaseAsk
+	(*LeaseReply)(nil),    // 4: floodgate.engine.v1.LeaseReply
+	(*Grant)(nil),         // 5: floodgate.engine.v1.Grant
+	(*HitBatch)(nil),      // 6: floodgate.engine.v1.HitBatch
+	(*Hit)(nil),           // 7: floodgate.engine.v1.Hit
+	(*Entry)(nil),         // 8: floodgate.engine.v1.Entry
+	(*LimitOverride)(nil), // 9: floodgate.engine.v1.LimitOverride
+	(*BatchAck)(nil),      // 10: floodgate.engine.v1.BatchAck
+	(*Decision)(nil),      // 11: floodgate.engine.v1.Decision
 }
 var file_engine_proto_depIdxs = []int32{
-	2, // 0: floodgate.engine.v1.HitBatch.hits:type_name -> floodgate.engine.v1.Hit
-	3, // 1: floodgate.engine.v1.Hit.entries:type_name -> floodgate.engine.v1.Entry
-	4, // 2: floodgate.engine.v1.Hit.limit:type_name -> floodgate.engine.v1.LimitOverride
-	0, // 3: floodgate.engine.v1.Decision.state:type_name -> floodgate.engine.v1.Decision.State
-	1, // 4: floodgate.engine.v1.ThrottleEngine.StreamHits:input_type -> floodgate.engine.v1.HitBatch
-	5, // 5: floodgate.engine.v1.ThrottleEngine.StreamHits:output_type -> floodgate.engine.v1.BatchAck
-	5, // [5:6] is the sub-list for method output_type
-	4, // [4:5] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	3,  // 0: floodgate.engine.v1.LeaseRequest.asks:type_name -> floodgate.engine.v1.LeaseAsk
+	8,  // 1: floodgate.engine.v1.LeaseAsk.entries:type_name -> floodgate.engine.v1.Entry
+	9,  // 2: floodgate.engine.v1.LeaseAsk.limit:type_name -> floodgate.engine.v1.LimitOverride
+	5,  // 3: floodgate.engine.v1.LeaseReply.grants:type_name -> floodgate.engine.v1.Grant
+	0,  // 4: floodgate.engine.v1.Grant.status:type_name -> floodgate.engine.v1.Grant.Status
+	7,  // 5: floodgate.engine.v1.HitBatch.hits:type_name -> floodgate.engine.v1.Hit
+	8,  // 6: floodgate.engine.v1.Hit.entries:type_name -> floodgate.engine.v1.Entry
+	9,  // 7: floodgate.engine.v1.Hit.limit:type_name -> floodgate.engine.v1.LimitOverride
+	1,  // 8: floodgate.engine.v1.Decision.state:type_name -> floodgate.engine.v1.Decision.State
+	6,  // 9: floodgate.engine.v1.ThrottleEngine.StreamHits:input_type -> floodgate.engine.v1.HitBatch
+	2,  // 10: floodgate.engine.v1.ThrottleEngine.Lease:input_type -> floodgate.engine.v1.LeaseRequest
+	10, // 11: floodgate.engine.v1.ThrottleEngine.StreamHits:output_type -> floodgate.engine.v1.BatchAck
+	4,  // 12: floodgate.engine.v1.ThrottleEngine.Lease:output_type -> floodgate.engine.v1.LeaseReply
+	11, // [11:13] is the sub-list for method output_type
+	9,  // [9:11] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_engine_proto_init() }
@@ -564,8 +982,8 @@ func file_engine_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_engine_proto_rawDesc), len(file_engine_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   6,
+			NumEnums:      2,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

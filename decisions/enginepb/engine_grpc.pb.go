@@ -11,7 +11,6 @@ package enginepb
 
 import (
 	context "context"
-
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -24,6 +23,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	ThrottleEngine_StreamHits_FullMethodName = "/floodgate.engine.v1.ThrottleEngine/StreamHits"
+	ThrottleEngine_Lease_FullMethodName      = "/floodgate.engine.v1.ThrottleEngine/Lease"
 )
 
 // ThrottleEngineClient is the client API for ThrottleEngine service.
@@ -37,6 +37,11 @@ type ThrottleEngineClient interface {
 	// stream as up when they arrive) and acknowledges each batch once it
 	// holds its hits.
 	StreamHits(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[HitBatch, BatchAck], error)
+	// Lease carries a replica's token requests for as long as the replica
+	// runs: the engine answers each LeaseRequest with one LeaseReply of the
+	// same seq, whose tokens are already debited from the key's window in the
+	// counter store.
+	Lease(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[LeaseRequest, LeaseReply], error)
 }
 
 type throttleEngineClient struct {
@@ -60,6 +65,19 @@ func (c *throttleEngineClient) StreamHits(ctx context.Context, opts ...grpc.Call
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ThrottleEngine_StreamHitsClient = grpc.BidiStreamingClient[HitBatch, BatchAck]
 
+func (c *throttleEngineClient) Lease(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[LeaseRequest, LeaseReply], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ThrottleEngine_ServiceDesc.Streams[1], ThrottleEngine_Lease_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[LeaseRequest, LeaseReply]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ThrottleEngine_LeaseClient = grpc.BidiStreamingClient[LeaseRequest, LeaseReply]
+
 // ThrottleEngineServer is the server API for ThrottleEngine service.
 // All implementations must embed UnimplementedThrottleEngineServer
 // for forward compatibility.
@@ -71,6 +89,11 @@ type ThrottleEngineServer interface {
 	// stream as up when they arrive) and acknowledges each batch once it
 	// holds its hits.
 	StreamHits(grpc.BidiStreamingServer[HitBatch, BatchAck]) error
+	// Lease carries a replica's token requests for as long as the replica
+	// runs: the engine answers each LeaseRequest with one LeaseReply of the
+	// same seq, whose tokens are already debited from the key's window in the
+	// counter store.
+	Lease(grpc.BidiStreamingServer[LeaseRequest, LeaseReply]) error
 	mustEmbedUnimplementedThrottleEngineServer()
 }
 
@@ -83,6 +106,9 @@ type UnimplementedThrottleEngineServer struct{}
 
 func (UnimplementedThrottleEngineServer) StreamHits(grpc.BidiStreamingServer[HitBatch, BatchAck]) error {
 	return status.Error(codes.Unimplemented, "method StreamHits not implemented")
+}
+func (UnimplementedThrottleEngineServer) Lease(grpc.BidiStreamingServer[LeaseRequest, LeaseReply]) error {
+	return status.Error(codes.Unimplemented, "method Lease not implemented")
 }
 func (UnimplementedThrottleEngineServer) mustEmbedUnimplementedThrottleEngineServer() {}
 func (UnimplementedThrottleEngineServer) testEmbeddedByValue()                        {}
@@ -112,6 +138,13 @@ func _ThrottleEngine_StreamHits_Handler(srv interface{}, stream grpc.ServerStrea
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ThrottleEngine_StreamHitsServer = grpc.BidiStreamingServer[HitBatch, BatchAck]
 
+func _ThrottleEngine_Lease_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ThrottleEngineServer).Lease(&grpc.GenericServerStream[LeaseRequest, LeaseReply]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ThrottleEngine_LeaseServer = grpc.BidiStreamingServer[LeaseRequest, LeaseReply]
+
 // ThrottleEngine_ServiceDesc is the grpc.ServiceDesc for ThrottleEngine service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -123,6 +156,12 @@ var ThrottleEngine_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "StreamHits",
 			Handler:       _ThrottleEngine_StreamHits_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "Lease",
+			Handler:       _ThrottleEngine_Lease_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
 		},

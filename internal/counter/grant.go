@@ -1,0 +1,64 @@
+package counter
+
+import (
+	"context"
+	"time"
+)
+
+// Grant asks a store for tokens of one key's window: the store debits them
+// from the window's granted count, which it never raises past Limit for a
+// grant (charges may pass it).
+type Grant struct {
+	// Key names the window's granted count, the window included; the store
+	// puts its prefix before it. It may point into a buffer the caller
+	// reuses once Grant returns.
+	Key         string
+	Limit       uint64
+	WindowStart int64         // Unix seconds
+	Window      time.Duration // the window's length
+	// Want is the most tokens to grant.
+	Want uint64
+	// Charge is tokens a replica admitted beyond those it held (its
+	// overdraft): added to the granted count whatever the limit.
+	Charge uint64
+	// Return is unspent tokens given back: taken off the granted count.
+	Return uint64
+	// Divisor caps the grant at ceil(remaining / Divisor), so that grants
+	// shrink as a window runs out; 1 when 0.
+	Divisor uint64
+	// Ahead is how long before WindowStart, by the store's clock, the
+	// window's tokens may already be granted.
+	Ahead time.Duration
+}
+
+// GrantStatus says why a grant holds the tokens it does.
+type GrantStatus uint8
+
+const (
+	// GrantOK: the window is in force (or starts within Ahead); Tokens may
+	// be 0 when nothing remains.
+	GrantOK GrantStatus = iota
+	// GrantStale: the window has ended by the store's clock; nothing was
+	// granted, charged or returned.
+	GrantStale
+	// GrantEarly: the window starts later than Ahead from now by the
+	// store's clock; nothing was granted, charged or returned.
+	GrantEarly
+)
+
+// Granted is the answer to one Grant.
+type Granted struct {
+	Status GrantStatus
+	Tokens uint64 // granted by this call
+	// Total is the window's granted count after this call: charges
+	// included, returns taken off.
+	Total uint64
+}
+
+// A Granter grants tokens atomically per key: concurrent grants from any
+// number of engines never raise a window's granted count past its limit.
+// One call is one round trip to the backend. A key's failure is reported
+// as KeyErrors, as Store.Add does.
+type Granter interface {
+	Grant(ctx context.Context, gs []Grant, out []Granted) error
+}
