@@ -47,6 +47,13 @@ type Engine struct {
 	release expiryQueue
 	warned  atomic.Int64 // Unix nanoseconds of the last warning; Ingest warns too
 
+	// granter debits leases; nil when the counter store cannot (memcached).
+	granter counter.Granter
+	holders *holderTable
+	// exhausted are the keys whose window grants used up, to publish as
+	// throttled with the next flush. Guarded by mu.
+	exhausted []Decision
+
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -72,6 +79,10 @@ type engineStats struct {
 	refusedAtCap, releaseChecked             stats.Counter
 	inForce                                  stats.Gauge
 	streams                                  stats.Gauge
+
+	leaseGrants, leaseGranted, leaseCharged, leaseReturned  stats.Counter
+	leaseUsed, leaseUnmatched, leaseStale, leaseUnavailable stats.Counter
+	leaseStreams                                            stats.Gauge
 }
 
 // NewEngine starts an engine; its flush goroutine runs until Close.
@@ -104,7 +115,18 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 			refusedAtCap:     sc.NewCounter("decisions.refused_at_cap"),
 			releaseChecked:   sc.NewCounter("decisions.release_checked"),
 			inForce:          sc.NewGauge("decisions.in_force"),
+
+			leaseGrants:      sc.NewCounter("lease.grants"),
+			leaseGranted:     sc.NewCounter("lease.tokens_granted"),
+			leaseCharged:     sc.NewCounter("lease.tokens_overdrawn"),
+			leaseReturned:    sc.NewCounter("lease.tokens_returned"),
+			leaseUsed:        sc.NewCounter("lease.tokens_used"),
+			leaseUnmatched:   sc.NewCounter("lease.unmatched"),
+			leaseStale:       sc.NewCounter("lease.stale"),
+			leaseUnavailable: sc.NewCounter("lease.unavailable"),
+			leaseStreams:     sc.NewGauge("lease.streams"),
 		},
+		holders:   newHolderTable(o.MaxPendingKeys),
 		pending:   make(map[string]*pendingHit),
 		spare:     make(map[string]*pendingHit),
 		throttled: make(map[string]Decision),
@@ -112,6 +134,7 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 
 		streamsEnd: make(chan struct{}),
 	}
+	e.granter, _ = o.Counter.(counter.Granter)
 	// Sequence numbers start from the clock so that a restarted engine's
 	// decisions still order after its earlier ones.
 	e.seq.Store(uint64(time.Now().UnixNano()))
@@ -226,12 +249,15 @@ func (e *Engine) flush(ctx context.Context) {
 	e.mu.Lock()
 	batch := e.pending
 	e.pending, e.spare, e.pendingBytes = e.spare, nil, 0
+	exhausted := e.exhausted
+	e.exhausted = nil
 	e.mu.Unlock()
 
 	var ds []Decision
 	if len(batch) > 0 {
 		ds = e.count(ctx, batch)
 	}
+	ds = e.newThrottles(ds, exhausted)
 	ds = e.withinCap(ds)
 	ds = e.releases(ds)
 	if len(ds) > 0 {

@@ -49,6 +49,15 @@ type EngineOptions struct {
 	// refused and counted (decisions.refused_at_cap) while their hits are
 	// still counted. 100 000 when zero.
 	MaxDecisions int
+	// LeaseShare is k in a lease's cap, remaining / (k × replicas holding
+	// the key): grants shrink geometrically as a window runs out. 2 when
+	// zero.
+	LeaseShare int
+	// LeaseAhead is how long before a window starts, by the counter store's
+	// clock, its tokens may be granted (at most half a window): replicas
+	// whose clocks run ahead, and replicas fetching the next window early,
+	// get tokens. 1s when zero.
+	LeaseAhead time.Duration
 	// Timeout bounds one counter round trip and one publish; 2s when zero.
 	Timeout time.Duration
 
@@ -75,6 +84,12 @@ func (o EngineOptions) withDefaults() EngineOptions {
 	}
 	if o.MaxDecisions <= 0 {
 		o.MaxDecisions = 100_000
+	}
+	if o.LeaseShare <= 0 {
+		o.LeaseShare = 2
+	}
+	if o.LeaseAhead <= 0 {
+		o.LeaseAhead = time.Second
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 2 * time.Second

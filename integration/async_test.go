@@ -11,6 +11,7 @@ import (
 	"github.com/floodgate/floodgate/internal/cluster"
 	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/policy"
+	"github.com/floodgate/floodgate/ratelimit/replica"
 )
 
 const (
@@ -35,7 +36,7 @@ func TestAsync(t *testing.T) {
 // next window.
 func testAsyncWindow(t *testing.T) {
 	clock := cluster.NewClock(time.Now())
-	c := startAsync(t, cluster.Options{Engines: 2, Replicas: 3, Now: clock.Now})
+	c := startAsync(t, cluster.Options{Engines: 2, Replicas: 3, Now: clock.Now, Mode: replica.ModeReport})
 	const value = "k"
 	for i := range 30 {
 		if code := ask(t, c, i%3, "min", value); code != asyncOK {
@@ -58,7 +59,7 @@ func testAsyncWindow(t *testing.T) {
 // testAsyncEngineKilled kills both engines under load: no request fails.
 // A new engine on the same Redis carries the count on.
 func testAsyncEngineKilled(t *testing.T) {
-	c := startAsync(t, cluster.Options{Engines: 2, Replicas: 3})
+	c := startAsync(t, cluster.Options{Engines: 2, Replicas: 3, Mode: replica.ModeReport})
 	const value = "load"
 	var failed, sent atomic.Int64
 	load := func(n int) {
@@ -152,7 +153,7 @@ func testAsyncEngineKilled(t *testing.T) {
 // restores the decisions in force, the replicas reconnect, and a replica
 // that never saw the decision catches up on it.
 func testAsyncRedisRestart(t *testing.T) {
-	c := startAsync(t, cluster.Options{Engines: 2, Replicas: 3})
+	c := startAsync(t, cluster.Options{Engines: 2, Replicas: 3, Mode: replica.ModeReport})
 	const value = "restart"
 	for i := range 300 {
 		if code := ask(t, c, i%3, "hour", value); code != asyncOK {

@@ -10,6 +10,7 @@ import (
 	"github.com/floodgate/floodgate/internal/cluster"
 	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/policy"
+	"github.com/floodgate/floodgate/ratelimit/replica"
 )
 
 // Both engines die under load, then return. While they are gone the
@@ -17,7 +18,7 @@ import (
 // either counted in Redis or counted as dropped, those the engines took
 // with them included; and once they are back it reconnects at once.
 func TestEngineOutageLosesNothingSilently(t *testing.T) {
-	c := startAsync(t, cluster.Options{Engines: 2, Replicas: 1})
+	c := startAsync(t, cluster.Options{Engines: 2, Replicas: 1, Mode: replica.ModeReport})
 	lim := c.Limiter(0)
 	health := lim.HealthCheck()
 	if ok, detail := health(); !ok {

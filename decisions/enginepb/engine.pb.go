@@ -131,9 +131,13 @@ type LeaseRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	ReplicaId string                 `protobuf:"bytes,1,opt,name=replica_id,json=replicaId,proto3" json:"replica_id,omitempty"`
 	// incarnation changes each time the replica process starts.
-	Incarnation   uint64      `protobuf:"varint,2,opt,name=incarnation,proto3" json:"incarnation,omitempty"`
-	Seq           uint64      `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"` // per stream, increasing; the reply carries it back
-	Asks          []*LeaseAsk `protobuf:"bytes,4,rep,name=asks,proto3" json:"asks,omitempty"`
+	Incarnation uint64      `protobuf:"varint,2,opt,name=incarnation,proto3" json:"incarnation,omitempty"`
+	Seq         uint64      `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"` // per stream, increasing; the reply carries it back
+	Asks        []*LeaseAsk `protobuf:"bytes,4,rep,name=asks,proto3" json:"asks,omitempty"`
+	// replicas is the most active replicas any engine reported to this
+	// replica: engines that share the replicas between them learn the
+	// fleet's size from each other this way.
+	Replicas      uint32 `protobuf:"varint,5,opt,name=replicas,proto3" json:"replicas,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -194,6 +198,13 @@ func (x *LeaseRequest) GetAsks() []*LeaseAsk {
 		return x.Asks
 	}
 	return nil
+}
+
+func (x *LeaseRequest) GetReplicas() uint32 {
+	if x != nil {
+		return x.Replicas
+	}
+	return 0
 }
 
 // LeaseAsk is one key's part of a LeaseRequest.
@@ -850,13 +861,14 @@ var File_engine_proto protoreflect.FileDescriptor
 
 const file_engine_proto_rawDesc = "" +
 	"\n" +
-	"\fengine.proto\x12\x13floodgate.engine.v1\"\x94\x01\n" +
+	"\fengine.proto\x12\x13floodgate.engine.v1\"\xb0\x01\n" +
 	"\fLeaseRequest\x12\x1d\n" +
 	"\n" +
 	"replica_id\x18\x01 \x01(\tR\treplicaId\x12 \n" +
 	"\vincarnation\x18\x02 \x01(\x04R\vincarnation\x12\x10\n" +
 	"\x03seq\x18\x03 \x01(\x04R\x03seq\x121\n" +
-	"\x04asks\x18\x04 \x03(\v2\x1d.floodgate.engine.v1.LeaseAskR\x04asks\"\x97\x02\n" +
+	"\x04asks\x18\x04 \x03(\v2\x1d.floodgate.engine.v1.LeaseAskR\x04asks\x12\x1a\n" +
+	"\breplicas\x18\x05 \x01(\rR\breplicas\"\x97\x02\n" +
 	"\bLeaseAsk\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x124\n" +
 	"\aentries\x18\x02 \x03(\v2\x1a.floodgate.engine.v1.EntryR\aentries\x128\n" +

@@ -13,6 +13,7 @@ import (
 	"github.com/floodgate/floodgate/internal/cluster/clustertest"
 	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/policy"
+	"github.com/floodgate/floodgate/ratelimit/replica"
 )
 
 // Windows of a minute and an hour: long enough that the Redis and memory
@@ -102,7 +103,7 @@ func TestStartInMemory(t *testing.T) {
 // A test steps over a window boundary with the clock instead of waiting.
 func TestClockCrossesWindow(t *testing.T) {
 	clock := cluster.NewClock(time.Now())
-	c := start(t, cluster.Options{Replicas: 2, Now: clock.Now})
+	c := start(t, cluster.Options{Replicas: 2, Now: clock.Now, Mode: replica.ModeReport})
 	takeOver(t, c, "min", "x", 3)
 	clock.Advance(time.Minute)
 	if !everyReplica(t, c, "min", "x", rlsv3.RateLimitResponse_OK) {

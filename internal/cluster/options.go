@@ -9,6 +9,7 @@ import (
 
 	"github.com/floodgate/floodgate/internal/backoff"
 	"github.com/floodgate/floodgate/policy"
+	"github.com/floodgate/floodgate/ratelimit/replica"
 )
 
 // Options describe a deployment. Only Snapshot is required; the zero value
@@ -31,6 +32,14 @@ type Options struct {
 	CounterPrefix string
 	// KeyEncoding is how every engine and replica names counters.
 	KeyEncoding policy.KeyEncoding
+
+	// Mode is how the replicas admit: leases (the default) or hit reports.
+	// Leases keep windows by the counter store's clock, so a test that
+	// steps Now over a window boundary runs in report mode.
+	Mode   replica.Mode
+	Leases replica.LeaseOptions
+	// OnEngineDown is the replicas' answer while no engine can grant.
+	OnEngineDown replica.OnEngineDown
 
 	// FlushInterval is how often the engines count and publish;
 	// ReportInterval is how long the replicas aggregate hits before they

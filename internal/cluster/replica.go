@@ -38,6 +38,7 @@ func (c *Cluster) startReplica(id string, engines []string) (*replicaNode, error
 		n.brokers, sub = b, b.Bus
 	}
 	lim, err := replica.NewLimiter(replica.Options{
+		Mode: c.o.Mode, Leases: c.o.Leases, OnEngineDown: c.o.OnEngineDown,
 		Engines: replica.HitReporterOptions{Groups: [][]string{engines}, ReplicaID: id,
 			FlushInterval: c.o.ReportInterval, Backoff: c.o.Backoff},
 		Decisions: sub, Stats: c.o.Stats, Logger: c.o.Logger, Now: c.o.Now,

@@ -24,7 +24,7 @@ import (
 func TestLargeValuesStayWithinByteBudgets(t *testing.T) {
 	const cacheBudget, reportBudget = 64 << 10, 1 << 20
 	st := gostats.NewStore(gostats.NewNullSink(), false)
-	l, err := NewLimiter(Options{
+	l, err := NewLimiter(Options{Mode: ModeReport,
 		// No engine listens: hits wait in the buffer for a flush that
 		// does not come during the test.
 		Engines: HitReporterOptions{Groups: [][]string{{"127.0.0.1:1"}}, FlushInterval: time.Hour,

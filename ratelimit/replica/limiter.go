@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	stats "github.com/lyft/gostats"
@@ -21,28 +22,40 @@ import (
 type OnEngineDown uint8
 
 const (
+	// EngineDownShare spends the tokens held, then admits per window this
+	// replica's share of what remained at the last grant (of the limit, for
+	// a key never granted): the fleet stays within the limit. In report
+	// mode it is EngineDownAllow.
+	EngineDownShare OnEngineDown = iota
 	// EngineDownAllow answers from what the replica knows: decisions still
-	// in force and its own counts (fail-open).
-	EngineDownAllow OnEngineDown = iota
-	// EngineDownDeny answers over the limit.
+	// in force and its own counts up to the limit (fail-open).
+	EngineDownAllow
+	// EngineDownDeny answers over the limit once the tokens held are spent.
 	EngineDownDeny
 )
 
-// ParseOnEngineDown reads "allow" or "deny".
+// ParseOnEngineDown reads "share", "allow" or "deny".
 func ParseOnEngineDown(s string) (OnEngineDown, error) {
 	switch strings.ToLower(s) {
-	case "", "allow":
+	case "", "share":
+		return EngineDownShare, nil
+	case "allow":
 		return EngineDownAllow, nil
 	case "deny":
 		return EngineDownDeny, nil
 	}
-	return 0, fmt.Errorf("on engine down %q: want allow or deny", s)
+	return 0, fmt.Errorf("on engine down %q: want share, allow or deny", s)
 }
 
 // Options configures an Limiter.
 type Options struct {
-	// Engines configures the streams to the throttle engines.
+	// Mode is leases (the default) or hit reports.
+	Mode Mode
+	// Engines configures the streams to the throttle engines. In lease
+	// mode there is one group; FlushInterval is how long asks wait to be
+	// batched when no request waits on them.
 	Engines HitReporterOptions
+	Leases  LeaseOptions
 	// Decisions delivers the engines' decisions (a decisions.RedisBus or
 	// MemoryBus). The limiter subscribes until Close.
 	Decisions    decisions.Subscriber
@@ -79,6 +92,8 @@ func (o Options) withDefaults() Options {
 	if o.Cache.Stats == nil {
 		o.Cache.Stats = o.Stats
 	}
+	o.Leases = o.Leases.withDefaults()
+	o.Engines = o.Engines.withDefaults()
 	return o
 }
 
@@ -89,12 +104,19 @@ func (o Options) withDefaults() Options {
 // its own traffic even before (or without) a decision.
 type Limiter struct {
 	cache    *DecisionCache
-	reporter *HitReporter
-	sub      decisions.Subscriber
-	down     OnEngineDown
-	now      func() time.Time
-	log      *slog.Logger
-	denied   stats.Counter
+	reporter *HitReporter // report mode
+
+	// Lease mode.
+	leases    *leaseTable
+	lc        *leaseClient
+	leaseOpts LeaseOptions
+	epoch     atomic.Int64 // sweeps so far: a lease's idleness
+
+	sub    decisions.Subscriber
+	down   OnEngineDown
+	now    func() time.Time
+	log    *slog.Logger
+	denied stats.Counter
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -108,18 +130,24 @@ func NewLimiter(o Options) (*Limiter, error) {
 		return nil, fmt.Errorf("async limiter: no decision subscriber")
 	}
 	o = o.withDefaults()
-	rep, err := NewHitReporter(o.Engines)
+	l := &Limiter{
+		cache:  NewDecisionCache(o.Cache),
+		sub:    o.Decisions,
+		down:   o.OnEngineDown,
+		now:    o.Now,
+		log:    o.Logger.With("component", "async-limiter"),
+		denied: o.Stats.Scope("async_limiter").NewCounter("engine_down_denied"),
+	}
+	var err error
+	if o.Mode == ModeLease {
+		l.leaseOpts = o.Leases
+		l.leases = newLeaseTable(o.Leases.MaxLeases, o.Leases.MaxBytes)
+		l.lc, err = newLeaseClient(o)
+	} else {
+		l.reporter, err = NewHitReporter(o.Engines)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("async limiter: %w", err)
-	}
-	l := &Limiter{
-		cache:    NewDecisionCache(o.Cache),
-		reporter: rep,
-		sub:      o.Decisions,
-		down:     o.OnEngineDown,
-		now:      o.Now,
-		log:      o.Logger.With("component", "async-limiter"),
-		denied:   o.Stats.Scope("async_limiter").NewCounter("engine_down_denied"),
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l.cancel = cancel
@@ -144,12 +172,19 @@ func (l *Limiter) sweep(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 			l.cache.Sweep(l.now().Unix())
+			if l.lc != nil {
+				l.sweepLeases()
+			}
 		}
 	}
 }
 
-// Limit sets each item's count from the cache and reports its hits.
-func (l *Limiter) Limit(_ context.Context, items []*ratelimit.Item) error {
+// Limit sets each item's count: from the leases, or from the cache while
+// it reports the hits.
+func (l *Limiter) Limit(ctx context.Context, items []*ratelimit.Item) error {
+	if l.lc != nil {
+		return l.limitLeases(ctx, items)
+	}
 	nowUnix := l.now().Unix()
 	deny := l.down == EngineDownDeny && !l.reporter.Connected()
 	for _, it := range items {
@@ -178,12 +213,25 @@ type Health struct {
 	BusConnected     bool   `json:"bus_connected"`     // the decision subscription is live
 	DroppedHits      uint64 `json:"dropped_hits"`      // hits no engine acknowledged
 	CacheEntries     int    `json:"cache_entries"`
+	Mode             string `json:"mode"`
+	Leases           int    `json:"leases,omitempty"`
 }
 
 // Health reports the state of the engine streams and the decision bus. The
 // limiter answers either way; a down dependency degrades it to local counts.
 func (l *Limiter) Health() Health {
+	if l.lc != nil {
+		return Health{
+			EngineConnected:  l.lc.connected(),
+			EnginesConnected: l.lc.enginesConnected(),
+			BusConnected:     l.sub.Connected(),
+			CacheEntries:     l.cache.Len(),
+			Mode:             ModeLease.String(),
+			Leases:           l.leases.Len(),
+		}
+	}
 	return Health{
+		Mode:             ModeReport.String(),
 		EngineConnected:  l.reporter.Connected(),
 		EnginesConnected: l.reporter.EnginesConnected(),
 		BusConnected:     l.sub.Connected(),
@@ -199,6 +247,11 @@ func (l *Limiter) Close() error {
 	l.once.Do(func() {
 		l.cancel()
 		l.wg.Wait()
+		if l.lc != nil {
+			l.returnAll()
+			l.lc.close()
+			return
+		}
 		_ = l.reporter.Close()
 	})
 	return nil

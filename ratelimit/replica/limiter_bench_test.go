@@ -38,7 +38,7 @@ func BenchmarkAsyncLimiter(b *testing.B) {
 	b.Cleanup(func() { _ = store.Close() })
 	addr, _ := engineServer(b, bus, store, "127.0.0.1:0")
 	st := stats.NewStore(stats.NewNullSink(), false)
-	l, err := NewLimiter(Options{
+	l, err := NewLimiter(Options{Mode: ModeReport,
 		Engines: HitReporterOptions{Groups: [][]string{{addr}}, FlushInterval: 5 * time.Millisecond,
 			Backoff: backoff.Backoff{Base: 10 * time.Millisecond, Max: 100 * time.Millisecond}},
 		Decisions: bus,

@@ -53,7 +53,7 @@ func engineServer(t testing.TB, bus decisions.Publisher, store counter.Store, ad
 
 func newTestAsync(t testing.TB, addr string, bus decisions.Subscriber, down OnEngineDown) *Limiter {
 	t.Helper()
-	l, err := NewLimiter(Options{
+	l, err := NewLimiter(Options{Mode: ModeReport,
 		Engines: HitReporterOptions{Groups: [][]string{{addr}}, FlushInterval: 5 * time.Millisecond,
 			Backoff: backoff.Backoff{Base: 10 * time.Millisecond, Max: 100 * time.Millisecond}},
 		Decisions:    bus,
@@ -154,10 +154,10 @@ func TestAsyncLimiterEngineDown(t *testing.T) {
 }
 
 func TestAsyncLimiterOptions(t *testing.T) {
-	if _, err := NewLimiter(Options{Engines: HitReporterOptions{Groups: [][]string{{"127.0.0.1:1"}}}}); err == nil {
+	if _, err := NewLimiter(Options{Mode: ModeReport, Engines: HitReporterOptions{Groups: [][]string{{"127.0.0.1:1"}}}}); err == nil {
 		t.Error("no subscriber accepted")
 	}
-	for s, want := range map[string]OnEngineDown{"": EngineDownAllow, "allow": EngineDownAllow, "DENY": EngineDownDeny} {
+	for s, want := range map[string]OnEngineDown{"": EngineDownShare, "share": EngineDownShare, "allow": EngineDownAllow, "DENY": EngineDownDeny} {
 		if got, err := ParseOnEngineDown(s); err != nil || got != want {
 			t.Errorf("ParseOnEngineDown(%q) = %v, %v", s, got, err)
 		}
@@ -200,7 +200,7 @@ func TestAsyncLimiterClose(t *testing.T) {
 	sub := &endWatchedSubscriber{Subscriber: &decisions.MemoryBus{}, started: make(chan struct{}), ended: make(chan struct{})}
 	// An hour between flushes: the hits can only reach the engine through
 	// the flush that Close does.
-	l, err := NewLimiter(Options{Engines: HitReporterOptions{Groups: [][]string{{eng.addr}}, FlushInterval: time.Hour}, Decisions: sub})
+	l, err := NewLimiter(Options{Mode: ModeReport, Engines: HitReporterOptions{Groups: [][]string{{eng.addr}}, FlushInterval: time.Hour}, Decisions: sub})
 	if err != nil {
 		t.Fatal(err)
 	}

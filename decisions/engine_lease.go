@@ -1,0 +1,199 @@
+package decisions
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/floodgate/floodgate/decisions/enginepb"
+	"github.com/floodgate/floodgate/internal/counter"
+	"github.com/floodgate/floodgate/policy"
+)
+
+// errNoGranter refuses lease streams on an engine whose counter store
+// cannot grant (memcached).
+var errNoGranter = status.Error(codes.FailedPrecondition, "engine: its counter store grants no leases (use Redis or the in-process store)")
+
+// Lease answers a replica's token requests, one reply per request in
+// order, until the replica ends the stream or EndStreams is called.
+func (e *Engine) Lease(stream grpc.BidiStreamingServer[enginepb.LeaseRequest, enginepb.LeaseReply]) error {
+	if e.granter == nil {
+		return errNoGranter
+	}
+	e.st.leaseStreams.Inc()
+	defer e.st.leaseStreams.Dec()
+	if err := stream.SendHeader(metadata.MD{}); err != nil {
+		return err
+	}
+	type received struct {
+		req *enginepb.LeaseRequest
+		err error
+	}
+	reqs := make(chan received)
+	handlerDone := make(chan struct{})
+	defer close(handlerDone)
+	go func() {
+		for {
+			r, err := stream.Recv()
+			select {
+			case reqs <- received{r, err}:
+			case <-handlerDone:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-e.streamsEnd:
+			return errEngineStopping
+		case r := <-reqs:
+			if errors.Is(r.err, io.EOF) {
+				return nil
+			}
+			if r.err != nil {
+				return r.err
+			}
+			if err := stream.Send(e.Grant(stream.Context(), r.req)); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// leaseAsk is one ask the engine resolved to a key.
+type leaseAsk struct {
+	i         int // the ask's place in the request
+	domain    string
+	limit     uint32
+	windowEnd int64
+}
+
+// Grant answers one lease request: every ask whose descriptor a rule
+// limits goes to the counter store in one round trip, which debits the
+// tokens granted. A key whose window is used up is published as
+// throttled, so that replicas holding no lease for it deny it locally.
+func (e *Engine) Grant(ctx context.Context, req *enginepb.LeaseRequest) *enginepb.LeaseReply {
+	asks := req.GetAsks()
+	reply := &enginepb.LeaseReply{Seq: req.GetSeq(), Grants: make([]*enginepb.Grant, len(asks))}
+	holder := holderID(req.GetReplicaId(), req.GetIncarnation())
+	snap := e.snapshot.Load()
+	nowNano := e.now().UnixNano()
+	// Every engine sees only the replicas that asked it: the fleet is at
+	// least what the asking replica heard from the others.
+	replicas := max(e.holders.touchReplica(holder, nowNano), int(req.GetReplicas()))
+	reply.Replicas = uint32(replicas)
+
+	var buf [256]byte
+	gs := make([]counter.Grant, 0, len(asks))
+	resolved := make([]leaseAsk, 0, len(asks))
+	for i, a := range asks {
+		var o *policy.Override
+		if ol := a.GetLimit(); ol != nil {
+			u, _ := policy.ParseUnit(ol.GetUnit())
+			o = &policy.Override{RequestsPerUnit: ol.GetRequestsPerUnit(), Unit: u}
+		}
+		res := policy.Resolve(snap, a.GetDomain(), a.GetEntries(), o, a.GetWindowStart())
+		if !res.Counted() {
+			reply.Grants[i] = &enginepb.Grant{Status: enginepb.Grant_UNMATCHED}
+			e.st.leaseUnmatched.Inc()
+			continue
+		}
+		key := string(policy.AppendKey(buf[:0], e.keys, a.GetDomain(), a.GetEntries(), &res))
+		window := time.Duration(res.Unit.Seconds()) * time.Second
+		// A key's share is taken over every active replica, not only those
+		// that asked this engine for it: the others may ask another.
+		holders := max(e.holders.touchKey(key, holder, nowNano, res.WindowEnd()), replicas)
+		want, _ := policy.ClampHits(a.GetWant())
+		charge, _ := policy.ClampHits(a.GetOverdraft())
+		ret, _ := policy.ClampHits(a.GetReturned())
+		gs = append(gs, counter.Grant{
+			Key: e.o.CounterPrefix + key, Limit: uint64(res.RequestsPerUnit),
+			WindowStart: res.WindowStart, Window: window,
+			Want: want, Charge: charge, Return: ret,
+			Divisor: uint64(e.o.LeaseShare) * uint64(holders),
+			Ahead:   min(e.o.LeaseAhead, window/2),
+		})
+		resolved = append(resolved, leaseAsk{i: i, domain: a.GetDomain(), limit: res.RequestsPerUnit, windowEnd: res.WindowEnd()})
+		reply.Grants[i] = &enginepb.Grant{Limit: res.RequestsPerUnit, WindowEnd: res.WindowEnd(), Holders: uint32(holders)}
+		e.st.leaseUsed.Add(a.GetUsed())
+	}
+	if len(gs) == 0 {
+		return reply
+	}
+	out := make([]counter.Granted, len(gs))
+	gctx, cancel := context.WithTimeout(ctx, e.o.Timeout)
+	err := e.granter.Grant(gctx, gs, out)
+	cancel()
+	var keyErrs *counter.KeyErrors
+	if err != nil && !errors.As(err, &keyErrs) {
+		e.st.counterErrors.Inc()
+		e.warn("grant leases", "keys", len(gs), "err", err)
+	}
+	var exhausted []Decision
+	for j, a := range resolved {
+		g := reply.Grants[a.i]
+		if err != nil && (keyErrs == nil || counter.KeyErr(err, j) != nil) {
+			g.Status = enginepb.Grant_UNAVAILABLE
+			e.st.leaseUnavailable.Inc()
+			continue
+		}
+		r := out[j]
+		switch r.Status {
+		case counter.GrantStale, counter.GrantEarly:
+			g.Status = enginepb.Grant_STALE
+			e.st.leaseStale.Inc()
+			continue
+		}
+		g.Tokens = r.Tokens
+		if r.Total < uint64(a.limit) {
+			g.Remaining = uint64(a.limit) - r.Total
+		} else {
+			exhausted = append(exhausted, Decision{Domain: a.domain, Key: gs[j].Key[len(e.o.CounterPrefix):],
+				State: Throttled, WindowEnd: a.windowEnd, Limit: a.limit, Count: r.Total, Engine: e.o.ID})
+		}
+		e.st.leaseGrants.Inc()
+		e.st.leaseGranted.Add(r.Tokens)
+		e.st.leaseCharged.Add(gs[j].Charge)
+		e.st.leaseReturned.Add(gs[j].Return)
+	}
+	if len(exhausted) > 0 {
+		e.mu.Lock()
+		// Bounded like the pending hits: a throttle left out is published
+		// when the key is next asked for, and the replicas deny it anyway
+		// from their leases.
+		room := max(0, e.o.MaxPendingKeys-len(e.exhausted))
+		e.exhausted = append(e.exhausted, exhausted[:min(room, len(exhausted))]...)
+		e.mu.Unlock()
+	}
+	return reply
+}
+
+// newThrottles adds to ds the keys grants used up, each once and only if
+// not already throttled. Caller holds flushMu.
+func (e *Engine) newThrottles(ds, exhausted []Decision) []Decision {
+	if len(exhausted) == 0 {
+		return ds
+	}
+	seen := make(map[string]bool, len(ds)+len(exhausted))
+	for _, d := range ds {
+		seen[d.Key] = true
+	}
+	for _, d := range exhausted {
+		if _, ok := e.throttled[d.Key]; ok || seen[d.Key] {
+			continue
+		}
+		seen[d.Key] = true
+		d.Seq = e.seq.Add(1)
+		ds = append(ds, d)
+	}
+	return ds
+}

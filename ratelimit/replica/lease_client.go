@@ -1,0 +1,276 @@
+package replica
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	stats "github.com/lyft/gostats"
+
+	"github.com/floodgate/floodgate/decisions/enginepb"
+)
+
+const (
+	// maxLeaseCallsInFlight bounds the requests one stream has sent and
+	// the engine not answered yet.
+	maxLeaseCallsInFlight = 64
+	// maxAsksPerCall bounds the asks of one LeaseRequest, well within the
+	// engine's receive limit.
+	maxAsksPerCall = 2048
+)
+
+// leaseClient sends the asks the request path and the sweep queue to the
+// engines, batched per interval or at once when a request waits, and
+// applies the grants that come back.
+type leaseClient struct {
+	o           Options
+	log         *slog.Logger
+	incarnation uint64
+	conns       []*leaseConn
+	next        atomic.Uint32
+	seq         atomic.Uint64
+	asks        chan *lease
+	kick        chan struct{}
+	replicas    atomic.Uint32 // active replicas, as the last reply said
+	st          leaseStats
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+}
+
+type leaseStats struct {
+	asks, grants, granted, returned, stranded stats.Counter
+	overdrawn, waits, waitTimeouts            stats.Counter
+	fallback, fallbackDenied, exhausted       stats.Counter
+	full, asksDropped, unavailable            stats.Counter
+	reconnects                                stats.Counter
+	connected                                 stats.Gauge
+}
+
+func newLeaseClient(o Options) (*leaseClient, error) {
+	if len(o.Engines.Groups) != 1 {
+		return nil, errors.New("leases: give one engine group; every engine of it shares the counter store")
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	sc := o.Stats.Scope("lease")
+	c := &leaseClient{
+		o:           o,
+		log:         o.Logger.With("component", "lease-client"),
+		incarnation: binary.LittleEndian.Uint64(b[:]),
+		asks:        make(chan *lease, o.Leases.MaxQueued),
+		kick:        make(chan struct{}, 1),
+		done:        make(chan struct{}),
+		st: leaseStats{
+			asks:           sc.NewCounter("asks"),
+			grants:         sc.NewCounter("grants"),
+			granted:        sc.NewCounter("tokens_granted"),
+			returned:       sc.NewCounter("tokens_returned"),
+			stranded:       sc.NewCounter("tokens_stranded"),
+			overdrawn:      sc.NewCounter("tokens_overdrawn"),
+			waits:          sc.NewCounter("waits"),
+			waitTimeouts:   sc.NewCounter("wait_timeouts"),
+			fallback:       sc.NewCounter("fallback_admitted"),
+			fallbackDenied: sc.NewCounter("fallback_denied"),
+			exhausted:      sc.NewCounter("exhausted_denied"),
+			full:           sc.NewCounter("table_full"),
+			asksDropped:    sc.NewCounter("asks_dropped"),
+			unavailable:    sc.NewCounter("unavailable"),
+			reconnects:     sc.NewCounter("reconnects"),
+			connected:      sc.NewGauge("engines_connected"),
+		},
+	}
+	for _, a := range o.Engines.Groups[0] {
+		lc, err := newLeaseConn(c, a, o.Engines.DialOptions)
+		if err != nil {
+			for _, x := range c.conns {
+				x.close()
+			}
+			return nil, err
+		}
+		c.conns = append(c.conns, lc)
+	}
+	for _, lc := range c.conns {
+		go lc.run()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	go c.run(ctx)
+	return c, nil
+}
+
+// connected reports whether an engine takes asks.
+func (c *leaseClient) connected() bool {
+	for _, lc := range c.conns {
+		if lc.up.Load() {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *leaseClient) enginesConnected() int {
+	n := 0
+	for _, lc := range c.conns {
+		if lc.up.Load() {
+			n++
+		}
+	}
+	return n
+}
+
+// queue puts l's ask in the queue unless it is there or in flight; urgent
+// sends the queue at once rather than at the next interval.
+func (c *leaseClient) queue(l *lease, urgent bool) {
+	if l.queued.CompareAndSwap(false, true) {
+		select {
+		case c.asks <- l:
+		default:
+			c.st.asksDropped.Inc()
+			l.wake()
+			return
+		}
+	}
+	if urgent {
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (c *leaseClient) run(ctx context.Context) {
+	defer close(c.done)
+	t := time.NewTicker(c.o.Engines.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			c.send()
+			return
+		case <-c.kick:
+		case <-t.C:
+		}
+		c.send()
+	}
+}
+
+// send turns the queued asks into requests, each to one engine.
+func (c *leaseClient) send() {
+	now := time.Now()
+	for {
+		call := &leaseCall{}
+	collect:
+		for len(call.leases) < maxAsksPerCall {
+			select {
+			case l := <-c.asks:
+				call.leases = append(call.leases, l)
+			default:
+				break collect
+			}
+		}
+		if len(call.leases) == 0 {
+			return
+		}
+		call.req = &enginepb.LeaseRequest{ReplicaId: c.o.Engines.ReplicaID, Incarnation: c.incarnation,
+			Seq: c.seq.Add(1), Replicas: c.replicas.Load(), Asks: make([]*enginepb.LeaseAsk, len(call.leases))}
+		call.charges = make([]uint64, len(call.leases))
+		for i, l := range call.leases {
+			call.req.Asks[i] = c.ask(l, now)
+			call.charges[i] = call.req.Asks[i].GetOverdraft()
+		}
+		c.st.asks.Add(uint64(len(call.leases)))
+		if !c.dispatch(call) {
+			c.st.unavailable.Add(uint64(len(call.leases)))
+			call.fail()
+		}
+		if len(call.leases) < maxAsksPerCall {
+			return
+		}
+	}
+}
+
+// ask is l's part of a request: its charge, its returns, and the tokens it
+// wants over what it holds (none when it gives tokens back).
+func (c *leaseClient) ask(l *lease, now time.Time) *enginepb.LeaseAsk {
+	used := l.used.Swap(0)
+	a := &enginepb.LeaseAsk{Domain: l.ask.Domain, Entries: l.ask.Entries, Limit: l.ask.Limit,
+		WindowStart: l.ask.WindowStart, Used: used,
+		Overdraft: l.charge.Swap(0), Returned: l.returning.Swap(0)}
+	switch {
+	case a.Returned > 0: // idle: nothing more wanted
+	case l.sync:
+		// Too small a limit to split: exactly what the waiting requests
+		// need, so that no token strands on this replica.
+		a.Want = uint64(max(1, l.waiting.Load()))
+	default:
+		want := l.want(now, used, c.o.Leases.Horizon)
+		l.low.Store(int64(want / 2))
+		held := uint64(max(0, l.tokens.Load()))
+		a.Want = max(1, want-min(want, held))
+	}
+	c.st.returned.Add(a.Returned)
+	return a
+}
+
+// dispatch hands call to one engine whose stream is up.
+func (c *leaseClient) dispatch(call *leaseCall) bool {
+	n := len(c.conns)
+	start := 0
+	if c.o.Engines.Policy == LoadBalance {
+		start = int(c.next.Add(1)-1) % n
+	}
+	for i := 0; i < n; i++ {
+		lc := c.conns[(start+i)%n]
+		if !lc.up.Load() {
+			continue
+		}
+		select {
+		case lc.calls <- call:
+			return true
+		default:
+		}
+	}
+	return false
+}
+
+// applyReply gives each lease of call its grant.
+func (c *leaseClient) applyReply(call *leaseCall, r *enginepb.LeaseReply) {
+	if n := r.GetReplicas(); n > 0 {
+		c.replicas.Store(n)
+	}
+	// n may fall when replicas stop; the largest recent report holds
+	// until the next reply, which is what the engines count now.
+	gs := r.GetGrants()
+	for i, l := range call.leases {
+		if i >= len(gs) {
+			l.fail(call.charges[i])
+			continue
+		}
+		if gs[i].GetStatus() == enginepb.Grant_OK {
+			c.st.grants.Inc()
+			c.st.granted.Add(gs[i].GetTokens())
+		} else {
+			c.st.unavailable.Inc()
+		}
+		l.apply(gs[i])
+	}
+}
+
+// close sends what is queued (the leases' returns among it) and closes the
+// streams after their replies.
+func (c *leaseClient) close() {
+	c.once.Do(func() {
+		c.cancel()
+		<-c.done
+		for _, lc := range c.conns {
+			lc.close()
+		}
+	})
+}

@@ -1,0 +1,218 @@
+package replica
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/floodgate/floodgate/decisions"
+	"github.com/floodgate/floodgate/policy"
+	"github.com/floodgate/floodgate/ratelimit"
+)
+
+// spent is how one item was admitted, so that a denied request can give
+// its other items' tokens back.
+type spent struct {
+	l *lease
+	n int64
+}
+
+// limitLeases admits a request only if every item's tokens can be spent;
+// a request denied on one item takes nothing from the others.
+func (l *Limiter) limitLeases(ctx context.Context, items []*ratelimit.Item) error {
+	var buf [4]spent
+	taken := buf[:0]
+	denied := false
+	for _, it := range items {
+		ls := l.leases.get(it, l.overdraftFor(it.RequestsPerUnit))
+		if ls == nil {
+			l.lc.st.full.Inc()
+			if l.down == EngineDownDeny {
+				it.Count = overLimit(it)
+				denied = true
+			}
+			continue
+		}
+		if l.spend(ctx, ls, int64(it.Hits)) {
+			taken = append(taken, spent{ls, int64(it.Hits)})
+			it.Count = countOf(ls, it.Hits)
+			continue
+		}
+		it.Count = overLimit(it)
+		denied = true
+	}
+	if denied {
+		// The request is denied: what it took stays with the replica, as
+		// held tokens, for the requests that follow.
+		for _, s := range taken {
+			s.l.tokens.Add(s.n)
+		}
+	}
+	return nil
+}
+
+// countOf is the window's count fleet-wide as the replica knows it, this
+// request's hits included.
+func countOf(ls *lease, hits uint64) uint64 {
+	left := min(ls.globalRemaining(), ls.limit)
+	return max(ls.limit-left, hits)
+}
+
+func overLimit(it *ratelimit.Item) uint64 {
+	return policy.AddHits(uint64(it.RequestsPerUnit), max(it.Hits, 1))
+}
+
+// overdraftFor is d = ⌊ε·limit / N⌋, what a replica may admit of a cold key
+// before its first grant; none before the replica knows N.
+func (l *Limiter) overdraftFor(limit uint32) int64 {
+	n := uint32(l.leaseOpts.MaxReplicas)
+	if n == 0 {
+		n = l.lc.replicas.Load()
+	}
+	if n == 0 || l.leaseOpts.OverdraftRatio <= 0 {
+		return 0
+	}
+	return int64(math.Floor(l.leaseOpts.OverdraftRatio * float64(limit) / float64(n)))
+}
+
+// spend takes n tokens of ls: from those held (the hot path: one atomic
+// step), else from its cold-key overdraft, else it waits a bounded time for
+// a grant; an engine that cannot answer leaves it to the fallback.
+func (l *Limiter) spend(ctx context.Context, ls *lease, n int64) bool {
+	if take(&ls.tokens, n) {
+		l.spent(ls, n)
+		return true
+	}
+	if ls.has(leaseExhausted) {
+		return l.deniedExhausted(ls)
+	}
+	if !ls.has(leaseContacted) {
+		if d, ok := l.cache.Lookup(ls.key, l.now().Unix()); ok && d.State == decisions.Throttled {
+			return l.deniedExhausted(ls) // used up elsewhere: no need to ask
+		}
+	}
+	if ls.has(leaseUnavailable) || !l.lc.connected() {
+		l.lc.queue(ls, false) // so that an engine's return ends the fallback
+		return l.fallback(ls, n)
+	}
+	if take(&ls.overdraft, n) {
+		ls.charge.Add(uint64(n))
+		l.lc.st.overdrawn.Add(uint64(n))
+		l.spent(ls, n)
+		l.lc.queue(ls, true)
+		return true
+	}
+	l.lc.st.waits.Inc()
+	ls.waiting.Add(n)
+	defer ls.waiting.Add(-n)
+	wait := time.NewTimer(l.leaseOpts.Wait)
+	defer wait.Stop()
+	for {
+		ch := ls.waitChan()
+		l.lc.queue(ls, true)
+		select {
+		case <-ch:
+		case <-wait.C:
+			// An engine that answers this slowly is still counting: deny
+			// rather than guess, so the limit holds.
+			l.lc.st.waitTimeouts.Inc()
+			return false
+		case <-ctx.Done():
+			return false
+		}
+		if take(&ls.tokens, n) {
+			l.spent(ls, n)
+			return true
+		}
+		if ls.has(leaseExhausted) {
+			return l.deniedExhausted(ls)
+		}
+		if ls.has(leaseUnavailable) {
+			return l.fallback(ls, n)
+		}
+	}
+}
+
+// spent notes n tokens spent: for the key's rate, its idleness, and its
+// low watermark.
+func (l *Limiter) spent(ls *lease, n int64) {
+	ls.used.Add(uint64(n))
+	if e := l.epoch.Load(); ls.epoch.Load() != e {
+		ls.epoch.Store(e)
+	}
+	if ls.tokens.Load() < ls.low.Load() && !ls.queued.Load() {
+		l.lc.queue(ls, true)
+	}
+}
+
+func (l *Limiter) deniedExhausted(ls *lease) bool {
+	ls.denied.Add(1)
+	l.lc.st.exhausted.Inc()
+	return false
+}
+
+// fallback answers while no engine can grant: the share of what remained
+// at the last grant for this replica (or of the limit, for a key never
+// granted), the limit itself (allow), or nothing (deny). What it admits is
+// charged once an engine answers again.
+func (l *Limiter) fallback(ls *lease, n int64) bool {
+	var ceiling uint64
+	switch l.down {
+	case EngineDownDeny:
+		l.lc.st.fallbackDenied.Inc()
+		return false
+	case EngineDownAllow:
+		ceiling = ls.limit
+	default:
+		if ls.has(leaseContacted) {
+			ceiling = ls.remaining.Load() / uint64(max(1, ls.holders.Load()))
+		} else {
+			ceiling = ls.limit / uint64(max(1, l.lc.replicas.Load(), uint32(l.leaseOpts.MaxReplicas)))
+		}
+	}
+	if !takeUpTo(&ls.fallback, uint64(n), ceiling) {
+		l.lc.st.fallbackDenied.Inc()
+		return false
+	}
+	ls.charge.Add(uint64(n))
+	l.lc.st.fallback.Add(uint64(n))
+	return true
+}
+
+// sweepLeases drops ended windows, gives back the tokens of keys idle for a
+// sweep period, and asks again for exhausted keys still in demand (tokens
+// may have come back) and for charges waiting for an engine.
+func (l *Limiter) sweepLeases() {
+	e := l.epoch.Add(1)
+	connected := l.lc.connected()
+	l.leases.sweep(l.now().Unix(), func(ls *lease, ended bool) {
+		if ended {
+			l.lc.st.stranded.Add(uint64(max(0, ls.tokens.Swap(0))))
+			return
+		}
+		if !connected {
+			return
+		}
+		switch {
+		case ls.epoch.Load() < e-1 && ls.tokens.Load() > 0:
+			if t := ls.tokens.Swap(0); t > 0 {
+				ls.returning.Add(uint64(t))
+				l.lc.queue(ls, false)
+			}
+		case ls.has(leaseExhausted) && ls.denied.Swap(0) > 0,
+			ls.charge.Load() > 0,
+			ls.has(leaseUnavailable):
+			l.lc.queue(ls, false)
+		}
+	})
+}
+
+// returnAll gives back every token held, for a replica that stops.
+func (l *Limiter) returnAll() {
+	l.leases.sweep(l.now().Unix(), func(ls *lease, ended bool) {
+		if t := ls.tokens.Swap(0); t > 0 && !ended {
+			ls.returning.Add(uint64(t))
+			l.lc.queue(ls, false)
+		}
+	})
+}

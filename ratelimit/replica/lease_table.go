@@ -1,0 +1,139 @@
+package replica
+
+import (
+	"hash/maphash"
+	"strings"
+	"sync"
+
+	"github.com/floodgate/floodgate/decisions/enginepb"
+	"github.com/floodgate/floodgate/ratelimit"
+)
+
+// leaseTable holds the replica's leases by cache key (window included),
+// bounded in entries and bytes; a key it has no room for is answered by
+// the engine-down fallback, and counted.
+type leaseTable struct {
+	shards        [cacheShards]leaseShard
+	seed          maphash.Seed
+	maxPerShard   int
+	bytesPerShard int
+}
+
+type leaseShard struct {
+	mu    sync.RWMutex
+	m     map[string]*lease
+	bytes int
+	_     [24]byte
+}
+
+// leaseBytes is what a lease holds: its key, its descriptor and the entry.
+func leaseBytes(it *ratelimit.Item) int {
+	n := 2*len(it.Key) + len(it.Domain) + 320
+	for _, e := range it.Entries {
+		n += len(e.GetKey()) + len(e.GetValue()) + 64
+	}
+	return n
+}
+
+func newLeaseTable(maxEntries, maxBytes int) *leaseTable {
+	t := &leaseTable{
+		seed:          maphash.MakeSeed(),
+		maxPerShard:   max(1, maxEntries/cacheShards),
+		bytesPerShard: max(1, maxBytes/cacheShards),
+	}
+	for i := range t.shards {
+		t.shards[i].m = make(map[string]*lease)
+	}
+	return t
+}
+
+// get returns it's lease, making one with overdraft tokens of cold credit
+// when there is none; nil when the table is full.
+func (t *leaseTable) get(it *ratelimit.Item, overdraft int64) *lease {
+	s := &t.shards[maphash.String(t.seed, it.Key)%cacheShards]
+	s.mu.RLock()
+	l := s.m[it.Key]
+	s.mu.RUnlock()
+	if l != nil {
+		return l
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l = s.m[it.Key]; l != nil {
+		return l
+	}
+	cost := leaseBytes(it)
+	if len(s.m) >= t.maxPerShard || s.bytes+cost > t.bytesPerShard {
+		return nil
+	}
+	l = &lease{
+		key:       strings.Clone(it.Key), // it.Key lives in a reused buffer
+		windowEnd: it.WindowStart + it.Unit.Seconds(),
+		limit:     uint64(it.RequestsPerUnit),
+	}
+	l.ask.Domain = it.Domain
+	l.ask.WindowStart = it.WindowStart
+	l.ask.Entries = make([]*enginepb.Entry, len(it.Entries))
+	for i, e := range it.Entries {
+		l.ask.Entries[i] = &enginepb.Entry{Key: e.GetKey(), Value: e.GetValue()}
+	}
+	if it.Override {
+		l.ask.Limit = &enginepb.LimitOverride{RequestsPerUnit: it.RequestsPerUnit, Unit: it.Unit.String()}
+	}
+	l.overdraft.Store(overdraft)
+	l.sync = overdraft == 0
+	s.m[l.key] = l
+	s.bytes += cost
+	return l
+}
+
+// sweep calls fn for every lease, and drops those whose window has ended
+// (fn sees them first, with ended set).
+func (t *leaseTable) sweep(nowUnix int64, fn func(l *lease, ended bool)) {
+	for i := range t.shards {
+		s := &t.shards[i]
+		var ended []*lease
+		s.mu.RLock()
+		for _, l := range s.m {
+			if l.windowEnd <= nowUnix {
+				ended = append(ended, l)
+				continue
+			}
+			fn(l, false)
+		}
+		s.mu.RUnlock()
+		if len(ended) == 0 {
+			continue
+		}
+		s.mu.Lock()
+		for _, l := range ended {
+			delete(s.m, l.key)
+			s.bytes -= leaseEntryBytes(l)
+		}
+		s.mu.Unlock()
+		for _, l := range ended {
+			fn(l, true)
+		}
+	}
+}
+
+// leaseEntryBytes is leaseBytes of the item a lease was made from.
+func leaseEntryBytes(l *lease) int {
+	n := 2*len(l.key) + len(l.ask.Domain) + 320
+	for _, e := range l.ask.Entries {
+		n += len(e.GetKey()) + len(e.GetValue()) + 64
+	}
+	return n
+}
+
+// Len is the leases held.
+func (t *leaseTable) Len() int {
+	n := 0
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.RLock()
+		n += len(s.m)
+		s.mu.RUnlock()
+	}
+	return n
+}
