@@ -24,13 +24,18 @@ func openBrokers(urls []string, stats gostats.Scope, log *slog.Logger) (*decisio
 
 // asyncFlags configure an RLS replica's async limiter.
 type asyncFlags struct {
-	engines      listFlag
-	policy       string
-	onEngineDown string
-	cacheSize    int
-	cacheBytes   int
-	reportBytes  int
-	report       time.Duration
+	engines        listFlag
+	policy         string
+	mode           string
+	leaseHorizon   time.Duration
+	leaseWait      time.Duration
+	overdraftRatio float64
+	maxReplicas    int
+	onEngineDown   string
+	cacheSize      int
+	cacheBytes     int
+	reportBytes    int
+	report         time.Duration
 }
 
 func (f *asyncFlags) register(fs *flag.FlagSet, withEngines bool) {
@@ -38,7 +43,12 @@ func (f *asyncFlags) register(fs *flag.FlagSet, withEngines bool) {
 		fs.Var(&f.engines, "engine", "throttle engine `ADDR[,ADDR]` of one group; repeat the flag for more groups (every group sees every hit)")
 		fs.StringVar(&f.policy, "engine-policy", "loadbalance", "how a group picks its engine: loadbalance (round robin over healthy engines) or failover (first healthy)")
 	}
-	fs.StringVar(&f.onEngineDown, "on-engine-down", "allow", "answer while no engine is reachable: allow (from what the replica knows) or deny")
+	fs.StringVar(&f.mode, "async-mode", "lease", "how async mode admits: lease (spends tokens engines granted ahead: admitted stays within (1+overdraft ratio) x the limit) or report (admits, then reports hits: over-admits by rate x delay)")
+	fs.DurationVar(&f.leaseHorizon, "lease-horizon", 100*time.Millisecond, "lease mode: how long a grant should last at a key's recent rate")
+	fs.DurationVar(&f.leaseWait, "lease-wait", 50*time.Millisecond, "lease mode: longest a request that finds no tokens waits for a grant before it is denied")
+	fs.Float64Var(&f.overdraftRatio, "overdraft-ratio", 0.005, "lease mode: ε; a replica admits up to ε x limit / replicas of a cold key before its first grant (negative: none). Keys whose share is under one token wait for a grant per request")
+	fs.IntVar(&f.maxReplicas, "max-replicas", 0, "lease mode: the replicas sharing a key, for the overdraft and the engine-down share (0: as the engines count them)")
+	fs.StringVar(&f.onEngineDown, "on-engine-down", "share", "answer while no engine can grant: share (spend the tokens held, then this replica's share of what remained), allow (count locally up to the limit) or deny")
 	fs.IntVar(&f.cacheSize, "decision-cache-size", 1<<20, "most keys the local decision cache holds")
 	fs.IntVar(&f.cacheBytes, "decision-cache-bytes", 256<<20, "most bytes the local decision cache holds, keys included; over it entries are evicted and counted")
 	fs.IntVar(&f.reportBytes, "report-buffer-bytes", 64<<20, "most bytes the hits waiting for the next report hold, descriptors included; hits of further keys are dropped and counted")
@@ -68,7 +78,17 @@ func (f *asyncFlags) limiter(groups [][]string, bus decisions.Subscriber, stats 
 	if err != nil {
 		return nil, fmt.Errorf("--on-engine-down: %w", err)
 	}
+	mode, err := replica.ParseMode(f.mode)
+	if err != nil {
+		return nil, fmt.Errorf("--async-mode: %w", err)
+	}
+	if mode == replica.ModeLease && len(groups) > 1 {
+		return nil, fmt.Errorf("--engine: lease mode takes one engine group (its engines share the counter store); %d given", len(groups))
+	}
 	return replica.NewLimiter(replica.Options{
+		Mode: mode,
+		Leases: replica.LeaseOptions{Horizon: f.leaseHorizon, Wait: f.leaseWait,
+			OverdraftRatio: f.overdraftRatio, MaxReplicas: f.maxReplicas},
 		Engines: replica.HitReporterOptions{Groups: groups, Policy: pol, FlushInterval: f.report,
 			MaxBytes: f.reportBytes, DialOptions: dial},
 		Decisions:    bus,

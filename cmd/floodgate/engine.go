@@ -23,6 +23,7 @@ type engineFlags struct {
 	grpcAddr      string
 	httpAddr      string
 	redis         listFlag
+	counterRedis  string
 	memcached     string
 	id            string
 	keyPrefix     string
@@ -41,7 +42,8 @@ func (f *engineFlags) register(fs *flag.FlagSet) {
 	f.log.register(fs)
 	fs.StringVar(&f.grpcAddr, "grpc-addr", "127.0.0.1:8091", "gRPC `address` replicas stream hits to")
 	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:8092", "HTTP `address` of /healthcheck and /metrics")
-	fs.Var(&f.redis, "redis", "Redis `URL[,URL]`: decisions go to every one; counters live on the first unless --memcached is given")
+	fs.Var(&f.redis, "redis", "Redis `URL[,URL]`: decisions go to every one; counters live on the first unless --counter-redis or --memcached is given")
+	fs.StringVar(&f.counterRedis, "counter-redis", "", "Redis `URL` of the counters and lease grants, apart from the decision brokers, so that losing a broker never stops counting; any Redis URL form (redis+sentinel://, redis+cluster://)")
 	fs.StringVar(&f.memcached, "memcached", "", "memcached servers `host:port,...` of the counters")
 	fs.StringVar(&f.id, "id", "", "engine id in decisions (default host-pid)")
 	fs.StringVar(&f.keyPrefix, "key-prefix", "", "the RLS replicas' --key-prefix: decisions name keys as they do")
@@ -95,12 +97,20 @@ func runEngine(ctx context.Context, args []string) error {
 func (f *engineFlags) open(stats gostats.Scope) (_ *decisions.Engine, _ *decisions.Brokers, closeAll func(), _ error) {
 	urls := f.redis.items()
 	counterURL := urls[0]
-	if f.memcached != "" {
+	switch {
+	case f.counterRedis != "" && f.memcached != "":
+		return nil, nil, nil, errors.New("--counter-redis and --memcached: give one counter store, not both")
+	case f.counterRedis != "":
+		counterURL = f.counterRedis
+	case f.memcached != "":
 		counterURL = ""
 	}
 	store, err := openCounters(counterURL, f.memcached, f.counterPrefix, false, f.memoryBytes)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if f.memcached != "" {
+		slog.Warn("memcached counters grant no leases: replicas reporting to this engine must run --async-mode report")
 	}
 	b, err := openBrokers(urls, stats, slog.Default())
 	if err != nil {

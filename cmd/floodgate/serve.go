@@ -22,6 +22,7 @@ type serveFlags struct {
 	async         asyncFlags
 	mode          string
 	redis         listFlag
+	counterRedis  string
 	memcached     string
 	counterPrefix string
 	flush         time.Duration
@@ -34,7 +35,8 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.async.register(fs, false)
 	fs.StringVar(&f.mode, "mode", "async", "counting mode: async (answers from the local decision cache, counted by the engine) or exact (counted per request in the store)")
 	fs.Var(&f.redis, "redis", "Redis `URL[,URL]`: the counters (on the first), and in async mode the decision bus (on all); redis://, rediss://, redis+sentinel://, redis+cluster://")
-	fs.StringVar(&f.memcached, "memcached", "", "memcached servers `host:port,...` of the counters")
+	fs.StringVar(&f.memcached, "memcached", "", "memcached servers `host:port,...` of the counters (exact mode, or async mode with --async-mode report)")
+	fs.StringVar(&f.counterRedis, "counter-redis", "", "async mode: Redis `URL` of the counters and lease grants, apart from the --redis decision brokers")
 	fs.StringVar(&f.counterPrefix, "counter-prefix", "", "async mode: prefix of the engine's counter keys")
 	fs.DurationVar(&f.flush, "flush-interval", 20*time.Millisecond, "async mode: how often the engine adds hits to the counters and publishes decisions")
 	fs.IntVar(&f.maxDecisions, "max-decisions", 100_000, "async mode: most throttle decisions the engine keeps in force; further ones are refused and counted while their hits are still counted")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"log/slog"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/floodgate/floodgate/decisions"
 	"github.com/floodgate/floodgate/internal/serving"
+	"github.com/floodgate/floodgate/ratelimit/replica"
 )
 
 // openAsync runs a throttle engine on an in-process gRPC server, counting in
@@ -23,7 +25,14 @@ func (f *serveFlags) openAsync(stats gostats.Scope) (*serveRole, error) {
 	fail := func(err error) (*serveRole, error) { r.close(); return nil, err }
 
 	urls := f.redis.items()
-	store, err := openCounters(first(urls), f.memcached, f.counterPrefix, false, f.memoryBytes)
+	counterURL := first(urls)
+	if f.counterRedis != "" {
+		counterURL = f.counterRedis
+	}
+	if f.memcached != "" && f.async.mode != replica.ModeReport.String() {
+		return nil, errors.New("--memcached: memcached counters grant no leases; use Redis, the in-process store, or --async-mode report")
+	}
+	store, err := openCounters(counterURL, f.memcached, f.counterPrefix, false, f.memoryBytes)
 	if err != nil {
 		return nil, err
 	}
