@@ -118,7 +118,7 @@ func (e *Engine) Grant(ctx context.Context, req *enginepb.LeaseRequest) *enginep
 		gs = append(gs, counter.Grant{
 			Key: e.o.CounterPrefix + key, Limit: uint64(res.RequestsPerUnit),
 			WindowStart: res.WindowStart, Window: window,
-			Want: want, Charge: charge, Return: ret,
+			Want: want, Charge: charge, Return: ret, Floor: min(a.GetSeen(), uint64(res.RequestsPerUnit)),
 			Divisor: uint64(e.o.LeaseShare) * uint64(holders),
 			Ahead:   min(e.o.LeaseAhead, window/2),
 		})

@@ -216,11 +216,15 @@ type LeaseAsk struct {
 	// window_start is the start (Unix seconds) of the window the tokens are
 	// for, by the replica's clock; the engine grants only for the window in
 	// force by the counter store's clock, or the next one shortly before it.
-	WindowStart   int64  `protobuf:"varint,4,opt,name=window_start,json=windowStart,proto3" json:"window_start,omitempty"`
-	Want          uint64 `protobuf:"varint,5,opt,name=want,proto3" json:"want,omitempty"`           // tokens asked for
-	Overdraft     uint64 `protobuf:"varint,6,opt,name=overdraft,proto3" json:"overdraft,omitempty"` // tokens admitted beyond those held, to charge
-	Returned      uint64 `protobuf:"varint,7,opt,name=returned,proto3" json:"returned,omitempty"`   // unspent tokens given back
-	Used          uint64 `protobuf:"varint,8,opt,name=used,proto3" json:"used,omitempty"`           // tokens spent since the last ask of this key
+	WindowStart int64  `protobuf:"varint,4,opt,name=window_start,json=windowStart,proto3" json:"window_start,omitempty"`
+	Want        uint64 `protobuf:"varint,5,opt,name=want,proto3" json:"want,omitempty"`           // tokens asked for
+	Overdraft   uint64 `protobuf:"varint,6,opt,name=overdraft,proto3" json:"overdraft,omitempty"` // tokens admitted beyond those held, to charge
+	Returned    uint64 `protobuf:"varint,7,opt,name=returned,proto3" json:"returned,omitempty"`   // unspent tokens given back
+	Used        uint64 `protobuf:"varint,8,opt,name=used,proto3" json:"used,omitempty"`           // tokens spent since the last ask of this key
+	// seen is the window's granted count (limit - remaining) at the
+	// replica's last grant: a counter store that lost the window is raised
+	// back to it.
+	Seen          uint64 `protobuf:"varint,9,opt,name=seen,proto3" json:"seen,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -307,6 +311,13 @@ func (x *LeaseAsk) GetReturned() uint64 {
 func (x *LeaseAsk) GetUsed() uint64 {
 	if x != nil {
 		return x.Used
+	}
+	return 0
+}
+
+func (x *LeaseAsk) GetSeen() uint64 {
+	if x != nil {
+		return x.Seen
 	}
 	return 0
 }
@@ -868,7 +879,7 @@ const file_engine_proto_rawDesc = "" +
 	"\vincarnation\x18\x02 \x01(\x04R\vincarnation\x12\x10\n" +
 	"\x03seq\x18\x03 \x01(\x04R\x03seq\x121\n" +
 	"\x04asks\x18\x04 \x03(\v2\x1d.floodgate.engine.v1.LeaseAskR\x04asks\x12\x1a\n" +
-	"\breplicas\x18\x05 \x01(\rR\breplicas\"\x97\x02\n" +
+	"\breplicas\x18\x05 \x01(\rR\breplicas\"\xab\x02\n" +
 	"\bLeaseAsk\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x124\n" +
 	"\aentries\x18\x02 \x03(\v2\x1a.floodgate.engine.v1.EntryR\aentries\x128\n" +
@@ -877,7 +888,8 @@ const file_engine_proto_rawDesc = "" +
 	"\x04want\x18\x05 \x01(\x04R\x04want\x12\x1c\n" +
 	"\toverdraft\x18\x06 \x01(\x04R\toverdraft\x12\x1a\n" +
 	"\breturned\x18\a \x01(\x04R\breturned\x12\x12\n" +
-	"\x04used\x18\b \x01(\x04R\x04used\"n\n" +
+	"\x04used\x18\b \x01(\x04R\x04used\x12\x12\n" +
+	"\x04seen\x18\t \x01(\x04R\x04seen\"n\n" +
 	"\n" +
 	"LeaseReply\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x122\n" +

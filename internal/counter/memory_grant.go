@@ -52,6 +52,7 @@ func grantWindow(g Grant, now time.Time) GrantStatus {
 // computes it: the charge first, whatever the limit; then the return; then
 // tokens up to ceil(remaining / Divisor) and Want.
 func applyGrant(total uint64, g Grant) (after, tokens uint64) {
+	total = max(total, clampGrant(g.Floor))
 	total = min(total+clampGrant(g.Charge), maxGrantCount)
 	total -= min(clampGrant(g.Return), total)
 	remaining := clampGrant(g.Limit) - min(clampGrant(g.Limit), total)

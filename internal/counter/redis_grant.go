@@ -15,7 +15,7 @@ var _ Granter = (*Redis)(nil)
 // clock (TIME, to the microsecond), so engines whose clocks disagree still
 // agree on which window is in force. KEYS[1] is the granted count; ARGV:
 // limit, window start (Unix seconds), window (ms), want, charge, return,
-// divisor, ahead (ms), grace (ms). It returns {status, tokens, total},
+// divisor, ahead (ms), grace (ms), floor. It returns {status, tokens, total},
 // status as GrantStatus. A window not in force changes nothing; nor does a
 // grant that leaves the count as it was, so it creates no key. Amounts are
 // doubles here: the caller keeps them within maxGrantCount.
@@ -40,6 +40,7 @@ if start * 1000 > now + tonumber(ARGV[8]) * 1000 then
 	return {2, 0, total}
 end
 local before = total
+total = math.max(total, math.min(tonumber(ARGV[10]), max))
 total = math.min(total + tonumber(ARGV[5]), max)
 total = total - math.min(tonumber(ARGV[6]), total)
 local remaining = math.max(0, tonumber(ARGV[1]) - total)
@@ -129,7 +130,7 @@ func (r *Redis) evalUnloaded(ctx context.Context, keys []string, args [][]any, c
 func grantArgs(g Grant) []any {
 	return []any{clampGrant(g.Limit), g.WindowStart, grantMillis(g.Window),
 		clampGrant(g.Want), clampGrant(g.Charge), clampGrant(g.Return), clampGrant(g.Divisor),
-		grantMillis(g.Ahead), grantMillis(grantGrace)}
+		grantMillis(g.Ahead), grantMillis(grantGrace), clampGrant(g.Floor)}
 }
 
 // grantMillis is d in whole milliseconds, rounded up; 0 when negative, and

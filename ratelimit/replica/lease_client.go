@@ -203,6 +203,9 @@ func (c *leaseClient) ask(l *lease, now time.Time) *enginepb.LeaseAsk {
 	a := &enginepb.LeaseAsk{Domain: l.ask.Domain, Entries: l.ask.Entries, Limit: l.ask.Limit,
 		WindowStart: l.ask.WindowStart, Used: used,
 		Overdraft: l.charge.Swap(0), Returned: l.returning.Swap(0)}
+	if l.has(leaseContacted) {
+		a.Seen = l.limit - min(l.limit, l.remaining.Load())
+	}
 	switch {
 	case a.Returned > 0: // idle: nothing more wanted
 	case l.sync:
