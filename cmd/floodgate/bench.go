@@ -35,6 +35,13 @@ type benchFlags struct {
 	replicas int
 	limit    uint64
 	interval time.Duration
+	engines  int
+	unit     string
+	modes    string
+	small    uint64
+	// set names the flags given, so that --accuracy can tell its own
+	// defaults from the sweep's.
+	set map[string]bool
 }
 
 func (f *benchFlags) register(fs *flag.FlagSet) {
@@ -54,10 +61,14 @@ func (f *benchFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.csvPath, "csv", "", "also write the results as CSV to `FILE` (for docs/plot.sh)")
 	fs.DurationVar(&f.warmup, "warmup", time.Second, "unmeasured load before each target's first run")
 	fs.IntVar(&f.rounds, "rounds", 3, "runs per target and concurrency, alternating targets; their results are merged so that drift in the machine hits every target alike")
-	fs.BoolVar(&f.accuracy, "accuracy", false, "measure accuracy instead: --replicas async replicas and an engine in this process, one key limited to --limit, driven at --rate")
+	fs.BoolVar(&f.accuracy, "accuracy", false, "measure accuracy instead: --engines engines and --replicas async replicas in this process, in each of --modes, keys limited to --limit and --small-limit; closed loop unless --rate (defaults then: --duration 2s, --rounds 1)")
 	fs.IntVar(&f.replicas, "replicas", 3, "accuracy: RLS replicas")
-	fs.Uint64Var(&f.limit, "limit", 1000, "accuracy: the key's limit (per hour)")
-	fs.DurationVar(&f.interval, "interval", 20*time.Millisecond, "accuracy: the replicas' report interval and the engine's flush interval")
+	fs.IntVar(&f.engines, "engines", 2, "accuracy: engines")
+	fs.Uint64Var(&f.limit, "limit", 2000, "accuracy: the cold and warm keys' limit (per --unit)")
+	fs.Uint64Var(&f.small, "small-limit", 20, "accuracy: the small key's limit (0: no small case)")
+	fs.StringVar(&f.unit, "unit", "minute", "accuracy: the limits' window, minute or hour")
+	fs.StringVar(&f.modes, "modes", "report,lease", "accuracy: async admission modes measured side by side, each in a deployment of its own")
+	fs.DurationVar(&f.interval, "interval", 20*time.Millisecond, "accuracy: the replicas' report interval and the engines' flush interval")
 	fs.StringVar(&f.cpuProf, "cpuprofile", "", "write a CPU profile of the whole run (load and in-process targets) to `FILE`")
 }
 
@@ -70,13 +81,18 @@ func runBench(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	f.set = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
 	stopProfile, err := startCPUProfile(f.cpuProf)
 	if err != nil {
 		return err
 	}
 	defer stopProfile()
 	if f.accuracy {
-		_, err := runAccuracy(ctx, os.Stdout, &f)
+		rows, err := runAccuracy(ctx, os.Stdout, &f)
+		if err == nil && f.csvPath != "" {
+			err = load.WriteAccuracyCSV(f.csvPath, rows)
+		}
 		return err
 	}
 	sweep, err := f.sweep()

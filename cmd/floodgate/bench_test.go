@@ -1,14 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/csv"
+	"flag"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/floodgate/floodgate/ratelimit/replica"
 )
 
 func TestBenchSideBySide(t *testing.T) {
@@ -41,13 +42,53 @@ func TestBenchSideBySide(t *testing.T) {
 // bench --accuracy maps its flags onto load.DeploymentAccuracy, whose own
 // tests check the accuracy; this checks that the flags reach it.
 func TestBenchAccuracy(t *testing.T) {
-	var out bytes.Buffer
-	f := &benchFlags{replicas: 2, limit: 50, rate: 1000, duration: 400 * time.Millisecond, interval: 5 * time.Millisecond}
-	res, err := runAccuracy(context.Background(), &out, f)
+	csvPath := filepath.Join(t.TempDir(), "accuracy.csv")
+	err := runBench(context.Background(), []string{"--accuracy", "--modes", "lease", "--engines", "1", "--replicas", "2",
+		"--unit", "hour", "--limit", "60", "--small-limit", "0", "--workers", "8", "--duration", "200ms", "--csv", csvPath})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Limit != 50 || len(res.PerReplica) != 2 || !strings.Contains(out.String(), "2 replicas") {
-		t.Fatalf("limit %d, %d replicas; report:\n%s", res.Limit, len(res.PerReplica), out.String())
+	f, err := os.Open(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// header, then lease mode's cold and warm cases
+	if len(rows) != 3 || rows[1][0] != "cold" || rows[2][0] != "warm" || rows[1][1] != "lease" || rows[1][2] != "60" {
+		t.Fatalf("csv rows = %v", rows)
+	}
+}
+
+// Without --duration and --rounds, --accuracy takes its own defaults.
+func TestBenchAccuracyDefaults(t *testing.T) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	var f benchFlags
+	f.register(fs)
+	if err := fs.Parse([]string{"--accuracy"}); err != nil {
+		t.Fatal(err)
+	}
+	f.set = map[string]bool{}
+	o, err := f.accuracyOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Duration != 2*time.Second || o.Runs != 1 || o.Engines != 2 || o.Unit != "minute" || o.Limit != 2000 ||
+		o.SmallLimit != 20 || o.Rate != 0 || o.Workers != 64 || len(o.Modes) != 2 || o.Modes[0] != replica.ModeReport {
+		t.Fatalf("options %+v", o)
+	}
+	for _, bad := range [][]string{{"--modes", "exact"}, {"--modes", "lease,"}, {"--workers", "4,8"}} {
+		g := benchFlags{modes: "report,lease", set: map[string]bool{}}
+		fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+		g.register(fs)
+		if err := fs.Parse(bad); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := g.accuracyOptions(); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
 	}
 }

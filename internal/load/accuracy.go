@@ -10,26 +10,36 @@ import (
 
 	ratelimitv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // AccuracyOptions describe an accuracy run: one key with a known limit,
-// driven at a fixed rate through several replicas in turn.
+// driven through several replicas in turn.
 type AccuracyOptions struct {
-	Addrs    []string // the replicas
-	Domain   string
-	Entries  []*ratelimitv3.RateLimitDescriptor_Entry
-	Limit    uint64 // the key's requests_per_unit; its window must outlast the run
+	Addrs   []string // the replicas
+	Domain  string
+	Entries []*ratelimitv3.RateLimitDescriptor_Entry
+	Limit   uint64 // the key's requests_per_unit; its window must outlast the run
+	// Rate is requests a second (open loop); 0 is closed loop, every
+	// worker calling again as soon as it has an answer.
 	Rate     float64
 	Duration time.Duration
 	Workers  int // callers; 0 is 64
+	// Warm requests are sent before the timed run, spread evenly over
+	// WarmOver and round robin over the replicas, so that the run meets a
+	// key the deployment already knows. They count towards the window.
+	Warm     uint64
+	WarmOver time.Duration
 }
 
 // AccuracyResult is what an accuracy run saw.
 type AccuracyResult struct {
+	// Sent, Admitted and Errors are the timed run's; WarmSent and
+	// WarmAdmitted the warm-up's.
 	Sent, Admitted, Errors uint64
+	WarmSent, WarmAdmitted uint64
 	Limit                  uint64
+	// Elapsed is the timed run, from its first request to its last answer.
+	Elapsed time.Duration
 	// Delay is from the moment the limit was crossed (the request after the
 	// limit-th was sent) to the moment the last replica answered OVER_LIMIT.
 	// Negative values cannot occur; -1 means some replica never enforced.
@@ -38,13 +48,30 @@ type AccuracyResult struct {
 	PerReplica []time.Duration
 }
 
-// AdmittedRatio is admitted requests over the limit: 1.0 is exact.
-func (r *AccuracyResult) AdmittedRatio() float64 { return float64(r.Admitted) / float64(r.Limit) }
+// InWindow is every request the window admitted, warm-up included.
+func (r *AccuracyResult) InWindow() uint64 { return r.Admitted + r.WarmAdmitted }
+
+// AdmittedRatio is admitted requests in the window over the limit: 1.0 is
+// exact.
+func (r *AccuracyResult) AdmittedRatio() float64 { return float64(r.InWindow()) / float64(r.Limit) }
+
+// Throughput is the timed run's requests a second.
+func (r *AccuracyResult) Throughput() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Sent) / r.Elapsed.Seconds()
+}
+
+// callTimeout bounds a request that outlives its run: the run waits for
+// its answer rather than cancel it, since a cancelled request the server
+// admitted would go uncounted.
+const callTimeout = 5 * time.Second
 
 // Accuracy runs one accuracy measurement.
 func Accuracy(ctx context.Context, o AccuracyOptions) (*AccuracyResult, error) {
-	if len(o.Addrs) == 0 || o.Limit == 0 || o.Rate <= 0 || o.Duration <= 0 {
-		return nil, errors.New("accuracy: give replicas, a limit, a rate and a duration")
+	if len(o.Addrs) == 0 || o.Limit == 0 || o.Rate < 0 || o.Duration <= 0 {
+		return nil, errors.New("accuracy: give replicas, a limit and a duration")
 	}
 	o.Duration = min(o.Duration, MaxDuration)
 	if o.Workers <= 0 {
@@ -56,13 +83,38 @@ func Accuracy(ctx context.Context, o AccuracyOptions) (*AccuracyResult, error) {
 	}
 	defer hangUp()
 	req := &rlsv3.RateLimitRequest{Domain: o.Domain, Descriptors: []*ratelimitv3.RateLimitDescriptor{{Entries: o.Entries}}}
+	res := &AccuracyResult{Limit: o.Limit, PerReplica: make([]time.Duration, len(clients))}
+	res.WarmSent, res.WarmAdmitted, res.Errors = warmKey(ctx, clients, req, o.Warm, o.WarmOver)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 
-	ctx, cancel := context.WithTimeout(ctx, o.Duration)
-	defer cancel()
-	starts := make(chan time.Time, o.Workers)
+	begin := time.Now()
+	run, stop := context.WithTimeout(ctx, o.Duration)
+	defer stop()
+	var starts chan time.Time
 	var missed atomic.Uint64
-	go pace(ctx, o.Rate, starts, &missed)
+	if o.Rate > 0 {
+		starts = make(chan time.Time, o.Workers)
+		go pace(run, o.Rate, starts, &missed)
+	}
+	// next is when the worker's next request starts; false once the run
+	// is over.
+	next := func() (time.Time, bool) {
+		if starts == nil {
+			return time.Now(), run.Err() == nil
+		}
+		select {
+		case s := <-starts:
+			return s, true
+		case <-run.Done():
+			return time.Time{}, false
+		}
+	}
 
+	// The limit is crossed by the request that takes the window past it,
+	// warm-up included.
+	crossing := o.Limit - min(o.Limit, res.WarmSent)
 	var (
 		seq       atomic.Uint64
 		admitted  atomic.Uint64
@@ -71,32 +123,32 @@ func Accuracy(ctx context.Context, o AccuracyOptions) (*AccuracyResult, error) {
 		crossedAt time.Time
 		firstOver = make([]time.Time, len(clients))
 	)
+	if res.WarmSent > o.Limit {
+		crossedAt = begin
+	}
 	var wg sync.WaitGroup
 	for range o.Workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				var start time.Time
-				select {
-				case start = <-starts:
-				case <-ctx.Done():
+				start, ok := next()
+				if !ok {
 					return
 				}
 				n := seq.Add(1) - 1
 				replica := int(n % uint64(len(clients)))
-				if n == o.Limit {
+				if n == crossing {
 					mu.Lock()
 					crossedAt = start
 					mu.Unlock()
 				}
-				resp, err := clients[replica].ShouldRateLimit(ctx, req)
+				call, cancel := context.WithTimeout(ctx, callTimeout)
+				resp, err := clients[replica].ShouldRateLimit(call, req)
+				cancel()
 				switch {
 				case err != nil:
-					// The run's deadline is the only one a request has: a
-					// DeadlineExceeded is the run ending, which the server
-					// may notice before this process's context does.
-					if ctx.Err() == nil && status.Code(err) != codes.DeadlineExceeded {
+					if ctx.Err() == nil {
 						failed.Add(1)
 					}
 				case resp.GetOverallCode() == rlsv3.RateLimitResponse_OVER_LIMIT:
@@ -112,10 +164,13 @@ func Accuracy(ctx context.Context, o AccuracyOptions) (*AccuracyResult, error) {
 		}()
 	}
 	wg.Wait()
-	res := &AccuracyResult{Sent: seq.Load(), Admitted: admitted.Load(), Errors: failed.Load(), Limit: o.Limit,
-		PerReplica: make([]time.Duration, len(clients))}
+	res.Elapsed = time.Since(begin)
+	res.Sent, res.Admitted, res.Errors = seq.Load(), admitted.Load(), res.Errors+failed.Load()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if crossedAt.IsZero() {
-		return res, fmt.Errorf("accuracy: only %d requests sent, never crossed the limit of %d: raise --rate or --duration", res.Sent, o.Limit)
+		return res, fmt.Errorf("accuracy: only %d requests sent, never crossed the limit of %d: raise --rate or --duration", res.Sent+res.WarmSent, o.Limit)
 	}
 	for i, t := range firstOver {
 		switch {
@@ -132,4 +187,38 @@ func Accuracy(ctx context.Context, o AccuracyOptions) (*AccuracyResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// warmKey sends n requests spread evenly over d, round robin over the
+// clients, each on its own so that a slow answer does not delay the next.
+func warmKey(ctx context.Context, clients []rlsv3.RateLimitServiceClient, req *rlsv3.RateLimitRequest,
+	n uint64, d time.Duration) (sent, admitted, errs uint64) {
+	var ok, failed atomic.Uint64
+	var wg sync.WaitGroup
+	begin := time.Now()
+	for i := range n {
+		at := begin.Add(time.Duration(float64(d) * float64(i) / float64(n)))
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return sent, ok.Load(), failed.Load()
+		case <-time.After(time.Until(at)):
+		}
+		sent++
+		wg.Add(1)
+		go func(c rlsv3.RateLimitServiceClient) {
+			defer wg.Done()
+			call, cancel := context.WithTimeout(ctx, callTimeout)
+			defer cancel()
+			resp, err := c.ShouldRateLimit(call, req)
+			switch {
+			case err != nil:
+				failed.Add(1)
+			case resp.GetOverallCode() != rlsv3.RateLimitResponse_OVER_LIMIT:
+				ok.Add(1)
+			}
+		}(clients[i%uint64(len(clients))])
+	}
+	wg.Wait()
+	return sent, ok.Load(), failed.Load()
 }

@@ -2,51 +2,120 @@ package load
 
 import (
 	"context"
+	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strconv"
+	"strings"
+	"text/tabwriter"
 	"time"
 
 	ratelimitv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
 
 	"github.com/floodgate/floodgate/internal/cluster"
 	"github.com/floodgate/floodgate/policy"
+	"github.com/floodgate/floodgate/ratelimit/replica"
 )
 
-// DeploymentAccuracyOptions describe an accuracy run against a deployment
-// this process starts: one engine and Replicas replicas on loopback, one key
-// limited to Limit an hour, driven at Rate for Duration.
+// DeploymentAccuracyOptions describe accuracy runs against deployments this
+// process starts, one per admission mode: Engines engines and Replicas
+// replicas on loopback, each case a key of its own.
 type DeploymentAccuracyOptions struct {
-	Replicas int
-	// Redis is the broker URL the engine counts in and decisions travel
+	Engines, Replicas int // 2 engines when zero; 1 replica when zero
+	// Redis is the broker URL the engines count in and decisions travel
 	// over; empty: an in-memory bus and counter.
 	Redis string
-	// Interval is both the replicas' report interval and the engine's
+	// Interval is both the replicas' report interval and the engines'
 	// flush interval; zero: the components' defaults.
 	Interval time.Duration
-	Limit    uint64  // 1 to 2^31
-	Rate     float64 // requests a second; 2000 when zero
-	Duration time.Duration
+	// Modes are measured in order, each in a deployment of its own;
+	// report then lease when empty.
+	Modes []replica.Mode
+	// Unit is the limits' window, "minute" or "hour"; minute when empty.
+	// No case crosses a window boundary: a case that would waits for the
+	// next window.
+	Unit string
+	// Limit is the cold and warm cases' limit, 1 to 2^31; SmallLimit the
+	// small case's, 0 for none.
+	Limit, SmallLimit uint64
+	Rate              float64 // requests a second; 0 is closed loop
+	Workers           int     // callers; 0 is 64
+	Duration          time.Duration
+	Runs              int           // runs per case; 1 when zero
+	WarmOver          time.Duration // the warm case's warm-up; 300ms when zero
 }
 
 func (o DeploymentAccuracyOptions) withDefaults() DeploymentAccuracyOptions {
-	if o.Rate == 0 {
-		o.Rate = 2000
+	if o.Engines <= 0 {
+		o.Engines = 2
+	}
+	if len(o.Modes) == 0 {
+		o.Modes = []replica.Mode{replica.ModeReport, replica.ModeLease}
+	}
+	if o.Unit == "" {
+		o.Unit = "minute"
+	}
+	if o.Workers <= 0 {
+		o.Workers = 64
+	}
+	o.Runs = max(o.Runs, 1)
+	if o.WarmOver <= 0 {
+		o.WarmOver = 300 * time.Millisecond
 	}
 	return o
 }
 
-// DeploymentAccuracy starts the deployment o describes, measures how
-// closely it holds the limit, writes a report of it to w, and stops the
-// deployment.
-func DeploymentAccuracy(ctx context.Context, w io.Writer, o DeploymentAccuracyOptions) (*AccuracyResult, error) {
+// AccuracyRow is one run of one case in one mode.
+type AccuracyRow struct {
+	Mode string
+	Case string // cold, warm or small; "#n" follows from the second run on
+	*AccuracyResult
+}
+
+// The cases. Cold: the key's first request is inside the timed run. Warm:
+// a twentieth of the limit arrives gently beforehand, as a key in steady
+// use would. Small: a limit of a few requests, where any slack is large
+// next to it.
+const (
+	caseCold  = "cold"
+	caseWarm  = "warm"
+	caseSmall = "small"
+)
+
+// DeploymentAccuracy measures, for each mode, how closely a deployment
+// holds the limits, writes a line per case and then a table of them all to
+// w, and stops each deployment before starting the next.
+func DeploymentAccuracy(ctx context.Context, w io.Writer, o DeploymentAccuracyOptions) ([]AccuracyRow, error) {
 	o = o.withDefaults()
-	snap, value, err := accuracyPolicy(o.Limit)
+	snap, unit, err := accuracyPolicy(o.Limit, o.SmallLimit, o.Unit)
 	if err != nil {
 		return nil, err
 	}
-	co := cluster.Options{Engines: 1, Replicas: o.Replicas, Snapshot: snap,
+	// A case's warm-up, run and drain must fit inside one window.
+	need := o.WarmOver + min(o.Duration, MaxDuration) + 2*time.Second
+	if need > unit {
+		return nil, fmt.Errorf("accuracy: a %v run does not fit in a %s window", o.Duration, o.Unit)
+	}
+	var rows []AccuracyRow
+	for _, mode := range o.Modes {
+		modeRows, err := modeAccuracy(ctx, w, o, mode, snap, unit, need)
+		if err != nil {
+			return rows, fmt.Errorf("accuracy, %s mode: %w", mode, err)
+		}
+		rows = append(rows, modeRows...)
+	}
+	fmt.Fprintln(w)
+	PrintAccuracyRows(w, rows)
+	return rows, nil
+}
+
+// modeAccuracy runs every case against a fresh deployment in one mode.
+func modeAccuracy(ctx context.Context, w io.Writer, o DeploymentAccuracyOptions, mode replica.Mode,
+	snap *policy.Snapshot, unit, need time.Duration) ([]AccuracyRow, error) {
+	co := cluster.Options{Engines: o.Engines, Replicas: o.Replicas, Snapshot: snap, Mode: mode,
 		FlushInterval: o.Interval, ReportInterval: o.Interval, Logger: slog.New(slog.DiscardHandler)}
 	busName := "in-memory bus"
 	if o.Redis != "" {
@@ -54,29 +123,140 @@ func DeploymentAccuracy(ctx context.Context, w io.Writer, o DeploymentAccuracyOp
 	}
 	c, err := cluster.Start(ctx, co)
 	if err != nil {
-		return nil, fmt.Errorf("accuracy: %w", err)
-	}
-	defer c.Close()
-
-	res, err := Accuracy(ctx, AccuracyOptions{Addrs: c.ReplicaAddrs(), Domain: "bench", Limit: o.Limit, Rate: o.Rate,
-		Duration: o.Duration, Entries: []*ratelimitv3.RateLimitDescriptor_Entry{{Key: "accuracy", Value: value}}})
-	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(w, "accuracy: %d replicas, %s, %v report and flush intervals, limit %d, %.0f req/s for %v\n",
-		c.Replicas(), busName, o.Interval, o.Limit, o.Rate, o.Duration)
-	fmt.Fprintf(w, "  sent %d, admitted %d: admitted/limit %.3f, errors %d\n", res.Sent, res.Admitted, res.AdmittedRatio(), res.Errors)
-	fmt.Fprintf(w, "  limit crossed -> last replica enforcing: %v (per replica %v)\n", res.Delay, res.PerReplica)
-	return res, nil
+	defer c.Close()
+	load := fmt.Sprintf("closed loop, %d workers", o.Workers)
+	if o.Rate > 0 {
+		load = fmt.Sprintf("%.0f req/s", o.Rate)
+	}
+	fmt.Fprintf(w, "accuracy, %s mode: %d engines, %d replicas, %s, %v report and flush intervals, limits per %s, %s for %v\n",
+		mode, o.Engines, c.Replicas(), busName, o.Interval, o.Unit, load, o.Duration)
+
+	cases := []string{caseCold, caseWarm}
+	if o.SmallLimit > 0 {
+		cases = append(cases, caseSmall)
+	}
+	var rows []AccuracyRow
+	for _, name := range cases {
+		for run := range o.Runs {
+			ao := AccuracyOptions{Addrs: c.ReplicaAddrs(), Domain: "bench", Limit: o.Limit, Rate: o.Rate,
+				Workers: o.Workers, Duration: o.Duration}
+			key := "accuracy"
+			switch name {
+			case caseWarm:
+				ao.Warm, ao.WarmOver = o.Limit/20, o.WarmOver
+			case caseSmall:
+				ao.Limit, key = o.SmallLimit, "accuracy_small"
+			}
+			label := name
+			if run > 0 {
+				label += "#" + strconv.Itoa(run+1)
+			}
+			if wait := windowWait(time.Now(), unit, need); wait > 0 {
+				fmt.Fprintf(w, "  waiting %v for the next %s, so that the case runs inside one window\n",
+					wait.Round(100*time.Millisecond), o.Unit)
+				select {
+				case <-ctx.Done():
+					return rows, ctx.Err()
+				case <-time.After(wait):
+				}
+			}
+			value := fmt.Sprintf("run-%s-%s-%s", strconv.FormatInt(time.Now().UnixNano(), 36), mode, strings.ReplaceAll(label, "#", "-"))
+			ao.Entries = []*ratelimitv3.RateLimitDescriptor_Entry{{Key: key, Value: value}}
+			res, err := Accuracy(ctx, ao)
+			if err != nil {
+				return rows, fmt.Errorf("%s case: %w", label, err)
+			}
+			row := AccuracyRow{Mode: mode.String(), Case: label, AccuracyResult: res}
+			rows = append(rows, row)
+			fmt.Fprintf(w, "  %-6s %-6s limit %d: sent %d, admitted %d, admitted/limit %.3f, %.0f req/s, errors %d",
+				row.Mode, row.Case, res.Limit, res.Sent+res.WarmSent, res.InWindow(), res.AdmittedRatio(), res.Throughput(), res.Errors)
+			if res.WarmSent > 0 {
+				fmt.Fprintf(w, " (warm-up: %d sent, %d admitted)", res.WarmSent, res.WarmAdmitted)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	return rows, nil
 }
 
-// accuracyPolicy is one key, limited per hour so that no window ends
-// during a run, with a value of its own so runs never share a count.
-func accuracyPolicy(limit uint64) (*policy.Snapshot, string, error) {
-	if limit == 0 || limit > 1<<31 {
-		return nil, "", fmt.Errorf("accuracy: limit %d: want 1 to 2^31", limit)
+// windowWait is how long to wait from now for need to fit before the
+// current window of length unit ends; windows start on the clock's
+// multiples of unit, as the counters' do. The wait overshoots the boundary
+// a little, so that a clock a few milliseconds behind agrees.
+func windowWait(now time.Time, unit, need time.Duration) time.Duration {
+	end := now.Truncate(unit).Add(unit)
+	if end.Sub(now) >= need {
+		return 0
 	}
-	doc := "domain: bench\ndescriptors:\n  - key: accuracy\n    rate_limit: {unit: hour, requests_per_unit: " + strconv.FormatUint(limit, 10) + "}\n"
+	return end.Sub(now) + 100*time.Millisecond
+}
+
+// PrintAccuracyRows writes rows as a table, each case's modes side by side.
+func PrintAccuracyRows(w io.Writer, rows []AccuracyRow) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "case\tmode\tlimit\tsent\tadmitted\tadmitted/limit\treq/s\terrors\t")
+	for _, r := range byCase(rows) {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.3f\t%.0f\t%d\t\n", r.Case, r.Mode, r.Limit, r.Sent+r.WarmSent,
+			r.InWindow(), r.AdmittedRatio(), r.Throughput(), r.Errors)
+	}
+	tw.Flush()
+}
+
+// WriteAccuracyCSV writes rows to path, each case's modes side by side.
+func WriteAccuracyCSV(path string, rows []AccuracyRow) error {
+	file, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(file)
+	w.Write([]string{"case", "mode", "limit", "sent", "admitted", "admitted_ratio", "rps", "errors"})
+	for _, r := range byCase(rows) {
+		w.Write([]string{r.Case, r.Mode, strconv.FormatUint(r.Limit, 10), strconv.FormatUint(r.Sent+r.WarmSent, 10),
+			strconv.FormatUint(r.InWindow(), 10), strconv.FormatFloat(r.AdmittedRatio(), 'f', 3, 64),
+			strconv.FormatFloat(r.Throughput(), 'f', 0, 64), strconv.FormatUint(r.Errors, 10)})
+	}
+	w.Flush()
+	return errors.Join(w.Error(), file.Close())
+}
+
+// byCase orders rows by case, first seen first, keeping the modes' order
+// within each.
+func byCase(rows []AccuracyRow) []AccuracyRow {
+	var order []string
+	seen := map[string][]AccuracyRow{}
+	for _, r := range rows {
+		if _, ok := seen[r.Case]; !ok {
+			order = append(order, r.Case)
+		}
+		seen[r.Case] = append(seen[r.Case], r)
+	}
+	var out []AccuracyRow
+	for _, c := range order {
+		out = append(out, seen[c]...)
+	}
+	return out
+}
+
+// accuracyPolicy is a key limited to limit and, unless small is 0, a key
+// limited to small, both per unit. Each case sends a value of its own so
+// that cases never share a count.
+func accuracyPolicy(limit, small uint64, unit string) (*policy.Snapshot, time.Duration, error) {
+	if limit == 0 || limit > 1<<31 || small > 1<<31 {
+		return nil, 0, fmt.Errorf("accuracy: limits %d and %d: want 1 to 2^31", limit, small)
+	}
+	length, ok := map[string]time.Duration{"minute": time.Minute, "hour": time.Hour}[unit]
+	if !ok {
+		return nil, 0, fmt.Errorf("accuracy: unit %q: want minute or hour", unit)
+	}
+	rule := func(key string, n uint64) string {
+		return "  - key: " + key + "\n    rate_limit: {unit: " + unit + ", requests_per_unit: " + strconv.FormatUint(n, 10) + "}\n"
+	}
+	doc := "domain: bench\ndescriptors:\n" + rule("accuracy", limit)
+	if small > 0 {
+		doc += rule("accuracy_small", small)
+	}
 	snap, err := policy.ParseSnapshot("accuracy.yaml", []byte(doc))
-	return snap, "run-" + strconv.FormatInt(time.Now().UnixNano(), 36), err
+	return snap, length, err
 }
