@@ -17,6 +17,7 @@ type lease struct {
 	key       string
 	ask       enginepb.LeaseAsk // the descriptor, as the engine resolves it
 	windowEnd int64
+	window    int64 // its length, seconds
 	limit     uint64
 	// sync marks a key whose limit is too small to split (no overdraft):
 	// each request waits for exactly its tokens, and none is held ahead.
@@ -32,6 +33,7 @@ type lease struct {
 	holders   atomic.Uint32 // replicas holding the key at the last grant
 	flags     atomic.Uint32
 	queued    atomic.Bool  // waiting in the ask queue or in flight
+	ahead     atomic.Bool  // the next window's lease is made
 	epoch     atomic.Int64 // the sweep epoch of its last spend
 	low       atomic.Int64 // ask again when fewer tokens are held
 	denied    atomic.Uint64

@@ -31,12 +31,16 @@ type leaseClient struct {
 	o           Options
 	log         *slog.Logger
 	incarnation uint64
+	table       *leaseTable
 	conns       []*leaseConn
 	next        atomic.Uint32
 	seq         atomic.Uint64
 	asks        chan *lease
 	kick        chan struct{}
 	replicas    atomic.Uint32 // active replicas, as the last reply said
+	firstUp     chan struct{} // closed when a stream is first up
+	started     time.Time
+	firstOnce   sync.Once
 	st          leaseStats
 
 	cancel context.CancelFunc
@@ -53,7 +57,7 @@ type leaseStats struct {
 	connected                                 stats.Gauge
 }
 
-func newLeaseClient(o Options) (*leaseClient, error) {
+func newLeaseClient(o Options, table *leaseTable) (*leaseClient, error) {
 	if len(o.Engines.Groups) != 1 {
 		return nil, errors.New("leases: give one engine group; every engine of it shares the counter store")
 	}
@@ -62,10 +66,13 @@ func newLeaseClient(o Options) (*leaseClient, error) {
 	sc := o.Stats.Scope("lease")
 	c := &leaseClient{
 		o:           o,
+		table:       table,
 		log:         o.Logger.With("component", "lease-client"),
 		incarnation: binary.LittleEndian.Uint64(b[:]),
 		asks:        make(chan *lease, o.Leases.MaxQueued),
 		kick:        make(chan struct{}, 1),
+		firstUp:     make(chan struct{}),
+		started:     time.Now(),
 		done:        make(chan struct{}),
 		st: leaseStats{
 			asks:           sc.NewCounter("asks"),
@@ -104,6 +111,9 @@ func newLeaseClient(o Options) (*leaseClient, error) {
 	go c.run(ctx)
 	return c, nil
 }
+
+// up notes a stream up.
+func (c *leaseClient) up() { c.firstOnce.Do(func() { close(c.firstUp) }) }
 
 // connected reports whether an engine takes asks.
 func (c *leaseClient) connected() bool {
@@ -217,9 +227,25 @@ func (c *leaseClient) ask(l *lease, now time.Time) *enginepb.LeaseAsk {
 		l.low.Store(int64(want / 2))
 		held := uint64(max(0, l.tokens.Load()))
 		a.Want = max(1, want-min(want, held))
+		c.askAhead(l, now)
 	}
 	c.st.returned.Add(a.Returned)
 	return a
+}
+
+// askAhead makes the next window's lease of a busy key shortly before its
+// window ends and queues its ask, so that the replicas hold tokens when the
+// window turns instead of all asking at once.
+func (c *leaseClient) askAhead(l *lease, now time.Time) {
+	lead := 2 * max(c.o.Leases.Horizon, c.o.Engines.FlushInterval)
+	if l.rate == 0 || l.ahead.Load() || time.Unix(l.windowEnd, 0).Sub(now) > lead {
+		return
+	}
+	l.ahead.Store(true)
+	if n := c.table.next(l); n != nil {
+		n.rate = l.rate
+		c.queue(n, false)
+	}
 }
 
 // dispatch hands call to one engine whose stream is up.

@@ -109,6 +109,7 @@ func (c *leaseConn) stream() (bool, error) {
 	}
 	var inflight []*leaseCall
 	c.up.Store(true)
+	c.c.up()
 	c.c.st.connected.Inc()
 	c.c.log.Info("engine lease stream up", "engine", c.addr)
 	defer func() {

@@ -91,6 +91,9 @@ func (l *Limiter) spend(ctx context.Context, ls *lease, n int64) bool {
 			return l.deniedExhausted(ls) // used up elsewhere: no need to ask
 		}
 	}
+	if !l.lc.connected() {
+		l.awaitFirstEngine(ctx)
+	}
 	if ls.has(leaseUnavailable) || !l.lc.connected() {
 		l.lc.queue(ls, false) // so that an engine's return ends the fallback
 		return l.fallback(ls, n)
@@ -132,6 +135,31 @@ func (l *Limiter) spend(ctx context.Context, ls *lease, n int64) bool {
 		}
 	}
 }
+
+// awaitFirstEngine waits, at most the lease wait, for the first engine
+// stream of a replica started less than firstEngineGrace ago: one just
+// started should not answer from the fallback while its streams open, and
+// one whose engines are down from the start should not make every request
+// wait.
+func (l *Limiter) awaitFirstEngine(ctx context.Context) {
+	select {
+	case <-l.lc.firstUp:
+		return
+	default:
+	}
+	if time.Since(l.lc.started) > firstEngineGrace {
+		return
+	}
+	t := time.NewTimer(l.leaseOpts.Wait)
+	defer t.Stop()
+	select {
+	case <-l.lc.firstUp: // closed once its stream says it is up
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+const firstEngineGrace = time.Second
 
 // spent notes n tokens spent: for the key's rate, its idleness, and its
 // low watermark.

@@ -2,6 +2,7 @@ package replica
 
 import (
 	"hash/maphash"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -47,28 +48,34 @@ func newLeaseTable(maxEntries, maxBytes int) *leaseTable {
 	return t
 }
 
+// lookup returns key's lease, nil when there is none.
+func (t *leaseTable) lookup(key string) *lease {
+	s := &t.shards[maphash.String(t.seed, key)%cacheShards]
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.m[key]
+}
+
 // get returns it's lease, making one with overdraft tokens of cold credit
 // when there is none; nil when the table is full.
 func (t *leaseTable) get(it *ratelimit.Item, overdraft int64) *lease {
-	s := &t.shards[maphash.String(t.seed, it.Key)%cacheShards]
-	s.mu.RLock()
-	l := s.m[it.Key]
-	s.mu.RUnlock()
-	if l != nil {
+	if l := t.lookup(it.Key); l != nil {
 		return l
 	}
+	s := &t.shards[maphash.String(t.seed, it.Key)%cacheShards]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if l = s.m[it.Key]; l != nil {
+	if l := s.m[it.Key]; l != nil {
 		return l
 	}
 	cost := leaseBytes(it)
 	if len(s.m) >= t.maxPerShard || s.bytes+cost > t.bytesPerShard {
 		return nil
 	}
-	l = &lease{
+	l := &lease{
 		key:       strings.Clone(it.Key), // it.Key lives in a reused buffer
 		windowEnd: it.WindowStart + it.Unit.Seconds(),
+		window:    it.Unit.Seconds(),
 		limit:     uint64(it.RequestsPerUnit),
 	}
 	l.ask.Domain = it.Domain
@@ -85,6 +92,29 @@ func (t *leaseTable) get(it *ratelimit.Item, overdraft int64) *lease {
 	s.m[l.key] = l
 	s.bytes += cost
 	return l
+}
+
+// next makes the lease of the window after l's, for tokens granted before
+// that window starts; nil when it exists or the table is full. A key ends
+// in its window start, whatever its encoding.
+func (t *leaseTable) next(l *lease) *lease {
+	start := l.ask.WindowStart + l.window
+	key := strings.TrimSuffix(l.key, strconv.FormatInt(l.ask.WindowStart, 10)) + strconv.FormatInt(start, 10)
+	s := &t.shards[maphash.String(t.seed, key)%cacheShards]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m[key] != nil {
+		return nil
+	}
+	n := &lease{key: key, windowEnd: l.windowEnd + l.window, window: l.window, limit: l.limit, sync: l.sync}
+	n.ask.Domain, n.ask.Entries, n.ask.Limit, n.ask.WindowStart = l.ask.Domain, l.ask.Entries, l.ask.Limit, start
+	cost := leaseEntryBytes(n)
+	if len(s.m) >= t.maxPerShard || s.bytes+cost > t.bytesPerShard {
+		return nil
+	}
+	s.m[key] = n
+	s.bytes += cost
+	return n
 }
 
 // sweep calls fn for every lease, and drops those whose window has ended

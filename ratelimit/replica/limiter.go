@@ -142,7 +142,7 @@ func NewLimiter(o Options) (*Limiter, error) {
 	if o.Mode == ModeLease {
 		l.leaseOpts = o.Leases
 		l.leases = newLeaseTable(o.Leases.MaxLeases, o.Leases.MaxBytes)
-		l.lc, err = newLeaseClient(o)
+		l.lc, err = newLeaseClient(o, l.leases)
 	} else {
 		l.reporter, err = NewHitReporter(o.Engines)
 	}
