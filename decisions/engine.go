@@ -50,6 +50,8 @@ type Engine struct {
 	// granter debits leases; nil when the counter store cannot (memcached).
 	granter counter.Granter
 	holders *holderTable
+	// counterErr is the counter store's last ping error (watchCounter).
+	counterErr atomic.Pointer[error]
 	// exhausted are the keys whose window grants used up, to publish as
 	// throttled with the next flush. Guarded by mu.
 	exhausted []Decision
@@ -82,7 +84,7 @@ type engineStats struct {
 
 	leaseGrants, leaseGranted, leaseCharged, leaseReturned  stats.Counter
 	leaseUsed, leaseUnmatched, leaseStale, leaseUnavailable stats.Counter
-	leaseStreams                                            stats.Gauge
+	leaseStreams, counterDown                               stats.Gauge
 }
 
 // NewEngine starts an engine; its flush goroutine runs until Close.
@@ -125,6 +127,7 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 			leaseStale:       sc.NewCounter("lease.stale"),
 			leaseUnavailable: sc.NewCounter("lease.unavailable"),
 			leaseStreams:     sc.NewGauge("lease.streams"),
+			counterDown:      sc.NewGauge("counter_down"),
 		},
 		holders:   newHolderTable(o.MaxPendingKeys),
 		pending:   make(map[string]*pendingHit),
@@ -141,6 +144,9 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
 	go e.run(ctx)
+	if p, ok := o.Counter.(counter.Pinger); ok {
+		go e.watchCounter(ctx, p)
+	}
 	return e, nil
 }
 

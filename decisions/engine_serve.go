@@ -22,12 +22,19 @@ func ServerOptions() []grpc.ServerOption {
 }
 
 // ServeOn puts the engine role on srv: the hit stream on gRPC, reported
-// SERVING, and GET /healthcheck answering OK while the role serves. When
+// SERVING, and GET /healthcheck answering OK while the role serves and its
+// counter store answers. When
 // serving ends the hit streams end first, so the server drains at once.
 // srv is built with ServerOptions.
 func (e *Engine) ServeOn(srv *serving.Server) {
 	e.Register(srv.GRPC)
 	srv.BeforeStop(e.EndStreams)
 	srv.Health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	srv.Mux.HandleFunc("GET /healthcheck", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "OK\n") })
+	srv.Mux.HandleFunc("GET /healthcheck", func(w http.ResponseWriter, _ *http.Request) {
+		if err := e.CounterErr(); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		io.WriteString(w, "OK\n")
+	})
 }

@@ -23,3 +23,9 @@ type Store interface {
 	Add(ctx context.Context, incs []Increment, counts []uint64) error
 	Close() error
 }
+
+// A Pinger reports whether its backend answers; the shared stores are
+// Pingers, the in-process one needs none.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
