@@ -27,6 +27,8 @@ descriptors:
     rate_limit: {unit: hour, requests_per_unit: 10}
   - key: share
     rate_limit: {unit: hour, requests_per_unit: 300}
+  - key: bench
+    rate_limit: {unit: hour, requests_per_unit: 2147483648}
 `
 
 // leaseEngine serves a real engine over store on a loopback port, from
