@@ -102,7 +102,9 @@ func (l *Limiter) spend(ctx context.Context, ls *lease, n int64) bool {
 		ls.charge.Add(uint64(n))
 		l.lc.st.overdrawn.Add(uint64(n))
 		l.spent(ls, n)
-		l.lc.queue(ls, true)
+		// Asked at the next interval, with the other keys: a request that
+		// finds no overdraft left asks at once.
+		l.lc.queue(ls, false)
 		return true
 	}
 	l.lc.st.waits.Inc()
@@ -169,7 +171,9 @@ func (l *Limiter) spent(ls *lease, n int64) {
 		ls.epoch.Store(e)
 	}
 	if ls.tokens.Load() < ls.low.Load() && !ls.queued.Load() {
-		l.lc.queue(ls, true)
+		// Half a horizon of tokens is left: the next interval is soon
+		// enough, and batches this key's ask with the others'.
+		l.lc.queue(ls, false)
 	}
 }
 
