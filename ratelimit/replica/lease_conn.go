@@ -60,6 +60,10 @@ func (c *leaseConn) run() {
 	attempt := 0
 	for c.ctx.Err() == nil {
 		up, err := c.stream()
+		// A call handed over while the stream was ending would wait for the
+		// next one, however long the engine stays away: its leases ask
+		// again elsewhere instead.
+		c.drainCalls()
 		if c.ctx.Err() != nil {
 			return
 		}
