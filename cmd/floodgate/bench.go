@@ -39,6 +39,7 @@ type benchFlags struct {
 	unit     string
 	modes    string
 	small    uint64
+	fault    string
 	// set names the flags given, so that --accuracy can tell its own
 	// defaults from the sweep's.
 	set map[string]bool
@@ -61,13 +62,14 @@ func (f *benchFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.csvPath, "csv", "", "also write the results as CSV to `FILE` (for docs/plot.sh)")
 	fs.DurationVar(&f.warmup, "warmup", time.Second, "unmeasured load before each target's first run")
 	fs.IntVar(&f.rounds, "rounds", 3, "runs per target and concurrency, alternating targets; their results are merged so that drift in the machine hits every target alike")
-	fs.BoolVar(&f.accuracy, "accuracy", false, "measure accuracy instead: --engines engines and --replicas async replicas in this process, in each of --modes, keys limited to --limit and --small-limit; closed loop unless --rate (defaults then: --duration 2s, --rounds 1)")
+	fs.BoolVar(&f.accuracy, "accuracy", false, "measure accuracy instead: --engines engines and --replicas async replicas in this process, in each of --modes and under each --fault, keys limited to --limit and --small-limit; closed loop unless --rate (defaults then: --duration 2s, --rounds 1)")
 	fs.IntVar(&f.replicas, "replicas", 3, "accuracy: RLS replicas")
 	fs.IntVar(&f.engines, "engines", 2, "accuracy: engines")
 	fs.Uint64Var(&f.limit, "limit", 2000, "accuracy: the cold and warm keys' limit (per --unit)")
 	fs.Uint64Var(&f.small, "small-limit", 20, "accuracy: the small key's limit (0: no small case)")
 	fs.StringVar(&f.unit, "unit", "minute", "accuracy: the limits' window, minute or hour")
 	fs.StringVar(&f.modes, "modes", "report,lease", "accuracy: async admission modes measured side by side, each in a deployment of its own")
+	fs.StringVar(&f.fault, "fault", "none", "accuracy: none, engine-kill or redis-restart, or a comma-separated list, each a case set of its own: a fault strikes the cold case a third into its run (engine-kill stops engine 0; redis-restart runs a redis-server of its own, found in PATH, and restarts it empty)")
 	fs.DurationVar(&f.interval, "interval", 20*time.Millisecond, "accuracy: the replicas' report interval and the engines' flush interval")
 	fs.StringVar(&f.cpuProf, "cpuprofile", "", "write a CPU profile of the whole run (load and in-process targets) to `FILE`")
 }

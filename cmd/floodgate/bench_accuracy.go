@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,7 +15,8 @@ import (
 
 // runAccuracy measures how closely multi-replica async deployments hold a
 // limit, one deployment per admission mode: engines and replicas in this
-// process, on loopback ports, over an in-memory bus or the --redis broker.
+// process, on loopback ports, over an in-memory bus or the --redis broker,
+// or over a redis-server of the run's own under --fault redis-restart.
 func runAccuracy(ctx context.Context, w io.Writer, f *benchFlags) ([]load.AccuracyRow, error) {
 	o, err := f.accuracyOptions()
 	if err != nil {
@@ -46,5 +49,11 @@ func (f *benchFlags) accuracyOptions() (load.DeploymentAccuracyOptions, error) {
 		return o, fmt.Errorf("--workers %q: give one number for --accuracy", f.workers.String())
 	}
 	o.Workers = workers[0]
+	if o.Faults, err = load.ParseFaults(f.fault); err != nil {
+		return o, fmt.Errorf("--fault: %w", err)
+	}
+	if f.redis != "" && slices.Contains(o.Faults, load.FaultRedisRestart) {
+		return o, errors.New("--fault redis-restart runs a redis-server of its own: drop --redis")
+	}
 	return o, nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/floodgate/floodgate/internal/load"
 	"github.com/floodgate/floodgate/ratelimit/replica"
 )
 
@@ -63,6 +64,32 @@ func TestBenchAccuracy(t *testing.T) {
 	}
 }
 
+// --fault runs the cold case under each fault named, in a case set of its
+// own.
+func TestBenchAccuracyFault(t *testing.T) {
+	csvPath := filepath.Join(t.TempDir(), "accuracy.csv")
+	err := runBench(context.Background(), []string{"--accuracy", "--modes", "lease", "--replicas", "2", "--unit", "hour",
+		"--limit", "60", "--small-limit", "0", "--workers", "8", "--duration", "200ms", "--fault", "none,engine-kill",
+		"--csv", csvPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// header, then the healthy cold and warm cases and the cold case under
+	// the fault
+	if len(rows) != 4 || rows[1][0] != "cold" || rows[2][0] != "warm" || rows[3][0] != "cold+engine-kill" || rows[3][7] != "0" {
+		t.Fatalf("csv rows = %v", rows)
+	}
+}
+
 // Without --duration and --rounds, --accuracy takes its own defaults.
 func TestBenchAccuracyDefaults(t *testing.T) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -77,11 +104,13 @@ func TestBenchAccuracyDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if o.Duration != 2*time.Second || o.Runs != 1 || o.Engines != 2 || o.Unit != "minute" || o.Limit != 2000 ||
-		o.SmallLimit != 20 || o.Rate != 0 || o.Workers != 64 || len(o.Modes) != 2 || o.Modes[0] != replica.ModeReport {
+		o.SmallLimit != 20 || o.Rate != 0 || o.Workers != 64 || len(o.Modes) != 2 || o.Modes[0] != replica.ModeReport ||
+		len(o.Faults) != 1 || o.Faults[0] != load.FaultNone {
 		t.Fatalf("options %+v", o)
 	}
-	for _, bad := range [][]string{{"--modes", "exact"}, {"--modes", "lease,"}, {"--workers", "4,8"}} {
-		g := benchFlags{modes: "report,lease", set: map[string]bool{}}
+	for _, bad := range [][]string{{"--modes", "exact"}, {"--modes", "lease,"}, {"--workers", "4,8"},
+		{"--fault", "engine-crash"}, {"--fault", "redis-restart", "--redis", "redis://127.0.0.1:1"}} {
+		g := benchFlags{set: map[string]bool{}}
 		fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 		g.register(fs)
 		if err := fs.Parse(bad); err != nil {

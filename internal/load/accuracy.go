@@ -29,6 +29,10 @@ type AccuracyOptions struct {
 	// key the deployment already knows. They count towards the window.
 	Warm     uint64
 	WarmOver time.Duration
+	// Fault, if set, is called once, FaultAt into the timed run, while the
+	// load goes on; the run waits for it to return and fails if it fails.
+	Fault   func(context.Context) error
+	FaultAt time.Duration
 }
 
 // AccuracyResult is what an accuracy run saw.
@@ -46,6 +50,9 @@ type AccuracyResult struct {
 	Delay time.Duration
 	// PerReplica is each replica's delay, in the order of Addrs.
 	PerReplica []time.Duration
+	// FaultAt is how far into the timed run the fault struck; 0 without
+	// one.
+	FaultAt time.Duration
 }
 
 // InWindow is every request the window admitted, warm-up included.
@@ -163,9 +170,13 @@ func Accuracy(ctx context.Context, o AccuracyOptions) (*AccuracyResult, error) {
 			}
 		}()
 	}
+	faultErr := strike(ctx, o, begin, &res.FaultAt)
 	wg.Wait()
 	res.Elapsed = time.Since(begin)
 	res.Sent, res.Admitted, res.Errors = seq.Load(), admitted.Load(), res.Errors+failed.Load()
+	if err := <-faultErr; err != nil {
+		return nil, fmt.Errorf("fault: %w", err)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -187,6 +198,27 @@ func Accuracy(ctx context.Context, o AccuracyOptions) (*AccuracyResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// strike calls o.Fault, if any, o.FaultAt after begin, records when it
+// did in at, and sends what it returned.
+func strike(ctx context.Context, o AccuracyOptions, begin time.Time, at *time.Duration) <-chan error {
+	done := make(chan error, 1)
+	if o.Fault == nil {
+		done <- nil
+		return done
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+			done <- ctx.Err()
+			return
+		case <-time.After(time.Until(begin.Add(o.FaultAt))):
+		}
+		*at = time.Since(begin)
+		done <- o.Fault(ctx)
+	}()
+	return done
 }
 
 // warmKey sends n requests spread evenly over d, round robin over the

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -46,6 +47,15 @@ type DeploymentAccuracyOptions struct {
 	Duration          time.Duration
 	Runs              int           // runs per case; 1 when zero
 	WarmOver          time.Duration // the warm case's warm-up; 300ms when zero
+	// Faults are the case sets measured, in order: FaultNone's is every
+	// case on a healthy deployment, any other fault's the cold case under
+	// that fault. FaultNone alone when empty. With FaultRedisRestart the
+	// run starts a redis-server of its own for every deployment, so Redis
+	// must be empty.
+	Faults []Fault
+	// RedisDown is how long the redis-restart fault leaves Redis dead
+	// before it starts again; 300ms when zero.
+	RedisDown time.Duration
 }
 
 func (o DeploymentAccuracyOptions) withDefaults() DeploymentAccuracyOptions {
@@ -65,13 +75,25 @@ func (o DeploymentAccuracyOptions) withDefaults() DeploymentAccuracyOptions {
 	if o.WarmOver <= 0 {
 		o.WarmOver = 300 * time.Millisecond
 	}
+	if len(o.Faults) == 0 {
+		o.Faults = []Fault{FaultNone}
+	}
+	if o.RedisDown <= 0 {
+		o.RedisDown = 300 * time.Millisecond
+	}
 	return o
 }
 
 // AccuracyRow is one run of one case in one mode.
 type AccuracyRow struct {
 	Mode string
-	Case string // cold, warm or small; "#n" follows from the second run on
+	// Case is cold, warm or small, "+fault" after it under a fault; "#n"
+	// follows from the second run on.
+	Case  string
+	Fault Fault
+	// RedisDown is how long Redis did not answer, under the redis-restart
+	// fault.
+	RedisDown time.Duration
 	*AccuracyResult
 }
 
@@ -85,9 +107,9 @@ const (
 	caseSmall = "small"
 )
 
-// DeploymentAccuracy measures, for each mode, how closely a deployment
-// holds the limits, writes a line per case and then a table of them all to
-// w, and stops each deployment before starting the next.
+// DeploymentAccuracy measures, for each fault and mode, how closely a
+// deployment holds the limits, writes a line per case and then a table of
+// them all to w, and stops each deployment before starting the next.
 func DeploymentAccuracy(ctx context.Context, w io.Writer, o DeploymentAccuracyOptions) ([]AccuracyRow, error) {
 	o = o.withDefaults()
 	snap, unit, err := accuracyPolicy(o.Limit, o.SmallLimit, o.Unit)
@@ -99,86 +121,170 @@ func DeploymentAccuracy(ctx context.Context, w io.Writer, o DeploymentAccuracyOp
 	if need > unit {
 		return nil, fmt.Errorf("accuracy: a %v run does not fit in a %s window", o.Duration, o.Unit)
 	}
-	var rows []AccuracyRow
-	for _, mode := range o.Modes {
-		modeRows, err := modeAccuracy(ctx, w, o, mode, snap, unit, need)
-		if err != nil {
-			return rows, fmt.Errorf("accuracy, %s mode: %w", mode, err)
+	for _, f := range o.Faults {
+		if _, err := ParseFaults(string(f)); err != nil {
+			return nil, fmt.Errorf("accuracy: %w", err)
 		}
-		rows = append(rows, modeRows...)
+	}
+	a := &accuracyRun{o: o, w: w, snap: snap, unit: unit, need: need, busName: "in-memory bus"}
+	if o.Redis != "" {
+		a.busName = "Redis bus"
+	}
+	if slices.Contains(o.Faults, FaultRedisRestart) {
+		// The run restarts Redis, so it must be a Redis of the run's own.
+		if o.Redis != "" {
+			return nil, errors.New("accuracy: the redis-restart fault runs a Redis of its own: give no Redis URL")
+		}
+		if a.redis, err = StartRedisServer(ctx); err != nil {
+			return nil, fmt.Errorf("accuracy: %w", err)
+		}
+		defer a.redis.Stop()
+		a.o.Redis, a.busName = a.redis.URL(), "Redis bus (own redis-server on "+a.redis.Addr+")"
+	}
+	var rows []AccuracyRow
+	for _, fault := range o.Faults {
+		for _, mode := range o.Modes {
+			var modeRows []AccuracyRow
+			if fault == FaultNone {
+				modeRows, err = a.healthy(ctx, mode)
+			} else {
+				modeRows, err = a.faulty(ctx, mode, fault)
+			}
+			rows = append(rows, modeRows...)
+			if err != nil {
+				return rows, fmt.Errorf("accuracy, %s mode: %w", mode, err)
+			}
+		}
 	}
 	fmt.Fprintln(w)
 	PrintAccuracyRows(w, rows)
 	return rows, nil
 }
 
-// modeAccuracy runs every case against a fresh deployment in one mode.
-func modeAccuracy(ctx context.Context, w io.Writer, o DeploymentAccuracyOptions, mode replica.Mode,
-	snap *policy.Snapshot, unit, need time.Duration) ([]AccuracyRow, error) {
-	co := cluster.Options{Engines: o.Engines, Replicas: o.Replicas, Snapshot: snap, Mode: mode,
+// accuracyRun is what every case of one DeploymentAccuracy shares.
+type accuracyRun struct {
+	o          DeploymentAccuracyOptions
+	w          io.Writer
+	snap       *policy.Snapshot
+	unit, need time.Duration
+	busName    string
+	redis      *RedisServer // the run's own Redis, for the redis-restart fault
+}
+
+// deploy starts a fresh deployment in mode and says what it is.
+func (a *accuracyRun) deploy(ctx context.Context, mode replica.Mode, fault Fault) (*cluster.Cluster, error) {
+	o := a.o
+	co := cluster.Options{Engines: o.Engines, Replicas: o.Replicas, Snapshot: a.snap, Mode: mode,
 		FlushInterval: o.Interval, ReportInterval: o.Interval, Logger: slog.New(slog.DiscardHandler)}
-	busName := "in-memory bus"
 	if o.Redis != "" {
-		co.Redis, busName = []string{o.Redis}, "Redis bus"
+		co.Redis = []string{o.Redis}
 	}
 	c, err := cluster.Start(ctx, co)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
 	load := fmt.Sprintf("closed loop, %d workers", o.Workers)
 	if o.Rate > 0 {
 		load = fmt.Sprintf("%.0f req/s", o.Rate)
 	}
-	fmt.Fprintf(w, "accuracy, %s mode: %d engines, %d replicas, %s, %v report and flush intervals, limits per %s, %s for %v\n",
-		mode, o.Engines, c.Replicas(), busName, o.Interval, o.Unit, load, o.Duration)
+	title := mode.String() + " mode"
+	if fault != FaultNone {
+		title += ", " + string(fault)
+	}
+	fmt.Fprintf(a.w, "accuracy, %s: %d engines, %d replicas, %s, %v report and flush intervals, limits per %s, %s for %v\n",
+		title, o.Engines, c.Replicas(), a.busName, o.Interval, o.Unit, load, o.Duration)
+	return c, nil
+}
 
+// healthy runs every case against one fresh deployment in mode.
+func (a *accuracyRun) healthy(ctx context.Context, mode replica.Mode) ([]AccuracyRow, error) {
+	c, err := a.deploy(ctx, mode, FaultNone)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
 	cases := []string{caseCold, caseWarm}
-	if o.SmallLimit > 0 {
+	if a.o.SmallLimit > 0 {
 		cases = append(cases, caseSmall)
 	}
 	var rows []AccuracyRow
 	for _, name := range cases {
-		for run := range o.Runs {
-			ao := AccuracyOptions{Addrs: c.ReplicaAddrs(), Domain: "bench", Limit: o.Limit, Rate: o.Rate,
-				Workers: o.Workers, Duration: o.Duration}
-			key := "accuracy"
-			switch name {
-			case caseWarm:
-				ao.Warm, ao.WarmOver = o.Limit/20, o.WarmOver
-			case caseSmall:
-				ao.Limit, key = o.SmallLimit, "accuracy_small"
-			}
-			label := name
-			if run > 0 {
-				label += "#" + strconv.Itoa(run+1)
-			}
-			if wait := windowWait(time.Now(), unit, need); wait > 0 {
-				fmt.Fprintf(w, "  waiting %v for the next %s, so that the case runs inside one window\n",
-					wait.Round(100*time.Millisecond), o.Unit)
-				select {
-				case <-ctx.Done():
-					return rows, ctx.Err()
-				case <-time.After(wait):
-				}
-			}
-			value := fmt.Sprintf("run-%s-%s-%s", strconv.FormatInt(time.Now().UnixNano(), 36), mode, strings.ReplaceAll(label, "#", "-"))
-			ao.Entries = []*ratelimitv3.RateLimitDescriptor_Entry{{Key: key, Value: value}}
-			res, err := Accuracy(ctx, ao)
+		for run := range a.o.Runs {
+			row, err := a.runCase(ctx, c, mode, name, run, FaultNone)
 			if err != nil {
-				return rows, fmt.Errorf("%s case: %w", label, err)
+				return rows, err
 			}
-			row := AccuracyRow{Mode: mode.String(), Case: label, AccuracyResult: res}
 			rows = append(rows, row)
-			fmt.Fprintf(w, "  %-6s %-6s limit %d: sent %d, admitted %d, admitted/limit %.3f, %.0f req/s, errors %d",
-				row.Mode, row.Case, res.Limit, res.Sent+res.WarmSent, res.InWindow(), res.AdmittedRatio(), res.Throughput(), res.Errors)
-			if res.WarmSent > 0 {
-				fmt.Fprintf(w, " (warm-up: %d sent, %d admitted)", res.WarmSent, res.WarmAdmitted)
-			}
-			fmt.Fprintln(w)
 		}
 	}
 	return rows, nil
+}
+
+// faulty runs the cold case under fault, each run in a fresh deployment in
+// mode: the fault leaves its deployment short of an engine or its counts.
+func (a *accuracyRun) faulty(ctx context.Context, mode replica.Mode, fault Fault) ([]AccuracyRow, error) {
+	var rows []AccuracyRow
+	for run := range a.o.Runs {
+		c, err := a.deploy(ctx, mode, fault)
+		if err != nil {
+			return rows, err
+		}
+		row, err := a.runCase(ctx, c, mode, caseCold, run, fault)
+		c.Close()
+		if err != nil {
+			return rows, err
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// runCase runs one case once against c, under fault, and writes its line.
+func (a *accuracyRun) runCase(ctx context.Context, c *cluster.Cluster, mode replica.Mode, name string, run int,
+	fault Fault) (AccuracyRow, error) {
+	o := a.o
+	ao := AccuracyOptions{Addrs: c.ReplicaAddrs(), Domain: "bench", Limit: o.Limit, Rate: o.Rate,
+		Workers: o.Workers, Duration: o.Duration}
+	key := "accuracy"
+	switch name {
+	case caseWarm:
+		ao.Warm, ao.WarmOver = o.Limit/20, o.WarmOver
+	case caseSmall:
+		ao.Limit, key = o.SmallLimit, "accuracy_small"
+	}
+	label := fault.caseName(name)
+	if run > 0 {
+		label += "#" + strconv.Itoa(run+1)
+	}
+	row := AccuracyRow{Mode: mode.String(), Case: label, Fault: fault}
+	if fault != FaultNone {
+		ao.Fault = fault.inject(c, a.redis, o.RedisDown, &row)
+		ao.FaultAt = min(o.Duration, MaxDuration) / faultShare
+	}
+	if wait := windowWait(time.Now(), a.unit, a.need); wait > 0 {
+		fmt.Fprintf(a.w, "  waiting %v for the next %s, so that the case runs inside one window\n",
+			wait.Round(100*time.Millisecond), o.Unit)
+		select {
+		case <-ctx.Done():
+			return row, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+	value := fmt.Sprintf("run-%s-%s-%s", strconv.FormatInt(time.Now().UnixNano(), 36), mode,
+		strings.NewReplacer("#", "-", "+", "-").Replace(label))
+	ao.Entries = []*ratelimitv3.RateLimitDescriptor_Entry{{Key: key, Value: value}}
+	res, err := Accuracy(ctx, ao)
+	if err != nil {
+		return row, fmt.Errorf("%s case: %w", label, err)
+	}
+	row.AccuracyResult = res
+	fmt.Fprintf(a.w, "  %-6s %-6s limit %d: sent %d, admitted %d, admitted/limit %.3f, %.0f req/s, errors %d",
+		row.Mode, row.Case, res.Limit, res.Sent+res.WarmSent, res.InWindow(), res.AdmittedRatio(), res.Throughput(), res.Errors)
+	if res.WarmSent > 0 {
+		fmt.Fprintf(a.w, " (warm-up: %d sent, %d admitted)", res.WarmSent, res.WarmAdmitted)
+	}
+	fmt.Fprintln(a.w, row.describeFault())
+	return row, nil
 }
 
 // windowWait is how long to wait from now for need to fit before the
@@ -195,11 +301,23 @@ func windowWait(now time.Time, unit, need time.Duration) time.Duration {
 
 // PrintAccuracyRows writes rows as a table, each case's modes side by side.
 func PrintAccuracyRows(w io.Writer, rows []AccuracyRow) {
+	restarts := slices.ContainsFunc(rows, func(r AccuracyRow) bool { return r.Fault == FaultRedisRestart })
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "case\tmode\tlimit\tsent\tadmitted\tadmitted/limit\treq/s\terrors\t")
+	head := "case\tmode\tlimit\tsent\tadmitted\tadmitted/limit\treq/s\terrors\t"
+	if restarts {
+		head += "redis down\t"
+	}
+	fmt.Fprintln(tw, head)
 	for _, r := range byCase(rows) {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.3f\t%.0f\t%d\t\n", r.Case, r.Mode, r.Limit, r.Sent+r.WarmSent,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.3f\t%.0f\t%d\t", r.Case, r.Mode, r.Limit, r.Sent+r.WarmSent,
 			r.InWindow(), r.AdmittedRatio(), r.Throughput(), r.Errors)
+		switch {
+		case r.Fault == FaultRedisRestart:
+			fmt.Fprintf(tw, "%v\t", r.RedisDown.Round(time.Millisecond))
+		case restarts:
+			fmt.Fprint(tw, "-\t")
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 }
@@ -211,11 +329,15 @@ func WriteAccuracyCSV(path string, rows []AccuracyRow) error {
 		return err
 	}
 	w := csv.NewWriter(file)
-	w.Write([]string{"case", "mode", "limit", "sent", "admitted", "admitted_ratio", "rps", "errors"})
+	w.Write([]string{"case", "mode", "limit", "sent", "admitted", "admitted_ratio", "rps", "errors", "redis_down_ms"})
 	for _, r := range byCase(rows) {
+		down := ""
+		if r.Fault == FaultRedisRestart {
+			down = strconv.FormatInt(r.RedisDown.Milliseconds(), 10)
+		}
 		w.Write([]string{r.Case, r.Mode, strconv.FormatUint(r.Limit, 10), strconv.FormatUint(r.Sent+r.WarmSent, 10),
 			strconv.FormatUint(r.InWindow(), 10), strconv.FormatFloat(r.AdmittedRatio(), 'f', 3, 64),
-			strconv.FormatFloat(r.Throughput(), 'f', 0, 64), strconv.FormatUint(r.Errors, 10)})
+			strconv.FormatFloat(r.Throughput(), 'f', 0, 64), strconv.FormatUint(r.Errors, 10), down})
 	}
 	w.Flush()
 	return errors.Join(w.Error(), file.Close())

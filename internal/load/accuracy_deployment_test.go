@@ -82,6 +82,8 @@ func TestDeploymentAccuracyChecksItsOptions(t *testing.T) {
 		{Limit: 10, SmallLimit: 1<<31 + 1, Unit: "hour"},
 		{Limit: 10, Unit: "day"},
 		{Limit: 10, Unit: "minute", Duration: time.Minute},
+		{Limit: 10, Unit: "hour", Faults: []Fault{"disk-full"}},
+		{Limit: 10, Unit: "hour", Faults: []Fault{FaultRedisRestart}, Redis: "redis://127.0.0.1:1"},
 	} {
 		o.Replicas, o.Duration = 1, max(o.Duration, time.Second)
 		if _, err := DeploymentAccuracy(context.Background(), nil, o); err == nil {
