@@ -47,7 +47,7 @@ type benchFlags struct {
 
 func (f *benchFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.addr, "addr", "", "gRPC `address` of a running RLS; empty: start one in this process (--start)")
-	fs.StringVar(&f.start, "start", "async", "mode of the in-process Floodgate: async or exact")
+	fs.StringVar(&f.start, "start", "async", "modes of the in-process Floodgate, each a target of its own: async (escrowed leases), async-report (--async-mode report) or exact; comma-separated")
 	fs.Var(&f.configs, "config", "policy `PATH` for the in-process Floodgate; none: the built-in examples")
 	fs.StringVar(&f.redis, "redis", "", "Redis `URL` for the in-process Floodgate (exact mode counts there)")
 	fs.BoolVar(&f.baseline, "baseline", true, "also load a constant-OK server in this process and print ratios")
@@ -170,13 +170,16 @@ func (f *benchFlags) targets(ctx context.Context) ([]load.Target, func(), error)
 	if f.addr != "" {
 		return append(targets, load.Target{Name: "floodgate", Addr: f.addr}), stopAll, nil
 	}
-	addr, stop, err := startInProcess(ctx, f.start, f.configs.items(), f.redis)
-	if err != nil {
-		stopAll()
-		return nil, nil, err
+	for _, mode := range (listFlag{f.start}).items() {
+		addr, stop, err := startInProcess(ctx, mode, f.configs.items(), f.redis)
+		if err != nil {
+			stopAll()
+			return nil, nil, err
+		}
+		stops = append(stops, stop)
+		targets = append(targets, load.Target{Name: "floodgate-" + mode, Addr: addr})
 	}
-	stops = append(stops, stop)
-	return append(targets, load.Target{Name: "floodgate-" + f.start, Addr: addr}), stopAll, nil
+	return targets, stopAll, nil
 }
 
 func intList(items []string, def int) ([]int, error) {

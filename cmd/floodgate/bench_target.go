@@ -8,7 +8,8 @@ import (
 )
 
 // startInProcess runs `floodgate serve` in this process on a loopback
-// port, with the same wiring as the real command, for bench to load.
+// port, with the same wiring as the real command, for bench to load. mode
+// is async, async-report or exact.
 func startInProcess(ctx context.Context, mode string, configs []string, redisURL string) (addr string, stop func(), err error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -17,6 +18,10 @@ func startInProcess(ctx context.Context, mode string, configs []string, redisURL
 	addr = l.Addr().String()
 	l.Close()
 	args := []string{"--mode", mode, "--grpc-addr", addr, "--http-addr", "", "--log-level", "warn"}
+	if mode == "async-report" {
+		args[1] = "async"
+		args = append(args, "--async-mode", "report")
+	}
 	if redisURL != "" {
 		args = append(args, "--redis", redisURL)
 	}

@@ -15,7 +15,7 @@ import (
 
 func TestBenchSideBySide(t *testing.T) {
 	csvPath := filepath.Join(t.TempDir(), "bench.csv")
-	err := runBench(context.Background(), []string{"--start", "async", "--workers", "2,4", "--count", "300",
+	err := runBench(context.Background(), []string{"--start", "async,async-report", "--workers", "2,4", "--count", "300",
 		"--rounds", "1", "--warmup", "0", "--csv", csvPath})
 	if err != nil {
 		t.Fatal(err)
@@ -29,8 +29,9 @@ func TestBenchSideBySide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// header, then baseline and floodgate at each concurrency
-	if len(rows) != 5 || rows[1][0] != "baseline" || rows[2][0] != "floodgate-async" || rows[4][1] != "4" {
+	// header, then baseline and both modes at each concurrency
+	if len(rows) != 7 || rows[1][0] != "baseline" || rows[2][0] != "floodgate-async" ||
+		rows[3][0] != "floodgate-async-report" || rows[6][1] != "4" {
 		t.Fatalf("csv rows = %v", rows)
 	}
 	for _, r := range rows[1:] {
