@@ -20,17 +20,41 @@ import (
 // workers callers at once, and returns how many were admitted.
 func drive(t *testing.T, c *clustertest.Cluster, value string, workers, calls int) int {
 	t.Helper()
+	return load{key: "hour", value: value, workers: workers, calls: calls}.run(t, c)
+}
+
+// load is calls requests for key=value from workers callers at once,
+// spread over replicas (every replica when nil).
+type load struct {
+	key, value     string
+	replicas       []int
+	workers, calls int
+	// admitted, when set, counts admissions as they happen, for a test
+	// that acts mid-load.
+	admitted *atomic.Int64
+}
+
+// run sends the load and returns how many requests were admitted. A
+// request that fails fails the test: a replica answers whatever its
+// dependencies do.
+func (ld load) run(t *testing.T, c *clustertest.Cluster) int {
+	t.Helper()
+	if ld.replicas == nil {
+		for i := range c.Replicas() {
+			ld.replicas = append(ld.replicas, i)
+		}
+	}
 	var admitted, sent atomic.Int64
 	var wg sync.WaitGroup
-	for w := range workers {
+	for w := range ld.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			client := c.Client(w % c.Replicas())
-			for sent.Add(1) <= int64(calls) {
+			client := c.Client(ld.replicas[w%len(ld.replicas)])
+			for sent.Add(1) <= int64(ld.calls) {
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 				resp, err := client.ShouldRateLimit(ctx, &rlsv3.RateLimitRequest{Domain: "integ",
-					Descriptors: []*commonrl.RateLimitDescriptor{{Entries: []*commonrl.RateLimitDescriptor_Entry{{Key: "hour", Value: value}}}}})
+					Descriptors: []*commonrl.RateLimitDescriptor{{Entries: []*commonrl.RateLimitDescriptor_Entry{{Key: ld.key, Value: ld.value}}}}})
 				cancel()
 				if err != nil {
 					t.Errorf("ShouldRateLimit: %v", err)
@@ -38,6 +62,9 @@ func drive(t *testing.T, c *clustertest.Cluster, value string, workers, calls in
 				}
 				if resp.GetOverallCode() == rlsv3.RateLimitResponse_OK {
 					admitted.Add(1)
+					if ld.admitted != nil {
+						ld.admitted.Add(1)
+					}
 				}
 			}
 		}()

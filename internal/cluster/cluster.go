@@ -98,7 +98,7 @@ func (c *Cluster) Connected() bool {
 		}
 	}
 	for _, r := range c.replicas[:min(len(c.replicas), c.o.Replicas)] {
-		if !r.connected(running) {
+		if !r.stopped && !r.connected(running) {
 			return false
 		}
 	}
@@ -115,7 +115,9 @@ func (c *Cluster) Close() {
 	}
 	c.closed = true
 	for _, r := range c.replicas {
-		r.stop()
+		if !r.stopped {
+			r.stop()
+		}
 	}
 	for _, e := range c.engines {
 		if e != nil {
@@ -144,7 +146,8 @@ func (c *Cluster) Engine(i int) *decisions.Engine {
 	return nil
 }
 
-// Replicas is how many replicas run, Start's and AddReplica's.
+// Replicas is how many replicas were started, Start's and AddReplica's,
+// those StopReplica stopped included.
 func (c *Cluster) Replicas() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -222,6 +225,19 @@ func (c *Cluster) RestartEngine(i int) error {
 	}
 	c.engines[i] = n
 	return nil
+}
+
+// StopReplica stops replica i as a rolling restart would: it stops
+// answering, and its limiter gives back the tokens it held before its
+// streams close. Its index stays taken, its client fails; AddReplica starts
+// its successor. Stopping a stopped replica does nothing.
+func (c *Cluster) StopReplica(i int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r := c.replicas[i]; !r.stopped {
+		r.stop()
+		r.stopped = true
+	}
 }
 
 // AddReplica starts one more replica reporting to engines (one group), or

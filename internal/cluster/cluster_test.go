@@ -165,6 +165,37 @@ func TestAddReplicaAndRestartRedis(t *testing.T) {
 	}
 }
 
+// A stopped replica answers no more while the others carry on, and its
+// successor joins them.
+func TestStopReplica(t *testing.T) {
+	c := start(t, cluster.Options{Engines: 2, Replicas: 2})
+	takeOver(t, c, "hour", "stop", 10)
+	c.StopReplica(0)
+	c.StopReplica(0) // stopping a stopped replica does nothing
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	if _, err := c.Client(0).ShouldRateLimit(ctx, &rlsv3.RateLimitRequest{Domain: "test"}); err == nil {
+		t.Fatal("a stopped replica answered")
+	}
+	if !c.Connected() {
+		t.Fatal("the replica left is not connected")
+	}
+	if code := ask(t, c, 1, "hour", "stop"); code != rlsv3.RateLimitResponse_OVER_LIMIT {
+		t.Fatalf("the replica left answers %v over the limit", code)
+	}
+	i, err := c.AddReplica()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i != 2 || c.Replicas() != 3 {
+		t.Fatalf("successor at %d of %d replicas, want 2 of 3", i, c.Replicas())
+	}
+	testkit.Eventually(t, "the successor on both engines", func() bool { return c.Limiter(i).Health().EnginesConnected == 2 })
+	if code := ask(t, c, i, "hour", "stop"); code != rlsv3.RateLimitResponse_OVER_LIMIT {
+		t.Fatalf("the successor answers %v over the limit", code)
+	}
+}
+
 func TestStartNeedsPolicies(t *testing.T) {
 	if _, err := cluster.Start(t.Context(), cluster.Options{}); err == nil {
 		t.Fatal("started with no policies")

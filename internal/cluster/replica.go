@@ -24,6 +24,7 @@ type replicaNode struct {
 	srv     *grpc.Server
 	conn    *grpc.ClientConn
 	client  rlsv3.RateLimitServiceClient
+	stopped bool // by StopReplica; guarded by the cluster's mu
 }
 
 // startReplica runs replica id reporting to engines, one group.
