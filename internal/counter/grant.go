@@ -24,8 +24,10 @@ type Grant struct {
 	// Return is unspent tokens given back: taken off the granted count.
 	Return uint64
 	// Floor is the granted count a replica last saw for the window: a
-	// store that lost the count (a restart without persistence) is raised
-	// back to it before anything else, so the window does not start over.
+	// store that has no count for the window (lost in a restart without
+	// persistence) starts it from there, so the window does not start
+	// over. A count the store holds is never raised: tokens returned since
+	// would be taken again.
 	Floor uint64
 	// Divisor caps the grant at ceil(remaining / Divisor), so that grants
 	// shrink as a window runs out; 1 when 0.

@@ -297,19 +297,25 @@ func testGranter(t *testing.T, be grantBackend) {
 			t.Fatalf("grant past 2^53 = %+v, want the count held at 2^53", got)
 		}
 	})
-	t.Run("a floor restores a lost count and never lowers one", func(t *testing.T) {
+	t.Run("a floor restores a lost count and never moves a held one", func(t *testing.T) {
 		s, _ := be.open(t)
 		start, length := window()
 		g := Grant{Key: "k", Limit: 100, WindowStart: start, Window: length, Want: 5, Floor: 60}
 		if got := grant(t, s, g); got != (Granted{Tokens: 5, Total: 65}) {
 			t.Fatalf("grant over a lost count with floor 60 = %+v, want 5 from 65", got)
 		}
-		g.Floor = 10
-		if got := grant(t, s, g); got != (Granted{Tokens: 5, Total: 70}) {
-			t.Fatalf("grant with a floor under the count = %+v, want the count kept", got)
+		// Tokens came back since the replica's last grant: its floor, above
+		// the count now, must not take them again.
+		g.Want, g.Return = 0, 30
+		if got := grant(t, s, g); got != (Granted{Total: 35}) {
+			t.Fatalf("return of 30 = %+v, want the count at 35", got)
 		}
-		if n := be.get(t, "k"); n != 70 {
-			t.Fatalf("count = %d, want 70", n)
+		g.Want, g.Return, g.Floor = 5, 0, 90
+		if got := grant(t, s, g); got != (Granted{Tokens: 5, Total: 40}) {
+			t.Fatalf("grant with a floor over the count = %+v, want the count kept", got)
+		}
+		if n := be.get(t, "k"); n != 40 {
+			t.Fatalf("count = %d, want 40", n)
 		}
 	})
 	t.Run("a grant of nothing creates no count", func(t *testing.T) {

@@ -51,8 +51,10 @@ func grantWindow(g Grant, now time.Time) GrantStatus {
 // applyGrant is a grant on the granted count total, as the Redis script
 // computes it: the charge first, whatever the limit; then the return; then
 // tokens up to ceil(remaining / Divisor) and Want.
-func applyGrant(total uint64, g Grant) (after, tokens uint64) {
-	total = max(total, clampGrant(g.Floor))
+func applyGrant(total uint64, lost bool, g Grant) (after, tokens uint64) {
+	if lost {
+		total = clampGrant(g.Floor)
+	}
 	total = min(total+clampGrant(g.Charge), maxGrantCount)
 	total -= min(clampGrant(g.Return), total)
 	remaining := clampGrant(g.Limit) - min(clampGrant(g.Limit), total)
@@ -78,15 +80,16 @@ func (m *Memory) Grant(_ context.Context, gs []Grant, out []Granted) error {
 		sh.mu.Lock()
 		c := sh.counters[g.Key]
 		var total uint64
+		lost := true
 		if c != nil && c.expires > now {
-			total = c.count // an expired counter reads as absent
+			total, lost = c.count, false // an expired counter reads as absent
 		}
 		out[i] = Granted{Status: grantWindow(g, wall), Total: total}
 		if out[i].Status != GrantOK {
 			sh.mu.Unlock()
 			continue
 		}
-		after, tokens := applyGrant(total, g)
+		after, tokens := applyGrant(total, lost, g)
 		out[i] = Granted{Tokens: tokens, Total: after}
 		// A grant that changes nothing does not create or touch the counter.
 		if after != total {

@@ -40,7 +40,9 @@ if start * 1000 > now + tonumber(ARGV[8]) * 1000 then
 	return {2, 0, total}
 end
 local before = total
-total = math.max(total, math.min(tonumber(ARGV[10]), max))
+if not v then
+	total = math.min(tonumber(ARGV[10]), max)
+end
 total = math.min(total + tonumber(ARGV[5]), max)
 total = total - math.min(tonumber(ARGV[6]), total)
 local remaining = math.max(0, tonumber(ARGV[1]) - total)

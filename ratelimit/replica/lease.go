@@ -21,6 +21,8 @@ type lease struct {
 	limit     uint64
 	// sync marks a key whose limit is too small to split (no overdraft):
 	// each request waits for exactly its tokens, and none is held ahead.
+	// A key first seen before the replica knew the fleet stays sync for
+	// that window: a fleet counted too small would split it too finely.
 	sync bool
 
 	tokens    atomic.Int64  // held and unspent

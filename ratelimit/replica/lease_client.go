@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,7 +38,13 @@ type leaseClient struct {
 	seq         atomic.Uint64
 	asks        chan *lease
 	kick        chan struct{}
-	replicas    atomic.Uint32 // active replicas, as the last reply said
+	// replicas is the fleet's size: the most active replicas any reply
+	// reported over the last sweep periods. An engine counts only those
+	// that asked it lately, so one reply may say fewer than there are;
+	// too few would make overdrafts too large.
+	replicas    atomic.Uint32
+	peak        atomic.Uint32 // the most since the last sweep
+	inflight    atomic.Int64  // calls sent or queued on a stream, not yet answered
 	firstUp     chan struct{} // closed when a stream is first up
 	started     time.Time
 	firstOnce   sync.Once
@@ -196,6 +203,8 @@ func (c *leaseClient) send() {
 			call.charges[i] = call.req.Asks[i].GetOverdraft()
 		}
 		c.st.asks.Add(uint64(len(call.leases)))
+		call.client = c
+		c.inflight.Add(1)
 		if !c.dispatch(call) {
 			c.st.unavailable.Add(uint64(len(call.leases)))
 			call.fail()
@@ -271,26 +280,61 @@ func (c *leaseClient) dispatch(call *leaseCall) bool {
 
 // applyReply gives each lease of call its grant.
 func (c *leaseClient) applyReply(call *leaseCall, r *enginepb.LeaseReply) {
-	if n := r.GetReplicas(); n > 0 {
-		c.replicas.Store(n)
-	}
-	// n may fall when replicas stop; the largest recent report holds
-	// until the next reply, which is what the engines count now.
+	c.heardReplicas(r.GetReplicas())
 	gs := r.GetGrants()
 	for i, l := range call.leases {
 		if i >= len(gs) {
 			l.fail(call.charges[i])
 			continue
 		}
-		if gs[i].GetStatus() == enginepb.Grant_OK {
+		switch gs[i].GetStatus() {
+		case enginepb.Grant_OK:
 			c.st.grants.Inc()
 			c.st.granted.Add(gs[i].GetTokens())
-		} else {
+			l.apply(gs[i])
+		case enginepb.Grant_UNAVAILABLE:
+			// The store took nothing: the charge waits for the next ask.
 			c.st.unavailable.Inc()
+			l.fail(call.charges[i])
+		default:
+			c.st.unavailable.Inc()
+			l.apply(gs[i])
 		}
-		l.apply(gs[i])
+	}
+	c.inflight.Add(-1)
+}
+
+// heardReplicas takes a reply's count of active replicas.
+func (c *leaseClient) heardReplicas(n uint32) {
+	for _, v := range []*atomic.Uint32{&c.replicas, &c.peak} {
+		for old := v.Load(); n > old && !v.CompareAndSwap(old, n); old = v.Load() {
+		}
 	}
 }
+
+// forgetReplicas lets the fleet's size fall to what the replies since the
+// last call reported, once a sweep period: replicas that stopped leave it.
+func (c *leaseClient) forgetReplicas() {
+	if p := c.peak.Swap(0); p > 0 {
+		c.replicas.Store(p)
+	}
+}
+
+// overdraft is d = ⌊ε·limit / N⌋, what a replica may admit of a cold key
+// before its first grant; none before the replica knows N.
+func (c *leaseClient) overdraft(limit uint64) int64 {
+	n := uint32(c.o.Leases.MaxReplicas)
+	if n == 0 {
+		n = c.replicas.Load()
+	}
+	if n == 0 || c.o.Leases.OverdraftRatio <= 0 {
+		return 0
+	}
+	return int64(math.Floor(c.o.Leases.OverdraftRatio * float64(limit) / float64(n)))
+}
+
+// idle reports whether no ask waits to be sent or for its reply.
+func (c *leaseClient) idle() bool { return c.inflight.Load() == 0 && len(c.asks) == 0 }
 
 // close sends what is queued (the leases' returns among it) and closes the
 // streams after their replies.

@@ -14,6 +14,7 @@ import (
 
 // leaseCall is one LeaseRequest and the leases its asks are for, in order.
 type leaseCall struct {
+	client  *leaseClient
 	req     *enginepb.LeaseRequest
 	leases  []*lease
 	charges []uint64 // each ask's overdraft, charged again if the call fails
@@ -24,6 +25,7 @@ func (c *leaseCall) fail() {
 	for i, l := range c.leases {
 		l.fail(c.charges[i])
 	}
+	c.client.inflight.Add(-1)
 }
 
 // leaseConn keeps one Lease stream to one engine open, reconnecting with

@@ -2,7 +2,6 @@ package replica
 
 import (
 	"context"
-	"math"
 	"time"
 
 	"github.com/floodgate/floodgate/decisions"
@@ -24,7 +23,7 @@ func (l *Limiter) limitLeases(ctx context.Context, items []*ratelimit.Item) erro
 	taken := buf[:0]
 	denied := false
 	for _, it := range items {
-		ls := l.leases.get(it, l.overdraftFor(it.RequestsPerUnit))
+		ls := l.leases.get(it, l.lc.overdraft(uint64(it.RequestsPerUnit)))
 		if ls == nil {
 			l.lc.st.full.Inc()
 			if l.down == EngineDownDeny {
@@ -52,27 +51,18 @@ func (l *Limiter) limitLeases(ctx context.Context, items []*ratelimit.Item) erro
 }
 
 // countOf is the window's count fleet-wide as the replica knows it, this
-// request's hits included.
+// request's hits included. Before its first grant a replica knows only what
+// it admitted itself, on its overdraft or fallback and not yet charged.
 func countOf(ls *lease, hits uint64) uint64 {
+	if !ls.has(leaseContacted) {
+		return max(ls.charge.Load(), hits)
+	}
 	left := min(ls.globalRemaining(), ls.limit)
 	return max(ls.limit-left, hits)
 }
 
 func overLimit(it *ratelimit.Item) uint64 {
 	return policy.AddHits(uint64(it.RequestsPerUnit), max(it.Hits, 1))
-}
-
-// overdraftFor is d = ⌊ε·limit / N⌋, what a replica may admit of a cold key
-// before its first grant; none before the replica knows N.
-func (l *Limiter) overdraftFor(limit uint32) int64 {
-	n := uint32(l.leaseOpts.MaxReplicas)
-	if n == 0 {
-		n = l.lc.replicas.Load()
-	}
-	if n == 0 || l.leaseOpts.OverdraftRatio <= 0 {
-		return 0
-	}
-	return int64(math.Floor(l.leaseOpts.OverdraftRatio * float64(limit) / float64(n)))
 }
 
 // spend takes n tokens of ls: from those held (the hot path: one atomic
@@ -216,6 +206,7 @@ func (l *Limiter) fallback(ls *lease, n int64) bool {
 // may have come back) and for charges waiting for an engine.
 func (l *Limiter) sweepLeases() {
 	e := l.epoch.Add(1)
+	l.lc.forgetReplicas()
 	connected := l.lc.connected()
 	l.leases.sweep(l.now().Unix(), func(ls *lease, ended bool) {
 		if ended {
@@ -239,12 +230,25 @@ func (l *Limiter) sweepLeases() {
 	})
 }
 
-// returnAll gives back every token held, for a replica that stops.
+// returnAll gives back every token held, for a replica that stops. A
+// grant in flight comes back with tokens after the first pass: the passes go
+// on until no ask is in flight, for at most closeDrain.
 func (l *Limiter) returnAll() {
-	l.leases.sweep(l.now().Unix(), func(ls *lease, ended bool) {
-		if t := ls.tokens.Swap(0); t > 0 && !ended {
-			ls.returning.Add(uint64(t))
-			l.lc.queue(ls, false)
+	deadline := time.Now().Add(closeDrain)
+	for {
+		l.leases.sweep(l.now().Unix(), func(ls *lease, ended bool) {
+			if t := ls.tokens.Swap(0); t > 0 && !ended {
+				ls.returning.Add(uint64(t))
+				l.lc.queue(ls, true)
+			}
+		})
+		if l.lc.idle() || time.Now().After(deadline) || !l.lc.connected() {
+			return
 		}
-	})
+		time.Sleep(5 * time.Millisecond)
+	}
 }
+
+// closeDrain bounds how long a stopping replica waits for its last grants
+// so that it can give their tokens back.
+const closeDrain = time.Second

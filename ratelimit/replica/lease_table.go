@@ -106,7 +106,8 @@ func (t *leaseTable) next(l *lease) *lease {
 	if s.m[key] != nil {
 		return nil
 	}
-	n := &lease{key: key, windowEnd: l.windowEnd + l.window, window: l.window, limit: l.limit, sync: l.sync}
+	n := &lease{key: key, windowEnd: l.windowEnd + l.window, window: l.window, limit: l.limit}
+	n.sync = l.sync
 	n.epoch.Store(l.epoch.Load()) // as busy as l: not idle before its window starts
 	n.ask.Domain, n.ask.Entries, n.ask.Limit, n.ask.WindowStart = l.ask.Domain, l.ask.Entries, l.ask.Limit, start
 	cost := leaseEntryBytes(n)
