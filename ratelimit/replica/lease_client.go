@@ -42,13 +42,13 @@ type leaseClient struct {
 	// reported over the last sweep periods. An engine counts only those
 	// that asked it lately, so one reply may say fewer than there are;
 	// too few would make overdrafts too large.
-	replicas    atomic.Uint32
-	peak        atomic.Uint32 // the most since the last sweep
-	inflight    atomic.Int64  // calls sent or queued on a stream, not yet answered
-	firstUp     chan struct{} // closed when a stream is first up
-	started     time.Time
-	firstOnce   sync.Once
-	st          leaseStats
+	replicas  atomic.Uint32
+	peak      atomic.Uint32 // the most since the last sweep
+	inflight  atomic.Int64  // calls sent or queued on a stream, not yet answered
+	firstUp   chan struct{} // closed when a stream is first up
+	started   time.Time
+	firstOnce sync.Once
+	st        leaseStats
 
 	cancel context.CancelFunc
 	done   chan struct{}
