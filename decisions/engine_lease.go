@@ -3,12 +3,10 @@ package decisions
 import (
 	"context"
 	"errors"
-	"io"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/floodgate/floodgate/decisions/enginepb"
@@ -28,45 +26,9 @@ func (e *Engine) Lease(stream grpc.BidiStreamingServer[enginepb.LeaseRequest, en
 	}
 	e.st.leaseStreams.Inc()
 	defer e.st.leaseStreams.Dec()
-	if err := stream.SendHeader(metadata.MD{}); err != nil {
-		return err
-	}
-	type received struct {
-		req *enginepb.LeaseRequest
-		err error
-	}
-	reqs := make(chan received)
-	handlerDone := make(chan struct{})
-	defer close(handlerDone)
-	go func() {
-		for {
-			r, err := stream.Recv()
-			select {
-			case reqs <- received{r, err}:
-			case <-handlerDone:
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	for {
-		select {
-		case <-e.streamsEnd:
-			return errEngineStopping
-		case r := <-reqs:
-			if errors.Is(r.err, io.EOF) {
-				return nil
-			}
-			if r.err != nil {
-				return r.err
-			}
-			if err := stream.Send(e.Grant(stream.Context(), r.req)); err != nil {
-				return err
-			}
-		}
-	}
+	return serveStream(e, stream, func(r *enginepb.LeaseRequest) *enginepb.LeaseReply {
+		return e.Grant(stream.Context(), r)
+	})
 }
 
 // leaseAsk is one ask the engine resolved to a key.

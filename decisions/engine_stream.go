@@ -21,7 +21,16 @@ var errEngineStopping = status.Error(codes.Unavailable, "engine stopping: use an
 func (e *Engine) StreamHits(stream grpc.BidiStreamingServer[enginepb.HitBatch, enginepb.BatchAck]) error {
 	e.st.streams.Inc()
 	defer e.st.streams.Dec()
-	// Headers now tell the replica its stream is up before any ack.
+	return serveStream(e, stream, func(b *enginepb.HitBatch) *enginepb.BatchAck {
+		return &enginepb.BatchAck{Seq: b.GetSeq(), Hits: e.Ingest(b)}
+	})
+}
+
+// serveStream answers each message of a replica's stream with handle's
+// reply, in order, until the replica ends the stream or EndStreams is
+// called. Headers go out first: they tell the replica its stream is up
+// before any reply.
+func serveStream[Req, Resp any](e *Engine, stream grpc.BidiStreamingServer[Req, Resp], handle func(*Req) *Resp) error {
 	if err := stream.SendHeader(metadata.MD{}); err != nil {
 		return err
 	}
@@ -29,17 +38,17 @@ func (e *Engine) StreamHits(stream grpc.BidiStreamingServer[enginepb.HitBatch, e
 	// end on EndStreams; that goroutine returns once the handler has
 	// returned, since Recv then fails.
 	type received struct {
-		batch *enginepb.HitBatch
-		err   error
+		msg *Req
+		err error
 	}
-	batches := make(chan received)
+	msgs := make(chan received)
 	handlerDone := make(chan struct{})
 	defer close(handlerDone)
 	go func() {
 		for {
-			b, err := stream.Recv()
+			m, err := stream.Recv()
 			select {
-			case batches <- received{b, err}:
+			case msgs <- received{m, err}:
 			case <-handlerDone:
 				return
 			}
@@ -52,15 +61,14 @@ func (e *Engine) StreamHits(stream grpc.BidiStreamingServer[enginepb.HitBatch, e
 		select {
 		case <-e.streamsEnd:
 			return errEngineStopping
-		case r := <-batches:
+		case r := <-msgs:
 			if errors.Is(r.err, io.EOF) {
 				return nil
 			}
 			if r.err != nil {
 				return r.err
 			}
-			n := e.Ingest(r.batch)
-			if err := stream.Send(&enginepb.BatchAck{Seq: r.batch.GetSeq(), Hits: n}); err != nil {
+			if err := stream.Send(handle(r.msg)); err != nil {
 				return err
 			}
 		}

@@ -7,7 +7,6 @@ import (
 
 	"google.golang.org/grpc"
 	grpcbackoff "google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/floodgate/floodgate/decisions/enginepb"
 	"github.com/floodgate/floodgate/internal/backoff"
@@ -94,11 +93,7 @@ type engineConn struct {
 type sentBatch struct{ seq, hits uint64 }
 
 func newEngineConn(r *HitReporter, g *engineGroup, addr string) (*engineConn, error) {
-	opts := []grpc.DialOption{grpc.WithConnectParams(engineConnectParams)}
-	if len(r.o.DialOptions) == 0 {
-		opts = append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	}
-	cc, err := grpc.NewClient(addr, append(opts, r.o.DialOptions...)...)
+	cc, err := dialEngine(addr, r.o.DialOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -155,22 +150,7 @@ func (c *engineConn) stream() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	acks := make(chan *enginepb.BatchAck, c.r.o.MaxUnacked)
-	recvErr := make(chan error, 1)
-	go func() {
-		for {
-			a, err := st.Recv()
-			if err != nil {
-				recvErr <- err
-				return
-			}
-			select {
-			case acks <- a:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	acks, recvErr := receive(ctx, st.Recv, c.r.o.MaxUnacked)
 	// A stream counts as up once the engine answered its headers.
 	if _, err := st.Header(); err != nil {
 		return false, err

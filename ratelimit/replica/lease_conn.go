@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"sync/atomic"
 
@@ -44,11 +43,7 @@ type leaseConn struct {
 }
 
 func newLeaseConn(c *leaseClient, addr string, dial []grpc.DialOption) (*leaseConn, error) {
-	opts := []grpc.DialOption{grpc.WithConnectParams(engineConnectParams)}
-	if len(dial) == 0 {
-		opts = append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	}
-	cc, err := grpc.NewClient(addr, append(opts, dial...)...)
+	cc, err := dialEngine(addr, dial)
 	if err != nil {
 		return nil, err
 	}
@@ -91,22 +86,7 @@ func (c *leaseConn) stream() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	replies := make(chan *enginepb.LeaseReply, maxLeaseCallsInFlight)
-	recvErr := make(chan error, 1)
-	go func() {
-		for {
-			r, err := st.Recv()
-			if err != nil {
-				recvErr <- err
-				return
-			}
-			select {
-			case replies <- r:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	replies, recvErr := receive(ctx, st.Recv, maxLeaseCallsInFlight)
 	if _, err := st.Header(); err != nil {
 		return false, err
 	}
