@@ -26,7 +26,12 @@ type lease struct {
 	sync bool
 
 	tokens    atomic.Int64  // held and unspent
-	overdraft atomic.Int64  // still admissible before a grant (cold key)
+	// credit is d, what the replica may admit of the key ahead of its
+	// charge; overdraft is what is left of it. A grant that leaves at least
+	// d in the window restores it: each replica then has at most d
+	// admitted and not yet charged, so a window ends at most N·d over.
+	credit    int64
+	overdraft atomic.Int64
 	charge    atomic.Uint64 // admitted without tokens, not yet charged
 	returning atomic.Uint64 // unspent tokens to give back
 	used      atomic.Uint64 // spent since the last ask
@@ -146,6 +151,9 @@ func (l *lease) apply(g *enginepb.Grant) {
 	switch g.GetStatus() {
 	case enginepb.Grant_OK:
 		l.tokens.Add(int64(min(g.GetTokens(), math.MaxInt32)))
+		if l.credit > 0 && g.GetRemaining() >= uint64(l.credit) {
+			l.overdraft.Store(l.credit)
+		}
 		l.remaining.Store(g.GetRemaining())
 		l.holders.Store(max(1, g.GetHolders()))
 		l.set(leaseContacted, true)

@@ -235,7 +235,14 @@ func (c *leaseClient) ask(l *lease, now time.Time) *enginepb.LeaseAsk {
 		want := l.want(now, used, c.o.Leases.Horizon)
 		l.low.Store(int64(want / 2))
 		held := uint64(max(0, l.tokens.Load()))
-		a.Want = max(1, want-min(want, held))
+		waiting := uint64(max(0, l.waiting.Load()))
+		if l.credit > 0 && waiting == 0 && l.rate*c.o.Leases.Horizon.Seconds() < 1 {
+			// Under a token a horizon: the key lives on its overdraft,
+			// charged as it goes and restored by the answer. A token held
+			// for it would only come back unused.
+			break
+		}
+		a.Want = max(1, waiting, want-min(want, held))
 		c.askAhead(l, now)
 	}
 	c.st.returned.Add(a.Returned)

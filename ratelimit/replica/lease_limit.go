@@ -88,13 +88,7 @@ func (l *Limiter) spend(ctx context.Context, ls *lease, n int64) bool {
 		l.lc.queue(ls, false) // so that an engine's return ends the fallback
 		return l.fallback(ls, n)
 	}
-	if take(&ls.overdraft, n) {
-		ls.charge.Add(uint64(n))
-		l.lc.st.overdrawn.Add(uint64(n))
-		l.spent(ls, n)
-		// Asked at the next interval, with the other keys: a request that
-		// finds no overdraft left asks at once.
-		l.lc.queue(ls, false)
+	if l.overdraw(ls, n) {
 		return true
 	}
 	l.lc.st.waits.Inc()
@@ -125,7 +119,24 @@ func (l *Limiter) spend(ctx context.Context, ls *lease, n int64) bool {
 		if ls.has(leaseUnavailable) {
 			return l.fallback(ls, n)
 		}
+		if l.overdraw(ls, n) { // the answer restored the credit
+			return true
+		}
 	}
+}
+
+// overdraw admits n on ls's overdraft, to be charged with its next ask.
+func (l *Limiter) overdraw(ls *lease, n int64) bool {
+	if !take(&ls.overdraft, n) {
+		return false
+	}
+	ls.charge.Add(uint64(n))
+	l.lc.st.overdrawn.Add(uint64(n))
+	l.spent(ls, n)
+	// Asked at the next interval, with the other keys: a request that
+	// finds no overdraft left asks at once.
+	l.lc.queue(ls, false)
+	return true
 }
 
 // awaitFirstEngine waits, at most the lease wait, for the first engine

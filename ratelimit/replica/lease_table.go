@@ -87,6 +87,7 @@ func (t *leaseTable) get(it *ratelimit.Item, overdraft int64) *lease {
 	if it.Override {
 		l.ask.Limit = &enginepb.LimitOverride{RequestsPerUnit: it.RequestsPerUnit, Unit: it.Unit.String()}
 	}
+	l.credit = overdraft
 	l.overdraft.Store(overdraft)
 	l.sync = overdraft == 0
 	s.m[l.key] = l
@@ -107,7 +108,8 @@ func (t *leaseTable) next(l *lease) *lease {
 		return nil
 	}
 	n := &lease{key: key, windowEnd: l.windowEnd + l.window, window: l.window, limit: l.limit}
-	n.sync = l.sync
+	n.sync, n.credit = l.sync, l.credit
+	n.overdraft.Store(l.credit)
 	n.epoch.Store(l.epoch.Load()) // as busy as l: not idle before its window starts
 	n.ask.Domain, n.ask.Entries, n.ask.Limit, n.ask.WindowStart = l.ask.Domain, l.ask.Entries, l.ask.Limit, start
 	cost := leaseEntryBytes(n)
