@@ -25,7 +25,7 @@ type lease struct {
 	// that window: a fleet counted too small would split it too finely.
 	sync bool
 
-	tokens    atomic.Int64  // held and unspent
+	tokens atomic.Int64 // held and unspent
 	// credit is d, what the replica may admit of the key ahead of its
 	// charge; overdraft is what is left of it. A grant that leaves at least
 	// d in the window restores it: each replica then has at most d
