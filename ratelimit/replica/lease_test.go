@@ -6,7 +6,6 @@ import (
 	"time"
 
 	ratelimitv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
-	"google.golang.org/grpc"
 
 	"github.com/floodgate/floodgate/decisions"
 	"github.com/floodgate/floodgate/internal/backoff"
@@ -31,29 +30,11 @@ descriptors:
     rate_limit: {unit: hour, requests_per_unit: 2147483648}
 `
 
-// leaseEngine serves a real engine over store on a loopback port, from
-// addr ("127.0.0.1:0" for any); stop ends it.
+// leaseEngine serves a real engine on the lease test policy over store on
+// a loopback port, from addr ("127.0.0.1:0" for any); stop ends it.
 func leaseEngine(t testing.TB, store counter.Store, addr string) (string, func()) {
 	t.Helper()
-	e, err := decisions.NewEngine(decisions.EngineOptions{Counter: store, Publisher: &decisions.MemoryBus{}, FlushInterval: 5 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.SetSnapshot(testkit.Compile(t, leaseTestPolicy))
-	l := listenAgain(t, addr)
-	s := grpc.NewServer()
-	e.Register(s)
-	go func() { _ = s.Serve(l) }()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			s.Stop()
-			_ = e.Close()
-		}
-	}
-	t.Cleanup(stop)
-	return l.Addr().String(), stop
+	return policyEngine(t, testkit.Compile(t, leaseTestPolicy), &decisions.MemoryBus{}, store, addr)
 }
 
 func newLeaseLimiter(t testing.TB, addr string, o Options) *Limiter {

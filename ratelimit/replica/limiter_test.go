@@ -27,14 +27,22 @@ descriptors:
 
 func asyncSnapshot(t testing.TB) *policy.Snapshot { return testkit.Compile(t, asyncTestPolicy) }
 
-// engineServer serves a real engine on a loopback port; stop ends it.
+// engineServer serves a real engine on the test policy on a loopback port;
+// stop ends it.
 func engineServer(t testing.TB, bus decisions.Publisher, store counter.Store, addr string) (string, func()) {
+	t.Helper()
+	return policyEngine(t, asyncSnapshot(t), bus, store, addr)
+}
+
+// policyEngine serves a real engine on snap on a loopback port, from addr
+// ("127.0.0.1:0" for any); stop ends it.
+func policyEngine(t testing.TB, snap *policy.Snapshot, bus decisions.Publisher, store counter.Store, addr string) (string, func()) {
 	t.Helper()
 	e, err := decisions.NewEngine(decisions.EngineOptions{Counter: store, Publisher: bus, FlushInterval: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.SetSnapshot(asyncSnapshot(t))
+	e.SetSnapshot(snap)
 	l := listenAgain(t, addr)
 	s := grpc.NewServer()
 	e.Register(s)
