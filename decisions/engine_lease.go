@@ -73,14 +73,15 @@ func (e *Engine) Grant(ctx context.Context, req *enginepb.LeaseRequest) *enginep
 		window := time.Duration(res.Unit.Seconds()) * time.Second
 		// A key's share is taken over every active replica, not only those
 		// that asked this engine for it: the others may ask another.
-		holders := max(e.holders.touchKey(key, holder, nowNano, res.WindowEnd()), replicas)
+		holders, known := e.holders.touchKey(key, holder, nowNano, res.WindowEnd())
+		holders = max(holders, replicas)
 		want, _ := policy.ClampHits(a.GetWant())
 		charge, _ := policy.ClampHits(a.GetOverdraft())
 		ret, _ := policy.ClampHits(a.GetReturned())
 		gs = append(gs, counter.Grant{
 			Key: e.o.CounterPrefix + key, Limit: uint64(res.RequestsPerUnit),
 			WindowStart: res.WindowStart, Window: window,
-			Want: want, Charge: charge, Return: ret, Floor: min(a.GetSeen(), uint64(res.RequestsPerUnit)),
+			Want: want, Charge: charge, Return: ret, Floor: min(max(a.GetSeen(), known), uint64(res.RequestsPerUnit)),
 			Divisor: uint64(e.o.LeaseShare) * uint64(holders),
 			Ahead:   min(e.o.LeaseAhead, window/2),
 		})
@@ -121,6 +122,7 @@ func (e *Engine) Grant(ctx context.Context, req *enginepb.LeaseRequest) *enginep
 			continue
 		}
 		g.Tokens = r.Tokens
+		e.holders.noteTotal(gs[j].Key[len(e.o.CounterPrefix):], r.Total)
 		if r.Total < uint64(a.limit) {
 			g.Remaining = uint64(a.limit) - r.Total
 		} else {

@@ -28,6 +28,10 @@ type keyHolders struct {
 	windowEnd int64 // Unix seconds; the entry goes with its window
 	ids       []string
 	seen      []int64
+	// total is the most this engine saw the window's granted count at: a
+	// store that lost the count starts it again from there (or from what
+	// the asking replica saw, if more).
+	total uint64
 }
 
 func newHolderTable(maxKeys int) *holderTable {
@@ -61,14 +65,15 @@ func (t *holderTable) touchReplica(holder string, now int64) int {
 }
 
 // touchKey records holder's ask for key and returns how many replicas
-// asked for it lately, holder included.
-func (t *holderTable) touchKey(key, holder string, now, windowEnd int64) int {
+// asked for it lately, holder included, and the most this engine saw its
+// granted count at.
+func (t *holderTable) touchKey(key, holder string, now, windowEnd int64) (holders int, total uint64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	h := t.keys[key]
 	if h == nil {
 		if len(t.keys) >= t.maxKeys {
-			return max(1, len(t.replicas))
+			return max(1, len(t.replicas)), 0
 		}
 		h = &keyHolders{windowEnd: windowEnd}
 		t.keys[key] = h
@@ -87,7 +92,16 @@ func (t *holderTable) touchKey(key, holder string, now, windowEnd int64) int {
 		h.seen = append(h.seen, now)
 		n++
 	}
-	return n
+	return n, h.total
+}
+
+// noteTotal records a granted count the store answered for key.
+func (t *holderTable) noteTotal(key string, total uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if h := t.keys[key]; h != nil {
+		h.total = max(h.total, total)
+	}
 }
 
 func maxSeen(s []int64) int64 {
