@@ -197,10 +197,8 @@ func (c *leaseClient) send() {
 		}
 		call.req = &enginepb.LeaseRequest{ReplicaId: c.o.Engines.ReplicaID, Incarnation: c.incarnation,
 			Seq: c.seq.Add(1), Replicas: c.replicas.Load(), Asks: make([]*enginepb.LeaseAsk, len(call.leases))}
-		call.charges = make([]uint64, len(call.leases))
 		for i, l := range call.leases {
 			call.req.Asks[i] = c.ask(l, now)
-			call.charges[i] = call.req.Asks[i].GetOverdraft()
 		}
 		c.st.asks.Add(uint64(len(call.leases)))
 		call.client = c
@@ -291,7 +289,7 @@ func (c *leaseClient) applyReply(call *leaseCall, r *enginepb.LeaseReply) {
 	gs := r.GetGrants()
 	for i, l := range call.leases {
 		if i >= len(gs) {
-			l.fail(call.charges[i])
+			l.fail(call.req.Asks[i].GetOverdraft())
 			continue
 		}
 		switch gs[i].GetStatus() {
@@ -302,7 +300,7 @@ func (c *leaseClient) applyReply(call *leaseCall, r *enginepb.LeaseReply) {
 		case enginepb.Grant_UNAVAILABLE:
 			// The store took nothing: the charge waits for the next ask.
 			c.st.unavailable.Inc()
-			l.fail(call.charges[i])
+			l.fail(call.req.Asks[i].GetOverdraft())
 		default:
 			c.st.unavailable.Inc()
 			l.apply(gs[i])

@@ -2,27 +2,26 @@ package replica
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
-
-	"sync/atomic"
 
 	"github.com/floodgate/floodgate/decisions/enginepb"
 )
 
 // leaseCall is one LeaseRequest and the leases its asks are for, in order.
 type leaseCall struct {
-	client  *leaseClient
-	req     *enginepb.LeaseRequest
-	leases  []*lease
-	charges []uint64 // each ask's overdraft, charged again if the call fails
+	client *leaseClient
+	req    *enginepb.LeaseRequest
+	leases []*lease
 }
 
-// fail hands the call's leases back unanswered.
+// fail hands the call's leases back unanswered: each ask's overdraft is
+// charged with the lease's next ask.
 func (c *leaseCall) fail() {
 	for i, l := range c.leases {
-		l.fail(c.charges[i])
+		l.fail(c.req.Asks[i].GetOverdraft())
 	}
 	c.client.inflight.Add(-1)
 }

@@ -27,15 +27,6 @@ type leaseShard struct {
 	_     [24]byte
 }
 
-// leaseBytes is what a lease holds: its key, its descriptor and the entry.
-func leaseBytes(it *ratelimit.Item) int {
-	n := 2*len(it.Key) + len(it.Domain) + 320
-	for _, e := range it.Entries {
-		n += len(e.GetKey()) + len(e.GetValue()) + 64
-	}
-	return n
-}
-
 func newLeaseTable(maxEntries, maxBytes int) *leaseTable {
 	t := &leaseTable{
 		seed:          maphash.MakeSeed(),
@@ -62,22 +53,15 @@ func (t *leaseTable) get(it *ratelimit.Item, overdraft int64) *lease {
 	if l := t.lookup(it.Key); l != nil {
 		return l
 	}
-	s := &t.shards[maphash.String(t.seed, it.Key)%cacheShards]
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if l := s.m[it.Key]; l != nil {
-		return l
-	}
-	cost := leaseBytes(it)
-	if len(s.m) >= t.maxPerShard || s.bytes+cost > t.bytesPerShard {
-		return nil
-	}
 	l := &lease{
 		key:       strings.Clone(it.Key), // it.Key lives in a reused buffer
 		windowEnd: it.WindowStart + it.Unit.Seconds(),
 		window:    it.Unit.Seconds(),
 		limit:     uint64(it.RequestsPerUnit),
+		credit:    overdraft,
+		sync:      overdraft == 0,
 	}
+	l.overdraft.Store(overdraft)
 	l.ask.Domain = it.Domain
 	l.ask.WindowStart = it.WindowStart
 	l.ask.Entries = make([]*enginepb.Entry, len(it.Entries))
@@ -87,12 +71,8 @@ func (t *leaseTable) get(it *ratelimit.Item, overdraft int64) *lease {
 	if it.Override {
 		l.ask.Limit = &enginepb.LimitOverride{RequestsPerUnit: it.RequestsPerUnit, Unit: it.Unit.String()}
 	}
-	l.credit = overdraft
-	l.overdraft.Store(overdraft)
-	l.sync = overdraft == 0
-	s.m[l.key] = l
-	s.bytes += cost
-	return l
+	stored, _ := t.insert(l)
+	return stored
 }
 
 // next makes the lease of the window after l's, for tokens granted before
@@ -100,25 +80,40 @@ func (t *leaseTable) get(it *ratelimit.Item, overdraft int64) *lease {
 // in its window start, whatever its encoding.
 func (t *leaseTable) next(l *lease) *lease {
 	start := l.ask.WindowStart + l.window
-	key := strings.TrimSuffix(l.key, strconv.FormatInt(l.ask.WindowStart, 10)) + strconv.FormatInt(start, 10)
-	s := &t.shards[maphash.String(t.seed, key)%cacheShards]
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m[key] != nil {
-		return nil
+	n := &lease{
+		key:       strings.TrimSuffix(l.key, strconv.FormatInt(l.ask.WindowStart, 10)) + strconv.FormatInt(start, 10),
+		windowEnd: l.windowEnd + l.window,
+		window:    l.window,
+		limit:     l.limit,
+		credit:    l.credit,
+		sync:      l.sync,
 	}
-	n := &lease{key: key, windowEnd: l.windowEnd + l.window, window: l.window, limit: l.limit}
-	n.sync, n.credit = l.sync, l.credit
 	n.overdraft.Store(l.credit)
 	n.epoch.Store(l.epoch.Load()) // as busy as l: not idle before its window starts
 	n.ask.Domain, n.ask.Entries, n.ask.Limit, n.ask.WindowStart = l.ask.Domain, l.ask.Entries, l.ask.Limit, start
-	cost := leaseEntryBytes(n)
-	if len(s.m) >= t.maxPerShard || s.bytes+cost > t.bytesPerShard {
+	if _, existed := t.insert(n); existed {
 		return nil
 	}
-	s.m[key] = n
-	s.bytes += cost
 	return n
+}
+
+// insert puts l in the table within its bounds. It returns the lease the
+// table holds for l's key, and whether that one was there before; nil when
+// the table has no room for l.
+func (t *leaseTable) insert(l *lease) (stored *lease, existed bool) {
+	s := &t.shards[maphash.String(t.seed, l.key)%cacheShards]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old := s.m[l.key]; old != nil {
+		return old, true
+	}
+	cost := leaseBytes(l)
+	if len(s.m) >= t.maxPerShard || s.bytes+cost > t.bytesPerShard {
+		return nil, false
+	}
+	s.m[l.key] = l
+	s.bytes += cost
+	return l, false
 }
 
 // sweep calls fn for every lease, and drops those whose window has ended
@@ -142,7 +137,7 @@ func (t *leaseTable) sweep(nowUnix int64, fn func(l *lease, ended bool)) {
 		s.mu.Lock()
 		for _, l := range ended {
 			delete(s.m, l.key)
-			s.bytes -= leaseEntryBytes(l)
+			s.bytes -= leaseBytes(l)
 		}
 		s.mu.Unlock()
 		for _, l := range ended {
@@ -151,8 +146,9 @@ func (t *leaseTable) sweep(nowUnix int64, fn func(l *lease, ended bool)) {
 	}
 }
 
-// leaseEntryBytes is leaseBytes of the item a lease was made from.
-func leaseEntryBytes(l *lease) int {
+// leaseBytes is what a lease holds: its key (twice: the entry and the
+// map), its descriptor and the entry itself.
+func leaseBytes(l *lease) int {
 	n := 2*len(l.key) + len(l.ask.Domain) + 320
 	for _, e := range l.ask.Entries {
 		n += len(e.GetKey()) + len(e.GetValue()) + 64
