@@ -184,13 +184,7 @@ func (e *Engine) Ingest(b *enginepb.HitBatch) uint64 {
 		}
 		total = policy.AddHits(total, n)
 		domain, entries := h.GetDomain(), h.GetEntries()
-		var o *policy.Override
-		if ol := h.GetLimit(); ol != nil {
-			// An unknown unit: Resolve ignores the override, the rule applies.
-			u, _ := policy.ParseUnit(ol.GetUnit())
-			o = &policy.Override{RequestsPerUnit: ol.GetRequestsPerUnit(), Unit: u}
-		}
-		res := policy.Resolve(snap, domain, entries, o, h.GetUnixTime())
+		res := policy.Resolve(snap, domain, entries, overrideOf(h.GetLimit()), h.GetUnixTime())
 		if !res.Counted() {
 			unmatched += n
 			continue
@@ -224,6 +218,17 @@ func (e *Engine) Ingest(b *enginepb.HitBatch) uint64 {
 	e.st.stale.Add(stale)
 	e.st.dropped.Add(dropped)
 	return accepted
+}
+
+// overrideOf reads a descriptor's own limit off the wire; nil when it has
+// none. An unknown unit reads as UnitUnknown: Resolve then ignores the
+// override and the rule applies.
+func overrideOf(ol *enginepb.LimitOverride) *policy.Override {
+	if ol == nil {
+		return nil
+	}
+	u, _ := policy.ParseUnit(ol.GetUnit())
+	return &policy.Override{RequestsPerUnit: ol.GetRequestsPerUnit(), Unit: u}
 }
 
 func (e *Engine) run(ctx context.Context) {

@@ -58,12 +58,7 @@ func (e *Engine) Grant(ctx context.Context, req *enginepb.LeaseRequest) *enginep
 	gs := make([]counter.Grant, 0, len(asks))
 	resolved := make([]leaseAsk, 0, len(asks))
 	for i, a := range asks {
-		var o *policy.Override
-		if ol := a.GetLimit(); ol != nil {
-			u, _ := policy.ParseUnit(ol.GetUnit())
-			o = &policy.Override{RequestsPerUnit: ol.GetRequestsPerUnit(), Unit: u}
-		}
-		res := policy.Resolve(snap, a.GetDomain(), a.GetEntries(), o, a.GetWindowStart())
+		res := policy.Resolve(snap, a.GetDomain(), a.GetEntries(), overrideOf(a.GetLimit()), a.GetWindowStart())
 		if !res.Counted() {
 			reply.Grants[i] = &enginepb.Grant{Status: enginepb.Grant_UNMATCHED}
 			e.st.leaseUnmatched.Inc()

@@ -267,10 +267,7 @@ func (r *HitReporter) Report(it *ratelimit.Item) {
 			return
 		}
 		s.bytes += cost
-		p = &reportedHit{domain: it.Domain, entries: it.Entries, unixTime: it.WindowStart}
-		if it.Override {
-			p.override = &enginepb.LimitOverride{RequestsPerUnit: it.RequestsPerUnit, Unit: it.Unit.String()}
-		}
+		p = &reportedHit{domain: it.Domain, entries: it.Entries, unixTime: it.WindowStart, override: wireOverride(it)}
 		s.m[strings.Clone(it.Key)] = p // it.Key lives in a reused buffer
 	}
 	p.hits = policy.AddHits(p.hits, it.Hits) // saturating: a count never goes backwards
@@ -314,13 +311,10 @@ func (r *HitReporter) flush() {
 		for _, p := range m {
 			h := &enginepb.Hit{
 				Domain:   p.domain,
-				Entries:  make([]*enginepb.Entry, len(p.entries)),
+				Entries:  wireEntries(p.entries),
 				Hits:     p.hits,
 				UnixTime: p.unixTime,
 				Limit:    p.override,
-			}
-			for j, e := range p.entries {
-				h.Entries[j] = &enginepb.Entry{Key: e.GetKey(), Value: e.GetValue()}
 			}
 			hits = append(hits, h)
 		}

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/floodgate/floodgate/decisions/enginepb"
 	"github.com/floodgate/floodgate/ratelimit"
 )
 
@@ -62,15 +61,7 @@ func (t *leaseTable) get(it *ratelimit.Item, overdraft int64) *lease {
 		sync:      overdraft == 0,
 	}
 	l.overdraft.Store(overdraft)
-	l.ask.Domain = it.Domain
-	l.ask.WindowStart = it.WindowStart
-	l.ask.Entries = make([]*enginepb.Entry, len(it.Entries))
-	for i, e := range it.Entries {
-		l.ask.Entries[i] = &enginepb.Entry{Key: e.GetKey(), Value: e.GetValue()}
-	}
-	if it.Override {
-		l.ask.Limit = &enginepb.LimitOverride{RequestsPerUnit: it.RequestsPerUnit, Unit: it.Unit.String()}
-	}
+	l.ask.Domain, l.ask.Entries, l.ask.Limit, l.ask.WindowStart = it.Domain, wireEntries(it.Entries), wireOverride(it), it.WindowStart
 	stored, _ := t.insert(l)
 	return stored
 }
