@@ -2,6 +2,7 @@ package replica
 
 import (
 	"context"
+	"sync/atomic"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -38,4 +39,20 @@ func receive[T any](ctx context.Context, recv func() (*T, error), buffer int) (<
 		}
 	}()
 	return msgs, errs
+}
+
+// pickEngine offers to n engines, one after the other in the order policy
+// gives (round robin from next's turn for LoadBalance, configured order
+// for Failover), until offer takes; it reports whether one did.
+func pickEngine(policy EnginePolicy, next *atomic.Uint32, n int, offer func(i int) bool) bool {
+	start := 0
+	if policy == LoadBalance {
+		start = int(next.Add(1)-1) % n
+	}
+	for i := 0; i < n; i++ {
+		if offer((start + i) % n) {
+			return true
+		}
+	}
+	return false
 }

@@ -23,23 +23,18 @@ type engineGroup struct {
 // dispatch queues b on one healthy engine, skipping except; it reports
 // whether one took it.
 func (g *engineGroup) dispatch(b *enginepb.HitBatch, except *engineConn) bool {
-	n := len(g.conns)
-	start := 0
-	if g.policy == LoadBalance {
-		start = int(g.next.Add(1)-1) % n
-	}
-	for i := 0; i < n; i++ {
-		c := g.conns[(start+i)%n]
+	return pickEngine(g.policy, &g.next, len(g.conns), func(i int) bool {
+		c := g.conns[i]
 		if c == except || !c.takesHits() {
-			continue
+			return false
 		}
 		select {
 		case c.queue <- b:
 			return true
 		default: // this engine is behind; try the next
+			return false
 		}
-	}
-	return false
+	})
 }
 
 func (g *engineGroup) connected() bool {

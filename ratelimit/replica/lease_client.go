@@ -123,14 +123,7 @@ func newLeaseClient(o Options, table *leaseTable) (*leaseClient, error) {
 func (c *leaseClient) up() { c.firstOnce.Do(func() { close(c.firstUp) }) }
 
 // connected reports whether an engine takes asks.
-func (c *leaseClient) connected() bool {
-	for _, lc := range c.conns {
-		if lc.up.Load() {
-			return true
-		}
-	}
-	return false
-}
+func (c *leaseClient) connected() bool { return c.enginesConnected() > 0 }
 
 func (c *leaseClient) enginesConnected() int {
 	n := 0
@@ -264,23 +257,18 @@ func (c *leaseClient) askAhead(l *lease, now time.Time) {
 
 // dispatch hands call to one engine whose stream is up.
 func (c *leaseClient) dispatch(call *leaseCall) bool {
-	n := len(c.conns)
-	start := 0
-	if c.o.Engines.Policy == LoadBalance {
-		start = int(c.next.Add(1)-1) % n
-	}
-	for i := 0; i < n; i++ {
-		lc := c.conns[(start+i)%n]
+	return pickEngine(c.o.Engines.Policy, &c.next, len(c.conns), func(i int) bool {
+		lc := c.conns[i]
 		if !lc.up.Load() {
-			continue
+			return false
 		}
 		select {
 		case lc.calls <- call:
 			return true
-		default:
+		default: // this engine is behind; try the next
+			return false
 		}
-	}
-	return false
+	})
 }
 
 // applyReply gives each lease of call its grant.
