@@ -31,12 +31,12 @@ func (e *Engine) Lease(stream grpc.BidiStreamingServer[enginepb.LeaseRequest, en
 	})
 }
 
-// leaseAsk is one ask the engine resolved to a key.
+// leaseAsk is one ask the engine resolved to a key; its limit and window
+// end are in its grant.
 type leaseAsk struct {
-	i         int // the ask's place in the request
-	domain    string
-	limit     uint32
-	windowEnd int64
+	i      int // the ask's place in the request
+	domain string
+	key    string // the cache key, without CounterPrefix
 }
 
 // Grant answers one lease request: every ask whose descriptor a rule
@@ -80,7 +80,7 @@ func (e *Engine) Grant(ctx context.Context, req *enginepb.LeaseRequest) *enginep
 			Divisor: uint64(e.o.LeaseShare) * uint64(holders),
 			Ahead:   min(e.o.LeaseAhead, window/2),
 		})
-		resolved = append(resolved, leaseAsk{i: i, domain: a.GetDomain(), limit: res.RequestsPerUnit, windowEnd: res.WindowEnd()})
+		resolved = append(resolved, leaseAsk{i: i, domain: a.GetDomain(), key: key})
 		reply.Grants[i] = &enginepb.Grant{Limit: res.RequestsPerUnit, WindowEnd: res.WindowEnd(), Holders: uint32(holders)}
 		e.st.leaseUsed.Add(a.GetUsed())
 	}
@@ -117,12 +117,12 @@ func (e *Engine) Grant(ctx context.Context, req *enginepb.LeaseRequest) *enginep
 			continue
 		}
 		g.Tokens = r.Tokens
-		e.holders.noteTotal(gs[j].Key[len(e.o.CounterPrefix):], r.Total)
-		if r.Total < uint64(a.limit) {
-			g.Remaining = uint64(a.limit) - r.Total
+		e.holders.noteTotal(a.key, r.Total)
+		if r.Total < uint64(g.Limit) {
+			g.Remaining = uint64(g.Limit) - r.Total
 		} else {
-			exhausted = append(exhausted, Decision{Domain: a.domain, Key: gs[j].Key[len(e.o.CounterPrefix):],
-				State: Throttled, WindowEnd: a.windowEnd, Limit: a.limit, Count: r.Total, Engine: e.o.ID})
+			exhausted = append(exhausted, Decision{Domain: a.domain, Key: a.key,
+				State: Throttled, WindowEnd: g.WindowEnd, Limit: g.Limit, Count: r.Total, Engine: e.o.ID})
 		}
 		e.st.leaseGrants.Inc()
 		e.st.leaseGranted.Add(r.Tokens)
