@@ -110,14 +110,7 @@ func (m *Memory) Add(_ context.Context, incs []Increment, counts []uint64) error
 			counts[i] = 0
 			continue
 		case c == nil:
-			cost := counterBytes(inc.Key)
-			for len(sh.counters) > 0 && sh.bytes+cost > m.bytesPerShard {
-				m.evictOne(sh, now)
-			}
-			// The caller's key may live in a reused buffer: keep a copy.
-			c = &memoryCounter{expires: now + inc.Expiry}
-			sh.counters[strings.Clone(inc.Key)] = c
-			sh.bytes += cost
+			c = m.create(sh, inc.Key, now+inc.Expiry, now)
 		case c.expires <= now:
 			*c = memoryCounter{expires: now + inc.Expiry}
 		}
@@ -126,6 +119,20 @@ func (m *Memory) Add(_ context.Context, incs []Increment, counts []uint64) error
 		sh.mu.Unlock()
 	}
 	return nil
+}
+
+// create makes key's counter, evicting others to keep the shard within its
+// budget. Caller holds sh.mu.
+func (m *Memory) create(sh *memoryShard, key string, expires, now time.Duration) *memoryCounter {
+	cost := counterBytes(key)
+	for len(sh.counters) > 0 && sh.bytes+cost > m.bytesPerShard {
+		m.evictOne(sh, now)
+	}
+	// The caller's key may live in a reused buffer: keep a copy.
+	c := &memoryCounter{expires: expires}
+	sh.counters[strings.Clone(key)] = c
+	sh.bytes += cost
+	return c
 }
 
 // Close stops the janitor and waits for it to exit. Later Adds fail.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
-	"strings"
 	"time"
 )
 
@@ -107,14 +106,7 @@ func (m *Memory) Grant(_ context.Context, gs []Grant, out []Granted) error {
 func (m *Memory) putGranted(sh *memoryShard, key string, count uint64, expires, now time.Duration) {
 	c := sh.counters[key]
 	if c == nil {
-		cost := counterBytes(key)
-		for len(sh.counters) > 0 && sh.bytes+cost > m.bytesPerShard {
-			m.evictOne(sh, now)
-		}
-		// The caller's key may live in a reused buffer: keep a copy.
-		c = &memoryCounter{}
-		sh.counters[strings.Clone(key)] = c
-		sh.bytes += cost
+		c = m.create(sh, key, expires, now)
 	}
 	*c = memoryCounter{count: count, expires: expires}
 }
