@@ -235,6 +235,8 @@ func (e *Engine) run(ctx context.Context) {
 	defer close(e.done)
 	t := time.NewTicker(e.o.FlushInterval)
 	defer t.Stop()
+	prune := time.NewTicker(holderTTL)
+	defer prune.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -245,6 +247,8 @@ func (e *Engine) run(ctx context.Context) {
 			return
 		case <-t.C:
 			e.flush(ctx)
+		case <-prune.C:
+			e.holders.prune(e.now().UnixNano())
 		}
 	}
 }

@@ -16,11 +16,10 @@ const holderTTL = 2 * time.Second
 // remains. It is bounded: past maxKeys a key's share is taken over all
 // active replicas.
 type holderTable struct {
-	mu        sync.Mutex
-	replicas  map[string]int64 // holder → last ask, Unix nanoseconds
-	keys      map[string]*keyHolders
-	maxKeys   int
-	lastPrune int64
+	mu       sync.Mutex
+	replicas map[string]int64 // holder → last ask, Unix nanoseconds
+	keys     map[string]*keyHolders
+	maxKeys  int
 }
 
 // keyHolders are the replicas that asked for one key's window lately.
@@ -48,20 +47,25 @@ func (t *holderTable) touchReplica(holder string, now int64) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.replicas[holder] = now
-	if now-t.lastPrune > int64(holderTTL) {
-		t.lastPrune = now
-		for id, seen := range t.replicas {
-			if now-seen > int64(holderTTL) {
-				delete(t.replicas, id)
-			}
-		}
-		for k, h := range t.keys {
-			if h.windowEnd*int64(time.Second) <= now || now-maxSeen(h.seen) > int64(holderTTL) {
-				delete(t.keys, k)
-			}
+	return len(t.replicas)
+}
+
+// prune forgets the replicas and keys not asked for within holderTTL, and
+// the keys whose window has ended. The engine's flush goroutine calls it
+// every holderTTL, so that no grant waits on a walk over every key.
+func (t *holderTable) prune(now int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, seen := range t.replicas {
+		if now-seen > int64(holderTTL) {
+			delete(t.replicas, id)
 		}
 	}
-	return len(t.replicas)
+	for k, h := range t.keys {
+		if h.windowEnd*int64(time.Second) <= now || now-maxSeen(h.seen) > int64(holderTTL) {
+			delete(t.keys, k)
+		}
+	}
 }
 
 // touchKey records holder's ask for key and returns how many replicas
