@@ -2,7 +2,6 @@ package load
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,22 +10,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/floodgate/floodgate/internal/childproc"
 )
 
 // RedisServer is a redis-server child process on a loopback port, without
 // persistence, so that a restart brings it back empty.
 type RedisServer struct {
 	Addr string // 127.0.0.1:port
-	bin  string
-	args []string
-	cmd  *exec.Cmd
-	exit chan struct{} // closed once cmd has exited
-	out  bytes.Buffer  // the process's output, for an error that names why it died
+	p    *childproc.Process
 }
-
-// redisReadyTimeout bounds how long a starting redis-server may take to
-// answer.
-const redisReadyTimeout = 10 * time.Second
 
 // StartRedisServer runs redis-server, found in PATH, on a free loopback
 // port and waits until it answers.
@@ -35,15 +28,14 @@ func StartRedisServer(ctx context.Context) (*RedisServer, error) {
 	if err != nil {
 		return nil, errors.New("redis-server not found in PATH: the redis-restart fault runs a Redis of its own")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := childproc.FreePort()
 	if err != nil {
-		return nil, fmt.Errorf("redis-server: free port: %w", err)
+		return nil, fmt.Errorf("redis-server: %w", err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	s := &RedisServer{Addr: l.Addr().String(), bin: bin,
-		args: []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}}
-	if err := s.start(ctx); err != nil {
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	s := &RedisServer{Addr: addr, p: &childproc.Process{Addr: addr, Bin: bin, Ready: pingRedis,
+		Args: []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}}}
+	if err := s.p.Start(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -59,56 +51,18 @@ func (s *RedisServer) URL() string {
 // port and returns how long it did not answer.
 func (s *RedisServer) Restart(ctx context.Context, down time.Duration) (time.Duration, error) {
 	begin := time.Now()
-	s.Stop()
+	s.p.Stop()
 	select {
 	case <-ctx.Done():
 		return time.Since(begin), ctx.Err()
 	case <-time.After(down):
 	}
-	err := s.start(ctx)
+	err := s.p.Start(ctx)
 	return time.Since(begin), err
 }
 
 // Stop kills the server; stopping a stopped server does nothing.
-func (s *RedisServer) Stop() {
-	if s.cmd == nil {
-		return
-	}
-	_ = s.cmd.Process.Kill()
-	<-s.exit
-	s.cmd = nil
-}
-
-func (s *RedisServer) start(ctx context.Context) error {
-	s.out.Reset()
-	cmd := exec.Command(s.bin, s.args...)
-	cmd.Stdout, cmd.Stderr = &s.out, &s.out
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("redis-server: %w", err)
-	}
-	s.cmd, s.exit = cmd, make(chan struct{})
-	go func(exit chan struct{}) { _ = cmd.Wait(); close(exit) }(s.exit)
-	deadline := time.Now().Add(redisReadyTimeout)
-	for {
-		err := pingRedis(s.Addr)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-s.exit:
-			s.cmd = nil
-			return fmt.Errorf("redis-server on %s exited: %s", s.Addr, strings.TrimSpace(s.out.String()))
-		case <-ctx.Done():
-			s.Stop()
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.Stop()
-			return fmt.Errorf("redis-server on %s did not answer within %v: %w", s.Addr, redisReadyTimeout, err)
-		}
-	}
-}
+func (s *RedisServer) Stop() { s.p.Stop() }
 
 // pingRedis checks that addr answers PING.
 func pingRedis(addr string) error {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 )
 
@@ -25,8 +24,7 @@ func RedisSentinel(t testing.TB, master *Server, extra ...string) *Server {
 	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 		t.Fatalf("sentinel config: %v", err)
 	}
-	s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), Port: port, t: t,
-		name: need(t, "redis-sentinel"), args: append([]string{conf}, extra...)}
+	s := newServer(t, port, need(t, "redis-sentinel"), append([]string{conf}, extra...), nil)
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s

@@ -4,13 +4,15 @@ package testserver
 
 import (
 	"bufio"
-	"fmt"
+	"context"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/floodgate/floodgate/internal/childproc"
 )
 
 // Server is one running server process.
@@ -18,22 +20,29 @@ type Server struct {
 	Addr string // 127.0.0.1:port
 	Port int
 
-	t     testing.TB
-	name  string
-	args  []string
-	cmd   *exec.Cmd
-	ready func(addr string) error // nil: plain-text ping
+	t testing.TB
+	p *childproc.Process
+}
+
+// newServer is a server of bin on port, not started; ready nil checks it
+// with a plain-text ping.
+func newServer(t testing.TB, port int, bin string, args []string, ready func(addr string) error) *Server {
+	if ready == nil {
+		ready = ping
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	return &Server{Addr: addr, Port: port, t: t,
+		p: &childproc.Process{Addr: addr, Bin: bin, Args: args, Ready: ready}}
 }
 
 // FreePort returns a loopback TCP port that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := childproc.FreePort()
 	if err != nil {
-		t.Fatalf("free port: %v", err)
+		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 func need(t testing.TB, bin string) string {
@@ -52,8 +61,7 @@ func Redis(t testing.TB, extra ...string) *Server {
 	port := FreePort(t)
 	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", t.TempDir()}, extra...)
-	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Port: port, t: t,
-		name: need(t, "redis-server"), args: args}
+	s := newServer(t, port, need(t, "redis-server"), args, nil)
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s
@@ -67,8 +75,7 @@ func Memcached(t testing.TB) *Server {
 	if os.Geteuid() == 0 {
 		args = append(args, "-u", "root")
 	}
-	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Port: port, t: t,
-		name: need(t, "memcached"), args: args}
+	s := newServer(t, port, need(t, "memcached"), args, nil)
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s
@@ -78,46 +85,13 @@ func Memcached(t testing.TB) *Server {
 // connections.
 func (s *Server) Start() {
 	s.t.Helper()
-	if err := s.start(); err != nil {
+	if err := s.p.Start(context.Background()); err != nil {
 		s.t.Fatal(err)
 	}
 }
 
-func (s *Server) start() error {
-	if s.cmd != nil {
-		return nil
-	}
-	cmd := exec.Command(s.name, s.args...)
-	cmd.Stdout, cmd.Stderr = nil, nil
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", s.name, err)
-	}
-	s.cmd = cmd
-	ready := s.ready
-	if ready == nil {
-		ready = ping
-	}
-	var err error
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if err = ready(s.Addr); err == nil {
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	s.Stop()
-	return fmt.Errorf("%s on %s did not come up: %w", s.name, s.Addr, err)
-}
-
 // Stop kills the process; Start brings it back on the same port.
-func (s *Server) Stop() {
-	if s.cmd == nil {
-		return
-	}
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
-	s.cmd = nil
-}
+func (s *Server) Stop() { s.p.Stop() }
 
 // ping checks that the server answers a line to a memcached "version"; Redis
 // answers it with an error line, which is enough to know it is serving.

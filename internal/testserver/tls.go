@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"fmt"
 	"net"
 	"os/exec"
 	"strconv"
@@ -36,8 +35,7 @@ func RedisTLS(t testing.TB, extra ...string) (srv *Server, caPEM []byte) {
 		"--save", "", "--appendonly", "no", "--dir", dir,
 		"--tls-cert-file", pki.ServerCert, "--tls-key-file", pki.ServerKey,
 		"--tls-ca-cert-file", pki.CA, "--tls-auth-clients", "no"}, extra...)
-	srv = &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Port: port, t: t, name: bin, args: args,
-		ready: func(addr string) error { return tlsPing(addr, roots) }}
+	srv = newServer(t, port, bin, args, func(addr string) error { return tlsPing(addr, roots) })
 	srv.Start()
 	t.Cleanup(srv.Stop)
 	return srv, pki.CAPEM
