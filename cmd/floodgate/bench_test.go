@@ -14,21 +14,8 @@ import (
 )
 
 func TestBenchSideBySide(t *testing.T) {
-	csvPath := filepath.Join(t.TempDir(), "bench.csv")
-	err := runBench(context.Background(), []string{"--start", "async,async-report", "--workers", "2,4", "--count", "300",
-		"--rounds", "1", "--warmup", "0", "--csv", csvPath})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(csvPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := benchCSV(t, "--start", "async,async-report", "--workers", "2,4", "--count", "300",
+		"--rounds", "1", "--warmup", "0")
 	// header, then baseline and both modes at each concurrency
 	if len(rows) != 7 || rows[1][0] != "baseline" || rows[2][0] != "floodgate-async" ||
 		rows[3][0] != "floodgate-async-report" || rows[6][1] != "4" {
@@ -41,13 +28,11 @@ func TestBenchSideBySide(t *testing.T) {
 	}
 }
 
-// bench --accuracy maps its flags onto load.DeploymentAccuracy, whose own
-// tests check the accuracy; this checks that the flags reach it.
-func TestBenchAccuracy(t *testing.T) {
-	csvPath := filepath.Join(t.TempDir(), "accuracy.csv")
-	err := runBench(context.Background(), []string{"--accuracy", "--modes", "lease", "--engines", "1", "--replicas", "2",
-		"--unit", "hour", "--limit", "60", "--small-limit", "0", "--workers", "8", "--duration", "200ms", "--csv", csvPath})
-	if err != nil {
+// benchCSV runs bench with args and --csv, and returns the CSV's rows.
+func benchCSV(t *testing.T, args ...string) [][]string {
+	t.Helper()
+	csvPath := filepath.Join(t.TempDir(), "bench.csv")
+	if err := runBench(context.Background(), append(args, "--csv", csvPath)); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(csvPath)
@@ -59,6 +44,14 @@ func TestBenchAccuracy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rows
+}
+
+// bench --accuracy maps its flags onto load.DeploymentAccuracy, whose own
+// tests check the accuracy; this checks that the flags reach it.
+func TestBenchAccuracy(t *testing.T) {
+	rows := benchCSV(t, "--accuracy", "--modes", "lease", "--engines", "1", "--replicas", "2",
+		"--unit", "hour", "--limit", "60", "--small-limit", "0", "--workers", "8", "--duration", "200ms")
 	// header, then lease mode's cold and warm cases
 	if len(rows) != 3 || rows[1][0] != "cold" || rows[2][0] != "warm" || rows[1][1] != "lease" || rows[1][2] != "60" {
 		t.Fatalf("csv rows = %v", rows)
@@ -68,22 +61,8 @@ func TestBenchAccuracy(t *testing.T) {
 // --fault runs the cold case under each fault named, in a case set of its
 // own.
 func TestBenchAccuracyFault(t *testing.T) {
-	csvPath := filepath.Join(t.TempDir(), "accuracy.csv")
-	err := runBench(context.Background(), []string{"--accuracy", "--modes", "lease", "--replicas", "2", "--unit", "hour",
-		"--limit", "60", "--small-limit", "0", "--workers", "8", "--duration", "200ms", "--fault", "none,engine-kill",
-		"--csv", csvPath})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(csvPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := benchCSV(t, "--accuracy", "--modes", "lease", "--replicas", "2", "--unit", "hour",
+		"--limit", "60", "--small-limit", "0", "--workers", "8", "--duration", "200ms", "--fault", "none,engine-kill")
 	// header, then the healthy cold and warm cases and the cold case under
 	// the fault
 	if len(rows) != 4 || rows[1][0] != "cold" || rows[2][0] != "warm" || rows[3][0] != "cold+engine-kill" || rows[3][7] != "0" {
