@@ -5,15 +5,7 @@
 # missing. Everything runs on loopback, for a bounded time (about 3 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-need=()
-command -v redis-server >/dev/null || need+=(redis-server)
-command -v gnuplot >/dev/null || need+=(gnuplot-nox)
-if ((${#need[@]})); then
-	sudo=""
-	[ "$(id -u)" = 0 ] || sudo=sudo
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+. docs/plot-tools.sh
 
 out=${OUT:-docs}
 workers=${WORKERS:-1,4,16,64,128,256}
