@@ -7,6 +7,7 @@ import (
 
 	commonrl "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
+	"google.golang.org/grpc"
 
 	"github.com/floodgate/floodgate/internal/cluster"
 	"github.com/floodgate/floodgate/internal/cluster/clustertest"
@@ -56,8 +57,9 @@ func startAsync(t testing.TB, o cluster.Options) *clustertest.Cluster {
 	return clustertest.Start(t, o)
 }
 
-// ask sends replica i one ShouldRateLimit for key=value, failing the test
-// on any error: a replica must answer whatever its dependencies do.
+// ask sends replica i one ShouldRateLimit for key=value, encoded as Envoy
+// encodes it (value bytes unchecked), failing the test on any error: a
+// replica must answer whatever its dependencies do.
 func ask(t testing.TB, c *clustertest.Cluster, i int, key, value string) rlsv3.RateLimitResponse_Code {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -67,7 +69,7 @@ func ask(t testing.TB, c *clustertest.Cluster, i int, key, value string) rlsv3.R
 		Descriptors: []*commonrl.RateLimitDescriptor{{
 			Entries: []*commonrl.RateLimitDescriptor_Entry{{Key: key, Value: value}},
 		}},
-	})
+	}, grpc.ForceCodecV2(testkit.EnvoyCodec{}))
 	if err != nil {
 		t.Fatalf("replica %d: ShouldRateLimit: %v", i, err)
 	}

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 
+	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding"
@@ -21,8 +22,9 @@ type vtMessage interface {
 
 // Codec is the RLS's gRPC codec: responses are marshalled by their
 // generated vtprotobuf code, without reflection, into pooled buffers;
-// everything else (and all unmarshalling) goes through the standard proto
-// codec. Use it with grpc.ForceServerCodecV2.
+// requests are decoded by decodeRequest, which takes strings as bytes;
+// everything else goes through the standard proto codec. Use it with
+// grpc.ForceServerCodecV2.
 type Codec struct{}
 
 var protoCodec = encoding.GetCodecV2("proto")
@@ -49,14 +51,28 @@ func (Codec) Marshal(v any) (mem.BufferSlice, error) {
 	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
 }
 
-// Unmarshal decodes with the standard proto codec; a request that does not
+// Unmarshal decodes a RateLimitRequest with decodeRequest and everything
+// else with the standard proto codec; a request that does not
 // decode into a decodeTarget is recorded there (see decodeTarget).
 func (Codec) Unmarshal(data mem.BufferSlice, v any) error {
 	if t, ok := v.(*decodeTarget); ok {
-		t.err = protoCodec.Unmarshal(data, t.Message)
+		t.err = unmarshal(data, t.Message)
 		return nil
 	}
-	return protoCodec.Unmarshal(data, v)
+	return unmarshal(data, v)
+}
+
+// unmarshal decodes a RateLimitRequest with decodeRequest, which takes
+// strings as bytes; anything else with the standard codec.
+func unmarshal(data mem.BufferSlice, v any) error {
+	req, ok := v.(*rlsv3.RateLimitRequest)
+	if !ok {
+		return protoCodec.Unmarshal(data, v)
+	}
+	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
+	defer buf.Free()
+	proto.Reset(req)
+	return decodeRequest(buf.ReadOnlyData(), req)
 }
 
 // Name is "proto": on the wire this is the standard protobuf encoding.

@@ -60,7 +60,7 @@ func (s *Service) serveJSON(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req rlsv3.RateLimitRequest
-	if err := protojson.Unmarshal(body, &req); err != nil {
+	if err := unmarshalJSONRequest(body, &req); err != nil {
 		http.Error(w, "request body: not a RateLimitRequest: "+err.Error(), http.StatusBadRequest)
 		return
 	}

@@ -117,7 +117,7 @@ func startRLS(t testing.TB, opts Options, docs ...string) *testRLS {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := grpc.NewServer()
+	g := grpc.NewServer(grpc.ForceServerCodecV2(Codec{}))
 	svc.Register(g)
 	go g.Serve(lis)
 	t.Cleanup(g.Stop)
