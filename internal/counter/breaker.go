@@ -31,10 +31,14 @@ type DownError struct {
 }
 
 func (e *DownError) Error() string {
-	if e.Since.IsZero() {
-		return fmt.Sprintf("counter store %s: %v", e.Store, e.Err)
+	name := "counter store"
+	if e.Store != "" {
+		name += " " + e.Store
 	}
-	return fmt.Sprintf("counter store %s: down since %s: %v", e.Store, e.Since.UTC().Format(time.RFC3339Nano), e.Err)
+	if e.Since.IsZero() {
+		return fmt.Sprintf("%s: %v", name, e.Err)
+	}
+	return fmt.Sprintf("%s: down since %s: %v", name, e.Since.UTC().Format(time.RFC3339Nano), e.Err)
 }
 
 func (e *DownError) Unwrap() error { return e.Err }
@@ -49,8 +53,8 @@ type DownReporter interface {
 
 // BreakerOptions configure a Breaker. The zero value works.
 type BreakerOptions struct {
-	// Name names the store in errors, logs and health; never put a
-	// password in it. "counter store" when empty.
+	// Name names the store in errors, logs and health (after "counter
+	// store"); never put a password in it.
 	Name string
 	// Timeout bounds one call to the store, whatever the caller's
 	// deadline: a dead store fails in bounded time, and a caller that
@@ -73,9 +77,6 @@ type BreakerOptions struct {
 }
 
 func (o BreakerOptions) withDefaults() BreakerOptions {
-	if o.Name == "" {
-		o.Name = "counter store"
-	}
 	if o.Timeout <= 0 {
 		o.Timeout = time.Second
 	}
