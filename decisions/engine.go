@@ -50,8 +50,12 @@ type Engine struct {
 	// granter debits leases; nil when the counter store cannot (memcached).
 	granter counter.Granter
 	holders *holderTable
-	// counterErr is the counter store's last ping error (watchCounter).
-	counterErr atomic.Pointer[error]
+	// store is the counter store behind its breaker (nil for the
+	// in-process store, which has no outages); stopBreaker ends the
+	// breaker this engine made.
+	store       counter.Store
+	breaker     *counter.Breaker
+	stopBreaker func()
 	// exhausted are the keys whose window grants used up, to publish as
 	// throttled with the next flush. Guarded by mu.
 	exhausted []Decision
@@ -84,7 +88,7 @@ type engineStats struct {
 
 	leaseGrants, leaseGranted, leaseCharged, leaseReturned  stats.Counter
 	leaseUsed, leaseUnmatched, leaseStale, leaseUnavailable stats.Counter
-	leaseStreams, counterDown                               stats.Gauge
+	leaseStreams                                            stats.Gauge
 }
 
 // NewEngine starts an engine; its flush goroutine runs until Close.
@@ -127,7 +131,6 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 			leaseStale:       sc.NewCounter("lease.stale"),
 			leaseUnavailable: sc.NewCounter("lease.unavailable"),
 			leaseStreams:     sc.NewGauge("lease.streams"),
-			counterDown:      sc.NewGauge("counter_down"),
 		},
 		holders:   newHolderTable(o.MaxPendingKeys),
 		pending:   make(map[string]*pendingHit),
@@ -137,16 +140,15 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 
 		streamsEnd: make(chan struct{}),
 	}
+	e.store = o.Counter
 	e.granter, _ = o.Counter.(counter.Granter)
+	e.guardCounter(sc)
 	// Sequence numbers start from the clock so that a restarted engine's
 	// decisions still order after its earlier ones.
 	e.seq.Store(uint64(time.Now().UnixNano()))
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
 	go e.run(ctx)
-	if p, ok := o.Counter.(counter.Pinger); ok {
-		go e.watchCounter(ctx, p)
-	}
 	return e, nil
 }
 
@@ -163,6 +165,7 @@ func (e *Engine) Register(s *grpc.Server) { enginepb.RegisterThrottleEngineServe
 func (e *Engine) Close() error {
 	e.cancel()
 	<-e.done
+	e.stopBreaker() // after the last flush, which goes through it
 	return nil
 }
 
@@ -296,7 +299,7 @@ func (e *Engine) count(ctx context.Context, batch map[string]*pendingHit) []Deci
 	}
 	counts := make([]uint64, len(incs))
 	actx, cancel := context.WithTimeout(ctx, e.o.Timeout)
-	err := e.o.Counter.Add(actx, incs, counts)
+	err := e.store.Add(actx, incs, counts)
 	cancel()
 	var keyErrs *counter.KeyErrors
 	if err != nil && !errors.As(err, &keyErrs) {

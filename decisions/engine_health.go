@@ -1,50 +1,26 @@
 package decisions
 
 import (
-	"context"
-	"fmt"
-	"time"
+	stats "github.com/lyft/gostats"
 
 	"github.com/floodgate/floodgate/internal/counter"
 )
 
-// counterPingInterval is how often an engine asks its counter store
-// whether it answers.
-const counterPingInterval = time.Second
-
-// watchCounter pings a shared counter store until ctx ends and keeps the
-// outcome for health: an engine whose store is down grants nothing and
-// counts nothing, and its health says so rather than looking idle.
-func (e *Engine) watchCounter(ctx context.Context, p counter.Pinger) {
-	t := time.NewTicker(counterPingInterval)
-	defer t.Stop()
-	for {
-		pctx, cancel := context.WithTimeout(ctx, e.o.Timeout)
-		err := p.Ping(pctx)
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			err = fmt.Errorf("counter store: %w", err)
-			e.st.counterDown.Set(1)
-		} else {
-			e.st.counterDown.Set(0)
-		}
-		e.counterErr.Store(&err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+// guardCounter puts a shared counter store behind its circuit breaker (the
+// one the caller gave, or a new one): once the store stops answering,
+// flushes and grants fail at once instead of each waiting out the
+// timeout, replicas get UNAVAILABLE grants and fall back at once, and
+// health names the store until a ping finds it back. Its gauge is
+// engine.counter_down.
+func (e *Engine) guardCounter(sc stats.Scope) {
+	e.breaker, e.stopBreaker = counter.Guard(e.o.Counter, counter.BreakerOptions{
+		Name: e.o.CounterName, Timeout: e.o.Timeout, Stats: sc, Logger: e.log})
+	if e.breaker != nil {
+		e.store, e.granter = e.breaker, e.breaker.Granter()
 	}
 }
 
-// CounterErr is the counter store's last ping error; nil while it answers,
-// and for the in-process store.
-func (e *Engine) CounterErr() error {
-	if p := e.counterErr.Load(); p != nil {
-		return *p
-	}
-	return nil
-}
+// CounterErr says why the counter store is down (a *counter.DownError
+// naming it and since when); nil while it answers, and for the
+// in-process store.
+func (e *Engine) CounterErr() error { return e.breaker.Down() }

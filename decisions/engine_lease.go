@@ -88,14 +88,11 @@ func (e *Engine) Grant(ctx context.Context, req *enginepb.LeaseRequest) *enginep
 		return reply
 	}
 	out := make([]counter.Granted, len(gs))
-	// A store known to be down would hold every ask for the timeout, and
-	// the replicas' waiting requests with it: they fall back at once.
-	err := e.CounterErr()
-	if err == nil {
-		gctx, cancel := context.WithTimeout(ctx, e.o.Timeout)
-		err = e.granter.Grant(gctx, gs, out)
-		cancel()
-	}
+	// A store known to be down fails at once (its breaker is open), so the
+	// replicas' waiting requests fall back at once too.
+	gctx, cancel := context.WithTimeout(ctx, e.o.Timeout)
+	err := e.granter.Grant(gctx, gs, out)
+	cancel()
 	var keyErrs *counter.KeyErrors
 	if err != nil && !errors.As(err, &keyErrs) {
 		e.st.counterErrors.Inc()

@@ -29,6 +29,9 @@ type EngineOptions struct {
 	KeyPrefix string
 	// KeyEncoding is the RLS's (ratelimit.Options.KeyEncoding).
 	KeyEncoding policy.KeyEncoding
+	// CounterName names the counter store in health and logs (a URL
+	// without its password); may be empty.
+	CounterName string
 	// CounterPrefix is prepended to the cache key to name the counter.
 	CounterPrefix string
 	// FlushInterval is how often hits are added to the counters; 20ms when

@@ -27,6 +27,16 @@ func openCounters(redisURL, memcached, prefix string, batched bool, memoryBytes 
 	return store, nil
 }
 
+// counterName names the flags' counter store in health and logs, without
+// a password.
+func counterName(redisURL, memcached string) string {
+	loc := counter.Location{RedisURL: redisURL}
+	if memcached != "" {
+		loc.Memcached = strings.Split(memcached, ",")
+	}
+	return loc.Name()
+}
+
 func first(s []string) string {
 	if len(s) == 0 {
 		return ""

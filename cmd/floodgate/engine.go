@@ -118,7 +118,8 @@ func (f *engineFlags) open(stats gostats.Scope) (_ *decisions.Engine, _ *decisio
 		return nil, nil, nil, err
 	}
 	eng, err := decisions.NewEngine(decisions.EngineOptions{ID: f.id, Counter: store, Publisher: b.Bus,
-		KeyPrefix: f.keyPrefix, KeyEncoding: f.keyEncoding, FlushInterval: f.flush,
+		CounterName: counterName(counterURL, f.memcached),
+		KeyPrefix:   f.keyPrefix, KeyEncoding: f.keyEncoding, FlushInterval: f.flush,
 		MaxPendingBytes: f.pendingBytes, MaxThrottledBytes: f.throttleBytes, MaxDecisions: f.maxDecisions, Stats: stats, Logger: slog.Default()})
 	if err != nil {
 		b.Close()

@@ -71,6 +71,7 @@ func TestRoleFlagErrors(t *testing.T) {
 		{[]string{"engine"}, "--redis"},
 		{[]string{"serve", "--mode", "fast"}, "--mode"},
 		{[]string{"serve", "--mode", "exact", "--redis", "redis://a:1,redis://b:1"}, "one URL"},
+		{[]string{"serve", "--mode", "exact", "--replicas", "0", "--grpc-addr", "127.0.0.1:0", "--http-addr", ""}, "--replicas"},
 		{[]string{"rls", "--engine", "127.0.0.1:1", "--redis", "redis://127.0.0.1:1", "--on-engine-down", "maybe", "--grpc-addr", "127.0.0.1:0", "--http-addr", ""}, "--on-engine-down"},
 	} {
 		var err error

@@ -20,6 +20,7 @@ import (
 type serveFlags struct {
 	rls           rlsFlags
 	async         asyncFlags
+	exact         exactFlags
 	mode          string
 	redis         listFlag
 	counterRedis  string
@@ -33,6 +34,7 @@ type serveFlags struct {
 func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.rls.register(fs)
 	f.async.register(fs, false)
+	f.exact.register(fs)
 	fs.StringVar(&f.mode, "mode", "async", "counting mode: async (answers from the local decision cache, counted by the engine) or exact (counted per request in the store)")
 	fs.Var(&f.redis, "redis", "Redis `URL[,URL]`: the counters (on the first), and in async mode the decision bus (on all); redis://, rediss://, redis+sentinel://, redis+cluster://")
 	fs.StringVar(&f.memcached, "memcached", "", "memcached servers `host:port,...` of the counters (exact mode, or async mode with --async-mode report)")
@@ -117,15 +119,8 @@ func (r *serveRole) apply(svc *ratelimit.Service) func(*policy.Snapshot) {
 // open builds the limiter of --mode: in exact mode counters alone, in
 // async mode an in-process engine with a replica reporting to it.
 func (f *serveFlags) open(stats gostats.Scope) (*serveRole, error) {
-	urls := f.redis.items()
 	if f.mode == "exact" {
-		// The service prefixes keys itself; concurrent requests share round
-		// trips to a shared store.
-		store, err := openCounters(first(urls), f.memcached, "", true, f.memoryBytes)
-		if err != nil {
-			return nil, err
-		}
-		return &serveRole{limiter: ratelimit.NewExactLimiter(store), close: func() { store.Close() }}, nil
+		return f.openExact(stats)
 	}
 	return f.openAsync(stats)
 }

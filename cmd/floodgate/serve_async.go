@@ -46,7 +46,7 @@ func (f *serveFlags) openAsync(stats gostats.Scope) (*serveRole, error) {
 		closers = append(closers, b.Close)
 		bus = b.Bus
 	}
-	r.engine, err = decisions.NewEngine(decisions.EngineOptions{Counter: store, Publisher: bus, KeyPrefix: f.rls.prefix, KeyEncoding: f.rls.encoding,
+	r.engine, err = decisions.NewEngine(decisions.EngineOptions{Counter: store, CounterName: counterName(counterURL, f.memcached), Publisher: bus, KeyPrefix: f.rls.prefix, KeyEncoding: f.rls.encoding,
 		FlushInterval: f.flush, MaxDecisions: f.maxDecisions, Stats: stats, Logger: slog.Default()})
 	if err != nil {
 		return fail(err)

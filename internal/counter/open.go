@@ -2,6 +2,8 @@ package counter
 
 import (
 	"errors"
+	"net/url"
+	"strings"
 
 	"github.com/floodgate/floodgate/internal/redisconn"
 )
@@ -21,6 +23,27 @@ type Location struct {
 	Batched bool
 	// Memory configures the in-process store; the shared ones ignore it.
 	Memory MemoryOptions
+	// Breaker, when set, puts a shared store behind a Breaker (see
+	// NewBreaker), named by Name unless it names the store itself; its
+	// Timeout bounds a batch too. The in-process store ignores it. Nil: no
+	// breaker (the engine guards its store itself).
+	Breaker *BreakerOptions
+}
+
+// Name names the store for logs and health: the Redis URL without its
+// password, the memcached servers, or "in-process".
+func (l Location) Name() string {
+	switch {
+	case l.RedisURL != "":
+		u, err := url.Parse(l.RedisURL)
+		if err != nil {
+			return "redis"
+		}
+		return u.Redacted()
+	case len(l.Memcached) > 0:
+		return "memcached://" + strings.Join(l.Memcached, ",")
+	}
+	return "in-process"
 }
 
 // Open opens the store l names: Redis, memcached, or the in-process store
@@ -42,8 +65,20 @@ func Open(l Location) (Store, error) {
 	default:
 		return NewMemoryWith(l.Memory), nil
 	}
+	p := s.(Pinger)
+	var bo BatchingOptions
+	if l.Breaker != nil {
+		bo.Timeout = l.Breaker.withDefaults().Timeout
+	}
 	if l.Batched {
-		s = NewBatching(s, BatchingOptions{})
+		s = NewBatching(s, bo)
+	}
+	if l.Breaker != nil {
+		o := *l.Breaker
+		if o.Name == "" {
+			o.Name = l.Name()
+		}
+		s = NewBreaker(s, p, o)
 	}
 	return s, nil
 }
