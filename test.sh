@@ -21,3 +21,15 @@ command -v go >/dev/null || { echo "go not found: install Go 1.26 or later" >&2;
 
 go vet ./...
 go test -count=1 -timeout 15m "$@" ./...
+
+# Every fuzz target then searches beyond its corpus (testdata/fuzz) for a
+# short while: FUZZTIME=0 skips that, a longer FUZZTIME searches further.
+fuzztime=${FUZZTIME:-4s}
+if [ "$fuzztime" != 0 ]; then
+	go test -list '^Fuzz' ./... |
+		awk '/^Fuzz/ { t[n++] = $1 } /^ok/ { for (i = 0; i < n; i++) print $2, t[i]; n = 0 }' |
+		while read -r pkg target; do
+			echo "fuzz $target ($pkg) for $fuzztime" >&2
+			go test -run '^$' -fuzz "^$target\$" -fuzztime "$fuzztime" "$pkg" >/dev/null
+		done
+fi

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
+	"google.golang.org/grpc"
 
 	"github.com/floodgate/floodgate/decisions"
 	"github.com/floodgate/floodgate/internal/counter"
@@ -173,6 +174,10 @@ func (c *Cluster) Service(i int) *ratelimit.Service { return c.replica(i).servic
 
 // Client calls replica i as Envoy does; Close closes it.
 func (c *Cluster) Client(i int) rlsv3.RateLimitServiceClient { return c.replica(i).client }
+
+// Conn is the connection Client(i) calls over, for calls Client cannot
+// make (a body that is not a RateLimitRequest).
+func (c *Cluster) Conn(i int) *grpc.ClientConn { return c.replica(i).conn }
 
 func (c *Cluster) replica(i int) *replicaNode {
 	c.mu.Lock()

@@ -12,17 +12,21 @@ import (
 // EnvoyCodec is a client codec that encodes a RateLimitRequest as Envoy
 // does: strings go out as the bytes they are, UTF-8 or not (Go's proto
 // marshaller refuses to send what Envoy sends). Everything else goes
-// through the standard codec. Use it with grpc.ForceCodecV2.
+// through the standard codec, but a []byte, which goes out as the body
+// itself, as a broken or hostile client would send it. Use it with
+// grpc.ForceCodecV2.
 type EnvoyCodec struct{}
 
 var stdCodec = encoding.GetCodecV2("proto")
 
 func (EnvoyCodec) Marshal(v any) (mem.BufferSlice, error) {
-	req, ok := v.(*rlsv3.RateLimitRequest)
-	if !ok {
-		return stdCodec.Marshal(v)
+	switch v := v.(type) {
+	case *rlsv3.RateLimitRequest:
+		return mem.BufferSlice{mem.SliceBuffer(AppendRequest(nil, v))}, nil
+	case []byte:
+		return mem.BufferSlice{mem.SliceBuffer(v)}, nil
 	}
-	return mem.BufferSlice{mem.SliceBuffer(AppendRequest(nil, req))}, nil
+	return stdCodec.Marshal(v)
 }
 
 func (EnvoyCodec) Unmarshal(data mem.BufferSlice, v any) error { return stdCodec.Unmarshal(data, v) }
