@@ -14,6 +14,7 @@ import (
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	netratelimit "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/ratelimit/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"gopkg.in/yaml.v3"
@@ -24,8 +25,8 @@ import (
 
 func TestConfigsAreValidBootstraps(t *testing.T) {
 	files, _ := filepath.Glob("*.yaml")
-	if len(files) < 2 {
-		t.Fatalf("want the front-proxy and sidecar configs, found %v", files)
+	if len(files) < 3 {
+		t.Fatalf("want the front-proxy, mTLS front-proxy and sidecar configs, found %v", files)
 	}
 	known := exampleDomains(t)
 	for _, f := range files {
@@ -45,6 +46,35 @@ func TestConfigsAreValidBootstraps(t *testing.T) {
 			}
 		})
 	}
+}
+
+// front-proxy-mtls.yaml reaches Floodgate over mTLS: its floodgate cluster
+// verifies the server against a CA and presents a client certificate, as
+// floodgate's --tls-client-ca demands.
+func TestMutualTLSConfig(t *testing.T) {
+	b := parseBootstrap(t, "front-proxy-mtls.yaml")
+	for _, c := range b.GetStaticResources().GetClusters() {
+		if c.GetName() != "floodgate" {
+			continue
+		}
+		msg, err := c.GetTransportSocket().GetTypedConfig().UnmarshalNew()
+		if err != nil {
+			t.Fatalf("floodgate cluster transport socket: %v", err)
+		}
+		up, ok := msg.(*tlsv3.UpstreamTlsContext)
+		if !ok {
+			t.Fatalf("floodgate cluster transport socket is %T, want UpstreamTlsContext", msg)
+		}
+		ctx := up.GetCommonTlsContext()
+		if len(ctx.GetTlsCertificates()) == 0 || ctx.GetTlsCertificates()[0].GetPrivateKey().GetFilename() == "" {
+			t.Error("no client certificate and key")
+		}
+		if ctx.GetValidationContext().GetTrustedCa().GetFilename() == "" {
+			t.Error("no CA to verify Floodgate against")
+		}
+		return
+	}
+	t.Fatal("no floodgate cluster")
 }
 
 func parseBootstrap(t *testing.T, file string) *bootstrapv3.Bootstrap {

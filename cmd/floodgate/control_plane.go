@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"net"
 
-	"github.com/floodgate/floodgate/xds"
+	"github.com/floodgate/floodgate/internal/tlsfiles"
 	"github.com/floodgate/floodgate/xds/controlplane"
 )
 
@@ -18,7 +18,8 @@ type controlPlaneFlags struct {
 	grpcAddr, httpAddr string
 	storeURL           string
 	token              string
-	tls, adminTLS      xds.TLSFiles
+	tls                grpcTLSFlags
+	adminTLS           tlsfiles.Files
 	stats              statsFlags
 	log                logFlags
 }
@@ -30,9 +31,7 @@ func (f *controlPlaneFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:18080", "HTTP `address` of the admin API, /v1/status and /metrics")
 	fs.StringVar(&f.storeURL, "store", "file:floodgate-policies.json", "where admin API writes are kept: redis://... (shared by control-plane replicas), file:PATH, or memory:")
 	fs.StringVar(&f.token, "admin-token", "", "bearer `token` that authorizes admin API writes; empty: writes need a verified client certificate")
-	fs.StringVar(&f.tls.CertFile, "xds-cert", "", "TLS certificate `file` of the xDS listener")
-	fs.StringVar(&f.tls.KeyFile, "xds-key", "", "TLS key `file` of the xDS listener")
-	fs.StringVar(&f.tls.CAFile, "xds-ca", "", "CA `file`: xDS clients must present a certificate it signed (mTLS)")
+	f.registerTLS(fs)
 	fs.StringVar(&f.adminTLS.CertFile, "admin-cert", "", "TLS certificate `file` of the HTTP listener")
 	fs.StringVar(&f.adminTLS.KeyFile, "admin-key", "", "TLS key `file` of the HTTP listener")
 	fs.StringVar(&f.adminTLS.CAFile, "admin-ca", "", "CA `file`: a client certificate it signed authorizes admin writes")
@@ -70,7 +69,7 @@ func runControlPlane(ctx context.Context, args []string) error {
 		DropGuard:  guard,
 		Store:      store,
 		AdminToken: f.token,
-		TLS:        f.tls,
+		TLS:        f.tls.files,
 		AdminTLS:   f.adminTLS,
 		Stats:      stats,
 		Logger:     slog.Default(),

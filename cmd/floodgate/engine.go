@@ -22,6 +22,8 @@ type engineFlags struct {
 	log           logFlags
 	grpcAddr      string
 	httpAddr      string
+	tls           listenerTLSFlags
+	auth          engineAuthFlags
 	redis         listFlag
 	counterRedis  string
 	memcached     string
@@ -42,6 +44,8 @@ func (f *engineFlags) register(fs *flag.FlagSet) {
 	f.log.register(fs)
 	fs.StringVar(&f.grpcAddr, "grpc-addr", "127.0.0.1:8091", "gRPC `address` replicas stream hits to")
 	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:8092", "HTTP `address` of /healthcheck and /metrics")
+	f.tls.register(fs)
+	f.auth.register(fs)
 	fs.Var(&f.redis, "redis", "Redis `URL[,URL]`: decisions go to every one; counters live on the first unless --counter-redis or --memcached is given")
 	fs.StringVar(&f.counterRedis, "counter-redis", "", "Redis `URL` of the counters and lease grants, apart from the decision brokers, so that losing a broker never stops counting; any Redis URL form (redis+sentinel://, redis+cluster://)")
 	fs.StringVar(&f.memcached, "memcached", "", "memcached servers `host:port,...` of the counters")
@@ -85,7 +89,11 @@ func runEngine(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := serving.New(serving.Options{GRPC: decisions.ServerOptions()})
+	so, err := f.serverOptions(stats)
+	if err != nil {
+		return err
+	}
+	srv := serving.New(so)
 	eng.ServeOn(srv)
 	srv.Mux.Handle("GET /metrics", prom.Handler(stats.Flush))
 	slog.Info("throttle engine serving", "id", eng.ID(), "redis", b.Names, "domains", snap.Domains())

@@ -16,8 +16,10 @@ func runRLS(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("rls", flag.ContinueOnError)
 	var f rlsFlags
 	var af asyncFlags
+	var ef engineClientFlags
 	f.register(fs)
 	af.register(fs, true)
+	ef.register(fs)
 	var redisURLs listFlag
 	fs.Var(&redisURLs, "redis", "Redis `URL[,URL]` the decisions arrive on: independent brokers, used first-reachable")
 	if err := parseFlags(fs, args); err != nil {
@@ -42,7 +44,11 @@ func runRLS(ctx context.Context, args []string) error {
 		return err
 	}
 	defer b.Close()
-	lim, err := af.limiter(groups, b.Bus, stats)
+	dial, err := ef.dialOptions(groups, stats)
+	if err != nil {
+		return err
+	}
+	lim, err := af.limiter(groups, b.Bus, stats, dial...)
 	if err != nil {
 		return err
 	}
@@ -53,7 +59,11 @@ func runRLS(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := serving.New(serving.Options{GRPC: rlsServerOptions()})
+	so := serving.Options{GRPC: rlsServerOptions()}
+	if err := f.tls.apply(&so, stats); err != nil {
+		return err
+	}
+	srv := serving.New(so)
 	serveRLS(ctx, srv, svc, lim.HealthCheck(), prom.Handler(stats.Flush))
 	slog.Info("rls replica serving", "engines", groups, "redis", b.Names, "domains", snap.Domains())
 	return listenAndServe(ctx, srv, f.grpcAddr, f.httpAddr)

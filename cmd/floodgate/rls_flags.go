@@ -13,6 +13,7 @@ type rlsFlags struct {
 	policies  policyFlags
 	grpcAddr  string
 	httpAddr  string
+	tls       listenerTLSFlags
 	prefix    string
 	encoding  policy.KeyEncoding
 	shadow    bool
@@ -26,6 +27,7 @@ func (f *rlsFlags) register(fs *flag.FlagSet) {
 	f.policies.register(fs)
 	fs.StringVar(&f.grpcAddr, "grpc-addr", "127.0.0.1:8081", "gRPC `address` of the rate-limit service")
 	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:8080", "HTTP `address` of /healthcheck, /json, /rlconfig and /metrics")
+	f.tls.register(fs)
 	fs.StringVar(&f.prefix, "key-prefix", "", "prefix of every counter key")
 	fs.Var(&f.encoding, "key-encoding", "how counter keys join their parts: compat (as envoyproxy/ratelimit; ambiguous through '_') or unambiguous (length-prefixed parts; for new deployments). Engines need the same")
 	fs.BoolVar(&f.shadow, "shadow-mode", false, "answer OK whatever the limits say, counting what would have been limited")

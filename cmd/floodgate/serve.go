@@ -81,7 +81,11 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer lis.Close()
-	srv := serving.New(serving.Options{GRPC: rlsServerOptions()})
+	so := serving.Options{GRPC: rlsServerOptions()}
+	if err := f.rls.tls.apply(&so, stats); err != nil {
+		return err
+	}
+	srv := serving.New(so)
 	r, err := f.open(stats)
 	if err != nil {
 		return err

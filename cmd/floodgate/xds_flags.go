@@ -8,12 +8,12 @@ import (
 	"os"
 	"time"
 
+	"github.com/floodgate/floodgate/internal/tlsfiles"
 	xdsclient "github.com/floodgate/floodgate/xds/client"
 
 	gostats "github.com/lyft/gostats"
 
 	"github.com/floodgate/floodgate/policy"
-	"github.com/floodgate/floodgate/xds"
 )
 
 // xdsClientFlags make a role take its policies from the control plane
@@ -22,7 +22,7 @@ type xdsClientFlags struct {
 	addrs  listFlag
 	nodeID string
 	typ    string
-	tls    xds.TLSFiles
+	tls    tlsfiles.Files
 	wait   time.Duration
 }
 

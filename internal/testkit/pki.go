@@ -30,6 +30,10 @@ type PKI struct {
 	CAPEM                       []byte
 	ServerCertPEM, ServerKeyPEM []byte
 	ClientCertPEM, ClientKeyPEM []byte
+
+	ca    *x509.Certificate
+	caKey *ecdsa.PrivateKey
+	dir   string
 }
 
 // NewPKI issues a fresh CA, server and client certificate, and writes them
@@ -51,42 +55,58 @@ func NewPKI(t testing.TB) *PKI {
 	if err != nil {
 		t.Fatalf("test CA: %v", err)
 	}
-	leaf := func(name string, serial int64, usage x509.ExtKeyUsage) (certPEM, keyPEM []byte) {
-		key := newKey(t)
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
-			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-			DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatalf("test %s certificate: %v", name, err)
-		}
-		keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-		if err != nil {
-			t.Fatalf("test %s key: %v", name, err)
-		}
-		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-			pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
-	}
+	p := &PKI{CAPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), ca: ca, caKey: caKey, dir: t.TempDir()}
+	p.ServerCertPEM, p.ServerKeyPEM = p.IssuePEM(t, "server", x509.ExtKeyUsageServerAuth)
+	p.ClientCertPEM, p.ClientKeyPEM = p.IssuePEM(t, "client", x509.ExtKeyUsageClientAuth)
 
-	p := &PKI{CAPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})}
-	p.ServerCertPEM, p.ServerKeyPEM = leaf("server", 2, x509.ExtKeyUsageServerAuth)
-	p.ClientCertPEM, p.ClientKeyPEM = leaf("client", 3, x509.ExtKeyUsageClientAuth)
-
-	dir := t.TempDir()
-	write := func(name string, data []byte) string {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatalf("test PKI: %v", err)
-		}
-		return path
-	}
-	p.CA = write("ca.pem", p.CAPEM)
-	p.ServerCert, p.ServerKey = write("server.pem", p.ServerCertPEM), write("server-key.pem", p.ServerKeyPEM)
-	p.ClientCert, p.ClientKey = write("client.pem", p.ClientCertPEM), write("client-key.pem", p.ClientKeyPEM)
+	p.CA = p.write(t, "ca.pem", p.CAPEM)
+	p.ServerCert, p.ServerKey = p.write(t, "server.pem", p.ServerCertPEM), p.write(t, "server-key.pem", p.ServerKeyPEM)
+	p.ClientCert, p.ClientKey = p.write(t, "client.pem", p.ClientCertPEM), p.write(t, "client-key.pem", p.ClientKeyPEM)
 	return p
+}
+
+// IssuePEM issues one more certificate from the CA, with name as its common
+// name and the SANs localhost and 127.0.0.1, for usage.
+func (p *PKI) IssuePEM(t testing.TB, name string, usage x509.ExtKeyUsage) (certPEM, keyPEM []byte) {
+	t.Helper()
+	now := time.Now()
+	key := newKey(t)
+	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	if err != nil {
+		t.Fatalf("test %s certificate: %v", name, err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial, Subject: pkix.Name{CommonName: name},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caKey)
+	if err != nil {
+		t.Fatalf("test %s certificate: %v", name, err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatalf("test %s key: %v", name, err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
+}
+
+// Issue is IssuePEM written to files named after name.
+func (p *PKI) Issue(t testing.TB, name string, usage x509.ExtKeyUsage) (certFile, keyFile string) {
+	t.Helper()
+	c, k := p.IssuePEM(t, name, usage)
+	return p.write(t, name+".pem", c), p.write(t, name+"-key.pem", k)
+}
+
+func (p *PKI) write(t testing.TB, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(p.dir, name)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatalf("test PKI: %v", err)
+	}
+	return path
 }
 
 func newKey(t testing.TB) *ecdsa.PrivateKey {

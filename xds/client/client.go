@@ -22,6 +22,7 @@ import (
 
 	"github.com/floodgate/floodgate/internal/backoff"
 	"github.com/floodgate/floodgate/internal/nullstats"
+	"github.com/floodgate/floodgate/internal/tlsfiles"
 	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/xds"
 )
@@ -38,8 +39,8 @@ type Options struct {
 	// carries every policy feature, or xds.RateLimitConfigType.
 	TypeURL string
 	// TLS secures the connection; set CertFile and KeyFile for mTLS. The zero
-	// value is plaintext.
-	TLS xds.TLSFiles
+	// value is plaintext. Rotated files are re-read on the next handshake.
+	TLS tlsfiles.Files
 	// Apply receives every new valid version, compiled. It is called from
 	// the client's goroutine, one call at a time.
 	Apply func(*policy.Snapshot)
@@ -80,8 +81,9 @@ func (o Options) withDefaults() Options {
 // an invalid one NACKed with the reason while the last good version stays
 // in force. It keeps that version while no control plane is reachable.
 type Client struct {
-	opts Options
-	log  *slog.Logger
+	opts  Options
+	log   *slog.Logger
+	creds credentials.TransportCredentials
 
 	applied   stats.Counter
 	rejected  stats.Counter
@@ -117,14 +119,17 @@ func New(opts Options) (*Client, error) {
 	if opts.TypeURL != xds.PolicyType && opts.TypeURL != xds.RateLimitConfigType {
 		return nil, fmt.Errorf("xds client: unknown resource type %q", opts.TypeURL)
 	}
+	creds := insecure.NewCredentials()
 	if opts.TLS.Enabled() {
-		if _, err := opts.TLS.ClientConfig(); err != nil {
+		var err error
+		if creds, err = opts.TLS.ClientCredentials(tlsfiles.Options{Stats: opts.Stats, Logger: opts.Logger}); err != nil {
 			return nil, fmt.Errorf("xds client: %w", err)
 		}
 	}
 	scope := opts.Stats.Scope("xds").Scope("client")
 	return &Client{
 		opts:      opts,
+		creds:     creds,
 		log:       opts.Logger.With("node", opts.NodeID),
 		applied:   scope.NewCounter("update.applied"),
 		rejected:  scope.NewCounter("update.rejected"),
@@ -210,16 +215,8 @@ func (c *Client) run(ctx context.Context) {
 // session holds one ADS stream to addr until it fails. progressed reports
 // that it received at least one response.
 func (c *Client) session(ctx context.Context, addr string) (progressed bool, err error) {
-	creds := insecure.NewCredentials()
-	if c.opts.TLS.Enabled() {
-		cfg, err := c.opts.TLS.ClientConfig()
-		if err != nil {
-			return false, err
-		}
-		creds = credentials.NewTLS(cfg)
-	}
 	conn, err := grpc.NewClient(addr,
-		grpc.WithTransportCredentials(creds),
+		grpc.WithTransportCredentials(c.creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(c.opts.MaxReceiveBytes)),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}))
 	if err != nil {

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/internal/tlsfiles"
 	"github.com/floodgate/floodgate/policy"
-	"github.com/floodgate/floodgate/xds"
 	stats "github.com/lyft/gostats"
 )
 
@@ -91,7 +91,7 @@ func TestNewClientChecksOptions(t *testing.T) {
 		{"no node", Options{Addrs: []string{"x:1"}, Apply: apply}, "no node ID"},
 		{"no apply", Options{Addrs: []string{"x:1"}, NodeID: "n"}, "no Apply"},
 		{"bad type", Options{Addrs: []string{"x:1"}, NodeID: "n", Apply: apply, TypeURL: "t"}, "unknown resource type"},
-		{"half a cert", Options{Addrs: []string{"x:1"}, NodeID: "n", Apply: apply, TLS: xds.TLSFiles{CertFile: "c"}}, "both"},
+		{"half a cert", Options{Addrs: []string{"x:1"}, NodeID: "n", Apply: apply, TLS: tlsfiles.Files{CertFile: "c"}}, "both"},
 	}
 	for _, tt := range tests {
 		if _, err := New(tt.opts); err == nil || !strings.Contains(err.Error(), tt.err) {

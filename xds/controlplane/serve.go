@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/floodgate/floodgate/internal/serving"
+	"github.com/floodgate/floodgate/internal/tlsfiles"
 )
 
 // Serve runs the control plane: xDS on grpcLis, the admin API and status
@@ -19,7 +20,7 @@ import (
 func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
 	opts := s.GRPCServerOptions()
 	if s.opts.TLS.Enabled() {
-		cfg, err := s.opts.TLS.ServerConfig(true)
+		cfg, err := s.opts.TLS.ServerConfig(tlsfiles.ServerOptions{Options: s.tlsOptions()})
 		if err != nil {
 			return fmt.Errorf("xds listener: %w", err)
 		}
@@ -57,5 +58,11 @@ func (s *Server) adminTLSConfig() (*tls.Config, error) {
 	if !s.opts.AdminTLS.Enabled() {
 		return nil, nil
 	}
-	return s.opts.AdminTLS.ServerConfig(false)
+	return s.opts.AdminTLS.ServerConfig(tlsfiles.ServerOptions{Options: s.tlsOptions(), ClientAuth: tlsfiles.VerifyClientCertIfGiven})
+}
+
+// tlsOptions keep both listeners' files current, counted with the
+// server's stats.
+func (s *Server) tlsOptions() tlsfiles.Options {
+	return tlsfiles.Options{Stats: s.opts.Stats, Logger: s.log}
 }

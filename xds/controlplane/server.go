@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/floodgate/floodgate/internal/nullstats"
+	"github.com/floodgate/floodgate/internal/tlsfiles"
 	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/xds"
 	"github.com/floodgate/floodgate/xds/policypb"
@@ -47,11 +48,12 @@ type ServerOptions struct {
 	// API is read-only.
 	AdminToken string
 	// TLS secures the xDS gRPC listener of Serve; with a CAFile, clients
-	// must present a certificate it signed (mTLS).
-	TLS xds.TLSFiles
+	// must present a certificate it signed (mTLS), naming ClientSAN if set.
+	// Rotated files are re-read.
+	TLS tlsfiles.Files
 	// AdminTLS secures the HTTP listener of Serve; with a CAFile, a client
 	// certificate is verified if offered and then authorizes writes.
-	AdminTLS xds.TLSFiles
+	AdminTLS tlsfiles.Files
 	// Stats receives the xds.server.* metrics. Default: discarded.
 	Stats  stats.Scope
 	Logger *slog.Logger

@@ -1,12 +1,11 @@
 package controlplane
 
 import (
-	"crypto/tls"
 	"net/http"
 	"testing"
 
 	"github.com/floodgate/floodgate/internal/testkit"
-	"github.com/floodgate/floodgate/xds"
+	"github.com/floodgate/floodgate/internal/tlsfiles"
 	"github.com/floodgate/floodgate/xds/client"
 )
 
@@ -14,20 +13,20 @@ func TestMutualTLS(t *testing.T) {
 	pki := testkit.NewPKI(t)
 	cp := startControlPlane(t, ServerOptions{
 		AdminToken: "t",
-		TLS:        xds.TLSFiles{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, CAFile: pki.CA},
+		TLS:        tlsfiles.Files{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, CAFile: pki.CA},
 		Logger:     testkit.Quiet,
 	})
 	put(t, cp, "api", apiPolicy)
 
 	tests := []struct {
 		name  string
-		tls   xds.TLSFiles
+		tls   tlsfiles.Files
 		works bool
 	}{
-		{"client certificate", xds.TLSFiles{CAFile: pki.CA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey}, true},
-		{"no client certificate", xds.TLSFiles{CAFile: pki.CA}, false},
-		{"server not trusted", xds.TLSFiles{CertFile: pki.ClientCert, KeyFile: pki.ClientKey}, false},
-		{"plaintext", xds.TLSFiles{}, false},
+		{"client certificate", tlsfiles.Files{CAFile: pki.CA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey}, true},
+		{"no client certificate", tlsfiles.Files{CAFile: pki.CA}, false},
+		{"server not trusted", tlsfiles.Files{CertFile: pki.ClientCert, KeyFile: pki.ClientKey}, false},
+		{"plaintext", tlsfiles.Files{}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,15 +51,15 @@ func TestMutualTLS(t *testing.T) {
 func TestAdminClientCertificate(t *testing.T) {
 	pki := testkit.NewPKI(t)
 	cp := startControlPlane(t, ServerOptions{
-		AdminTLS: xds.TLSFiles{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, CAFile: pki.CA},
+		AdminTLS: tlsfiles.Files{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, CAFile: pki.CA},
 		Logger:   testkit.Quiet,
 	})
-	roots, err := xds.TLSFiles{CAFile: pki.CA}.ClientConfig()
+	roots, err := tlsfiles.Files{CAFile: pki.CA, ServerName: "localhost"}.ClientConfig(tlsfiles.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	anon := &http.Client{Transport: &http.Transport{TLSClientConfig: roots}}
-	withCert, err := xds.TLSFiles{CAFile: pki.CA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey}.ClientConfig()
+	withCert, err := tlsfiles.Files{CAFile: pki.CA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey, ServerName: "localhost"}.ClientConfig(tlsfiles.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,29 +73,5 @@ func TestAdminClientCertificate(t *testing.T) {
 	}
 	if code, body, _ := do(t, anon, "GET", cp.httpURL+"/v1/policies/api", "", ""); code != 200 {
 		t.Fatalf("read without a certificate: %d %s", code, body)
-	}
-}
-
-func TestTLSFilesErrors(t *testing.T) {
-	pki := testkit.NewPKI(t)
-	tests := []struct {
-		name string
-		err  func() error
-	}{
-		{"server without key", func() error { _, err := xds.TLSFiles{CertFile: pki.ServerCert}.ServerConfig(true); return err }},
-		{"missing CA", func() error {
-			_, err := xds.TLSFiles{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, CAFile: pki.CA + ".missing"}.ServerConfig(true)
-			return err
-		}},
-		{"CA not PEM", func() error { _, err := xds.TLSFiles{CAFile: pki.ServerKey}.ClientConfig(); return err }},
-	}
-	for _, tt := range tests {
-		if err := tt.err(); err == nil {
-			t.Errorf("%s: no error", tt.name)
-		}
-	}
-	cfg, err := xds.TLSFiles{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, CAFile: pki.CA}.ServerConfig(false)
-	if err != nil || cfg.ClientAuth != tls.VerifyClientCertIfGiven {
-		t.Errorf("admin server config: %v, %v", cfg.ClientAuth, err)
 	}
 }
