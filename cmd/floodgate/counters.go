@@ -11,11 +11,11 @@ import (
 // openCounters opens the counter store the flags name: Redis, memcached, or
 // the in-process store when neither is given.
 // memoryBytes bounds the in-process store.
-func openCounters(redisURL, memcached, prefix string, batched bool, memoryBytes int) (counter.Store, error) {
+func openCounters(redisURL, memcached, prefix string, memoryBytes int) (counter.Store, error) {
 	if redisURL != "" && memcached != "" {
 		return nil, errors.New("--redis and --memcached: give one counter store, not both")
 	}
-	loc := counter.Location{RedisURL: redisURL, Prefix: prefix, Batched: batched,
+	loc := counter.Location{RedisURL: redisURL, Prefix: prefix,
 		Memory: counter.MemoryOptions{MaxBytes: memoryBytes}}
 	if memcached != "" {
 		loc.Memcached = strings.Split(memcached, ",")

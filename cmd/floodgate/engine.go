@@ -113,7 +113,7 @@ func (f *engineFlags) open(stats gostats.Scope) (_ *decisions.Engine, _ *decisio
 	case f.memcached != "":
 		counterURL = ""
 	}
-	store, err := openCounters(counterURL, f.memcached, f.counterPrefix, false, f.memoryBytes)
+	store, err := openCounters(counterURL, f.memcached, f.counterPrefix, f.memoryBytes)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -32,7 +32,7 @@ func (f *serveFlags) openAsync(stats gostats.Scope) (*serveRole, error) {
 	if f.memcached != "" && f.async.mode != replica.ModeReport.String() {
 		return nil, errors.New("--memcached: memcached counters grant no leases; use Redis, the in-process store, or --async-mode report")
 	}
-	store, err := openCounters(counterURL, f.memcached, f.counterPrefix, false, f.memoryBytes)
+	store, err := openCounters(counterURL, f.memcached, f.counterPrefix, f.memoryBytes)
 	if err != nil {
 		return nil, err
 	}
