@@ -11,6 +11,7 @@ import (
 
 	"github.com/floodgate/floodgate/internal/cluster"
 	"github.com/floodgate/floodgate/internal/cluster/clustertest"
+	"github.com/floodgate/floodgate/internal/envoywire"
 	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/ratelimit/replica"
@@ -69,7 +70,7 @@ func ask(t testing.TB, c *clustertest.Cluster, i int, key, value string) rlsv3.R
 		Descriptors: []*commonrl.RateLimitDescriptor{{
 			Entries: []*commonrl.RateLimitDescriptor_Entry{{Key: key, Value: value}},
 		}},
-	}, grpc.ForceCodecV2(testkit.EnvoyCodec{}))
+	}, grpc.ForceCodecV2(envoywire.Codec{}))
 	if err != nil {
 		t.Fatalf("replica %d: ShouldRateLimit: %v", i, err)
 	}

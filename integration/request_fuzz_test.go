@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/floodgate/floodgate/internal/cluster"
+	"github.com/floodgate/floodgate/internal/envoywire"
 	"github.com/floodgate/floodgate/internal/testkit"
 )
 
@@ -24,10 +25,10 @@ import (
 // descriptor or refused InvalidArgument, in time, whatever the earlier
 // requests did to the leases, hits and decisions they fed the engine.
 func FuzzAsyncRequest(f *testing.F) {
-	f.Add(testkit.AppendRequest(nil, &rlsv3.RateLimitRequest{Domain: "keys", Descriptors: []*commonrl.RateLimitDescriptor{
+	f.Add(envoywire.AppendRequest(nil, &rlsv3.RateLimitRequest{Domain: "keys", Descriptors: []*commonrl.RateLimitDescriptor{
 		keysDesc("api_key", "\xff\xfe"), keysDesc("api_key", "a", "path", "/p"),
 	}}))
-	f.Add(testkit.AppendRequest(nil, &rlsv3.RateLimitRequest{Domain: "keys", HitsAddend: 1 << 31, Descriptors: []*commonrl.RateLimitDescriptor{{
+	f.Add(envoywire.AppendRequest(nil, &rlsv3.RateLimitRequest{Domain: "keys", HitsAddend: 1 << 31, Descriptors: []*commonrl.RateLimitDescriptor{{
 		Entries: keysDesc("api_key", "b").Entries, HitsAddend: wrapperspb.UInt64(1<<64 - 1),
 		Limit: &commonrl.RateLimitDescriptor_RateLimitOverride{RequestsPerUnit: 1 << 31, Unit: typev3.RateLimitUnit(9)}}}}))
 	f.Add([]byte{0x0a, 0x04, 'k', 'e', 'y', 's', 0x12, 0x00})
@@ -43,7 +44,7 @@ func FuzzAsyncRequest(f *testing.F) {
 		defer cancel()
 		var resp rlsv3.RateLimitResponse
 		err := c.Conn(calls%2).Invoke(ctx, "/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit", body, &resp,
-			grpc.ForceCodecV2(testkit.EnvoyCodec{}))
+			grpc.ForceCodecV2(envoywire.Codec{}))
 		if err != nil {
 			if status.Code(err) != codes.InvalidArgument {
 				t.Fatalf("%v: want an answer or InvalidArgument", err)

@@ -10,9 +10,8 @@ import (
 
 	ratelimitv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
+	"github.com/floodgate/floodgate/internal/envoywire"
 	"google.golang.org/grpc"
-
-	"github.com/floodgate/floodgate/internal/testkit"
 )
 
 // Header values Envoy copies into descriptors can hold any bytes. A value
@@ -25,7 +24,7 @@ func TestAnyBytesAreLimited(t *testing.T) {
 		t.Helper()
 		resp, err := r.client.ShouldRateLimit(context.Background(), &rlsv3.RateLimitRequest{Domain: "api",
 			Descriptors: []*ratelimitv3.RateLimitDescriptor{desc("remote_address", value)}},
-			grpc.ForceCodecV2(testkit.EnvoyCodec{}))
+			grpc.ForceCodecV2(envoywire.Codec{}))
 		if err != nil {
 			t.Fatalf("value %q: %v", value, err)
 		}

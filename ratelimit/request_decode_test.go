@@ -6,7 +6,7 @@ import (
 	commonrl "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
-	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/internal/envoywire"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -26,7 +26,7 @@ func binaryRequest() *rlsv3.RateLimitRequest {
 // byte.
 func TestDecodeRequestKeepsBytes(t *testing.T) {
 	want := binaryRequest()
-	b := testkit.AppendRequest(nil, want)
+	b := envoywire.AppendRequest(nil, want)
 	if err := proto.Unmarshal(b, new(rlsv3.RateLimitRequest)); err == nil {
 		t.Fatal("proto.Unmarshal accepted invalid UTF-8: the case this decoder exists for is gone")
 	}
@@ -79,7 +79,7 @@ func FuzzDecodeRequest(f *testing.F) {
 			Limit: &commonrl.RateLimitDescriptor_RateLimitOverride{RequestsPerUnit: 5, Unit: typev3.RateLimitUnit_SECOND}},
 		{HitsAddend: wrapperspb.UInt64(1 << 40)},
 	}})
-	binary := testkit.AppendRequest(nil, binaryRequest())
+	binary := envoywire.AppendRequest(nil, binaryRequest())
 	f.Add(valid)
 	f.Add(binary)
 	f.Add(append(append([]byte{}, valid...), 0x12, 0x04, 0x12, 0x02, 0x08, 0x09)) // a second limit merges into the first

@@ -16,7 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/floodgate/floodgate/internal/counter"
-	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/internal/envoywire"
 )
 
 // FuzzShouldRateLimit sends the RLS (exact mode, in-memory counters) any
@@ -24,13 +24,13 @@ import (
 // overrides and hits. Each is answered with one status per descriptor, or
 // refused InvalidArgument; nothing else, and no panic.
 func FuzzShouldRateLimit(f *testing.F) {
-	f.Add(testkit.AppendRequest(nil, binaryRequest()))
-	f.Add(testkit.AppendRequest(nil, &rlsv3.RateLimitRequest{Domain: "api", HitsAddend: 1 << 31, Descriptors: []*commonrl.RateLimitDescriptor{
+	f.Add(envoywire.AppendRequest(nil, binaryRequest()))
+	f.Add(envoywire.AppendRequest(nil, &rlsv3.RateLimitRequest{Domain: "api", HitsAddend: 1 << 31, Descriptors: []*commonrl.RateLimitDescriptor{
 		desc("remote_address", "10.0.0.1"), desc("path", "/login"),
 		{Entries: desc("api_key", "k").Entries, HitsAddend: wrapperspb.UInt64(1<<64 - 1),
 			Limit: &commonrl.RateLimitDescriptor_RateLimitOverride{RequestsPerUnit: 0, Unit: typev3.RateLimitUnit(42)}},
 	}}))
-	f.Add(testkit.AppendRequest(nil, &rlsv3.RateLimitRequest{Domain: "api", Descriptors: []*commonrl.RateLimitDescriptor{{}}}))
+	f.Add(envoywire.AppendRequest(nil, &rlsv3.RateLimitRequest{Domain: "api", Descriptors: []*commonrl.RateLimitDescriptor{{}}}))
 	snap := compile(f, testPolicy)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		req := new(rlsv3.RateLimitRequest)

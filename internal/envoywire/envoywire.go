@@ -1,25 +1,27 @@
-package testkit
+// Package envoywire encodes RateLimitRequests as Envoy does: strings go
+// out as the bytes they are, UTF-8 or not. Go's proto marshaller refuses
+// to send what Envoy sends, so tests and load tools that must send it use
+// this encoding.
+package envoywire
 
 import (
 	commonrl "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
 	"google.golang.org/grpc/encoding"
-	_ "google.golang.org/grpc/encoding/proto" // registers the codec EnvoyCodec falls back to
+	_ "google.golang.org/grpc/encoding/proto" // registers the codec Codec falls back to
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// EnvoyCodec is a client codec that encodes a RateLimitRequest as Envoy
-// does: strings go out as the bytes they are, UTF-8 or not (Go's proto
-// marshaller refuses to send what Envoy sends). Everything else goes
-// through the standard codec, but a []byte, which goes out as the body
-// itself, as a broken or hostile client would send it. Use it with
-// grpc.ForceCodecV2.
-type EnvoyCodec struct{}
+// Codec is a client codec that encodes a RateLimitRequest with
+// AppendRequest and a []byte as the body itself, as a broken or hostile
+// client would send it; everything else goes through the standard codec.
+// Use it with grpc.ForceCodecV2.
+type Codec struct{}
 
 var stdCodec = encoding.GetCodecV2("proto")
 
-func (EnvoyCodec) Marshal(v any) (mem.BufferSlice, error) {
+func (Codec) Marshal(v any) (mem.BufferSlice, error) {
 	switch v := v.(type) {
 	case *rlsv3.RateLimitRequest:
 		return mem.BufferSlice{mem.SliceBuffer(AppendRequest(nil, v))}, nil
@@ -29,9 +31,9 @@ func (EnvoyCodec) Marshal(v any) (mem.BufferSlice, error) {
 	return stdCodec.Marshal(v)
 }
 
-func (EnvoyCodec) Unmarshal(data mem.BufferSlice, v any) error { return stdCodec.Unmarshal(data, v) }
+func (Codec) Unmarshal(data mem.BufferSlice, v any) error { return stdCodec.Unmarshal(data, v) }
 
-func (EnvoyCodec) Name() string { return "proto" }
+func (Codec) Name() string { return "proto" }
 
 // AppendRequest appends the wire encoding of r to b, strings unchecked.
 func AppendRequest(b []byte, r *rlsv3.RateLimitRequest) []byte {
