@@ -58,6 +58,10 @@ type Engine struct {
 
 	cancel context.CancelFunc
 	done   chan struct{}
+	// lastFlushCtx bounds the last flush; set by CloseContext before
+	// cancel, read by run after it.
+	lastFlushCtx context.Context
+	closeOnce    sync.Once
 
 	streamsEnd    chan struct{} // closed by EndStreams
 	endStreamsOne sync.Once
@@ -160,8 +164,15 @@ func (e *Engine) SetSnapshot(s *policy.Snapshot) { e.snapshot.Store(s) }
 func (e *Engine) Register(s *grpc.Server) { enginepb.RegisterThrottleEngineServer(s, e) }
 
 // Close stops the flush goroutine after one last flush.
-func (e *Engine) Close() error {
-	e.cancel()
+func (e *Engine) Close() error { return e.CloseContext(context.Background()) }
+
+// CloseContext is Close with the last flush bounded by ctx as well as by
+// Timeout: a stopping role's deadline.
+func (e *Engine) CloseContext(ctx context.Context) error {
+	e.closeOnce.Do(func() {
+		e.lastFlushCtx = ctx
+		e.cancel()
+	})
 	<-e.done
 	return nil
 }
@@ -240,10 +251,7 @@ func (e *Engine) run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			// One last flush, so a clean shutdown loses no hits.
-			fctx, cancel := context.WithTimeout(context.Background(), e.o.Timeout)
-			e.flush(fctx)
-			cancel()
+			e.lastFlush()
 			return
 		case <-t.C:
 			e.flush(ctx)
@@ -251,6 +259,29 @@ func (e *Engine) run(ctx context.Context) {
 			e.holders.prune(e.now().UnixNano())
 		}
 	}
+}
+
+// lastFlush flushes once more, so a clean shutdown loses no hits, and
+// says what it carried to the counters.
+func (e *Engine) lastFlush() {
+	e.mu.Lock()
+	keys, hits := len(e.pending), uint64(0)
+	for _, p := range e.pending {
+		hits += p.hits
+	}
+	e.mu.Unlock()
+	published := e.st.throttled.Value()
+	failed := e.st.counterErrors.Value() + e.st.publishErrors.Value()
+	ctx := cmp.Or(e.lastFlushCtx, context.Background())
+	fctx, cancel := context.WithTimeout(ctx, e.o.Timeout)
+	defer cancel()
+	e.flush(fctx)
+	if e.st.counterErrors.Value()+e.st.publishErrors.Value() > failed {
+		e.log.Warn("engine stopping: last flush failed, cut at the deadline or by the store", "keys", keys, "hits", hits, "err", fctx.Err())
+		return
+	}
+	e.log.Info("engine stopping: pending hits flushed to the counters", "keys", keys, "hits", hits,
+		"decisions_published", e.st.throttled.Value()-published)
 }
 
 // Flush adds the pending hits to the counters now and publishes what

@@ -46,14 +46,16 @@ func runRLS(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer lim.Close()
+	// The replica closes after the servers drain, within the one deadline:
+	// the hits it answered go to the engines and the tokens it holds back.
+	defer f.serving.stop().Run("replica flush", func(ctx context.Context) { lim.CloseContext(ctx) })
 
 	svc := newService(&f, lim, stats)
 	snap, err := f.policies.start(ctx, stats, svc.SetSnapshot, svc.RejectSnapshot)
 	if err != nil {
 		return err
 	}
-	srv := serving.New(serving.Options{GRPC: rlsServerOptions()})
+	srv := serving.New(f.serving.options(stats, rlsServerOptions()...))
 	serveRLS(ctx, srv, svc, lim.HealthCheck(), prom.Handler(stats.Flush))
 	slog.Info("rls replica serving", "engines", groups, "redis", b.Names, "domains", snap.Domains())
 	return listenAndServe(ctx, srv, f.grpcAddr, f.httpAddr)

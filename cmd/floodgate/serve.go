@@ -79,12 +79,12 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer lis.Close()
-	srv := serving.New(serving.Options{GRPC: rlsServerOptions()})
+	srv := serving.New(f.rls.serving.options(stats, rlsServerOptions()...))
 	r, err := f.open(stats)
 	if err != nil {
 		return err
 	}
-	defer r.close()
+	defer f.rls.serving.stop().Run("flush and close", r.close)
 
 	svc := newService(&f.rls, r.limiter, stats)
 	snap, err := f.rls.policies.start(ctx, stats, r.apply(svc), svc.RejectSnapshot)
@@ -99,9 +99,9 @@ func runServe(ctx context.Context, args []string) error {
 // serveRole is what the all-in-one process counts and answers with.
 type serveRole struct {
 	limiter ratelimit.Limiter
-	health  ratelimit.Health  // nil: always healthy
-	engine  *decisions.Engine // async mode only
-	close   func()
+	health  ratelimit.Health          // nil: always healthy
+	engine  *decisions.Engine         // async mode only
+	close   func(ctx context.Context) // within ctx's deadline
 }
 
 // apply puts a snapshot in force in the service and the engine.
@@ -125,7 +125,7 @@ func (f *serveFlags) open(stats gostats.Scope) (*serveRole, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &serveRole{limiter: ratelimit.NewExactLimiter(store), close: func() { store.Close() }}, nil
+		return &serveRole{limiter: ratelimit.NewExactLimiter(store), close: func(context.Context) { store.Close() }}, nil
 	}
 	return f.openAsync(stats)
 }
