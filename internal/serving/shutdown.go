@@ -43,14 +43,17 @@ func (s *Shutdown) Context() (context.Context, context.CancelFunc) {
 	return context.WithDeadline(context.Background(), s.Deadline())
 }
 
-// Run runs step and waits for it until the deadline. A step still running
-// then is left to the process's exit and logged as cut: the stop must not
-// wait on a part that hangs (a store that does not answer).
-func (s *Shutdown) Run(name string, step func()) {
+// Run runs step with a context that ends at the deadline and waits for it
+// until then. A step still running then is left to the process's exit and
+// logged as cut: the stop must not wait on a part that hangs (a store that
+// does not answer).
+func (s *Shutdown) Run(name string, step func(ctx context.Context)) {
+	ctx, cancel := s.Context()
+	defer cancel()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		step()
+		step(ctx)
 	}()
 	t := time.NewTimer(time.Until(s.Deadline()))
 	defer t.Stop()

@@ -67,13 +67,13 @@ func TestStopFinishesCallsInFlight(t *testing.T) {
 func TestShutdownRunCutsAStepAtTheDeadline(t *testing.T) {
 	sd := NewShutdown(10 * time.Millisecond)
 	ran := false
-	sd.Run("quick", func() { ran = true })
+	sd.Run("quick", func(context.Context) { ran = true })
 	if !ran {
 		t.Fatal("a quick step did not run to its end")
 	}
 	hang := make(chan struct{})
 	defer close(hang)
 	returned := make(chan struct{})
-	go func() { sd.Run("hang", func() { <-hang }); close(returned) }()
+	go func() { sd.Run("hang", func(context.Context) { <-hang }); close(returned) }()
 	testkit.Receive(t, "Run to give up on a hanging step", returned)
 }
