@@ -36,6 +36,10 @@ type Engine struct {
 	spare   map[string]*pendingHit
 	// pendingBytes is what pending holds (MaxPendingBytes).
 	pendingBytes int
+	// flushingKeys and flushingHits are what the flush running took from
+	// pending, for a stop cut at its deadline to say what it may lose.
+	flushingKeys int
+	flushingHits uint64
 
 	flushMu   sync.Mutex // serialises flushes; guards what follows
 	throttled map[string]Decision
@@ -173,8 +177,32 @@ func (e *Engine) CloseContext(ctx context.Context) error {
 		e.lastFlushCtx = ctx
 		e.cancel()
 	})
-	<-e.done
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		// A store that hangs holds a flush past any context (its client
+		// reads with timeouts of its own): say what is at stake.
+		keys, hits := e.pendingHits()
+		e.log.Warn("engine stopping: flush still running at the deadline; hits not yet counted may be lost", "keys", keys, "hits", hits)
+		<-e.done
+	}
 	return nil
+}
+
+// pendingHits counts the keys and hits not yet in the counters: waiting
+// for a flush or in the flush running.
+func (e *Engine) pendingHits() (keys int, hits uint64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.pending) + e.flushingKeys, sumHits(e.pending) + e.flushingHits
+}
+
+func sumHits(m map[string]*pendingHit) uint64 {
+	var n uint64
+	for _, p := range m {
+		n += p.hits
+	}
+	return n
 }
 
 // Ingest matches a batch's hits against the engine's policies and adds them
@@ -264,12 +292,7 @@ func (e *Engine) run(ctx context.Context) {
 // lastFlush flushes once more, so a clean shutdown loses no hits, and
 // says what it carried to the counters.
 func (e *Engine) lastFlush() {
-	e.mu.Lock()
-	keys, hits := len(e.pending), uint64(0)
-	for _, p := range e.pending {
-		hits += p.hits
-	}
-	e.mu.Unlock()
+	keys, hits := e.pendingHits()
 	published := e.st.throttled.Value()
 	failed := e.st.counterErrors.Value() + e.st.publishErrors.Value()
 	ctx := cmp.Or(e.lastFlushCtx, context.Background())
@@ -295,6 +318,7 @@ func (e *Engine) flush(ctx context.Context) {
 	e.mu.Lock()
 	batch := e.pending
 	e.pending, e.spare, e.pendingBytes = e.spare, nil, 0
+	e.flushingKeys, e.flushingHits = len(batch), sumHits(batch)
 	exhausted := e.exhausted
 	e.exhausted = nil
 	e.mu.Unlock()
@@ -312,6 +336,7 @@ func (e *Engine) flush(ctx context.Context) {
 	clear(batch)
 	e.mu.Lock()
 	e.spare = batch
+	e.flushingKeys, e.flushingHits = 0, 0
 	e.mu.Unlock()
 }
 

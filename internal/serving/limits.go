@@ -121,4 +121,3 @@ func (g *inflightGate) stream(srv any, ss grpc.ServerStream, _ *grpc.StreamServe
 	defer g.leave()
 	return h(srv, ss)
 }
-

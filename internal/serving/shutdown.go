@@ -43,12 +43,15 @@ func (s *Shutdown) Context() (context.Context, context.CancelFunc) {
 	return context.WithDeadline(context.Background(), s.Deadline())
 }
 
-// Run runs step with a context that ends at the deadline and waits for it
+// Run runs step with a context that ends by the deadline and waits for it
 // until then. A step still running then is left to the process's exit and
 // logged as cut: the stop must not wait on a part that hangs (a store that
 // does not answer).
 func (s *Shutdown) Run(name string, step func(ctx context.Context)) {
-	ctx, cancel := s.Context()
+	// The step's context ends a little before the deadline, so that a step
+	// cut by it can still say what it did not finish.
+	margin := min(50*time.Millisecond, s.Timeout/10)
+	ctx, cancel := context.WithDeadline(context.Background(), s.Deadline().Add(-margin))
 	defer cancel()
 	done := make(chan struct{})
 	go func() {
