@@ -36,6 +36,10 @@ type Engine struct {
 	spare   map[string]*pendingHit
 	// pendingBytes is what pending holds (MaxPendingBytes).
 	pendingBytes int
+	// flushingKeys and flushingHits are what the flush running took from
+	// pending, for a stop cut at its deadline to say what it may lose.
+	flushingKeys int
+	flushingHits uint64
 
 	flushMu   sync.Mutex // serialises flushes; guards what follows
 	throttled map[string]Decision
@@ -62,6 +66,10 @@ type Engine struct {
 
 	cancel context.CancelFunc
 	done   chan struct{}
+	// lastFlushCtx bounds the last flush; set by CloseContext before
+	// cancel, read by run after it.
+	lastFlushCtx context.Context
+	closeOnce    sync.Once
 
 	streamsEnd    chan struct{} // closed by EndStreams
 	endStreamsOne sync.Once
@@ -162,11 +170,42 @@ func (e *Engine) SetSnapshot(s *policy.Snapshot) { e.snapshot.Store(s) }
 func (e *Engine) Register(s *grpc.Server) { enginepb.RegisterThrottleEngineServer(s, e) }
 
 // Close stops the flush goroutine after one last flush.
-func (e *Engine) Close() error {
-	e.cancel()
-	<-e.done
+func (e *Engine) Close() error { return e.CloseContext(context.Background()) }
+
+// CloseContext is Close with the last flush bounded by ctx as well as by
+// Timeout: a stopping role's deadline.
+func (e *Engine) CloseContext(ctx context.Context) error {
+	e.closeOnce.Do(func() {
+		e.lastFlushCtx = ctx
+		e.cancel()
+	})
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		// A store that hangs holds a flush past any context (its client
+		// reads with timeouts of its own): say what is at stake.
+		keys, hits := e.pendingHits()
+		e.log.Warn("engine stopping: flush still running at the deadline; hits not yet counted may be lost", "keys", keys, "hits", hits)
+		<-e.done
+	}
 	e.stopBreaker() // after the last flush, which goes through it
 	return nil
+}
+
+// pendingHits counts the keys and hits not yet in the counters: waiting
+// for a flush or in the flush running.
+func (e *Engine) pendingHits() (keys int, hits uint64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.pending) + e.flushingKeys, sumHits(e.pending) + e.flushingHits
+}
+
+func sumHits(m map[string]*pendingHit) uint64 {
+	var n uint64
+	for _, p := range m {
+		n += p.hits
+	}
+	return n
 }
 
 // Ingest matches a batch's hits against the engine's policies and adds them
@@ -243,10 +282,7 @@ func (e *Engine) run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			// One last flush, so a clean shutdown loses no hits.
-			fctx, cancel := context.WithTimeout(context.Background(), e.o.Timeout)
-			e.flush(fctx)
-			cancel()
+			e.lastFlush()
 			return
 		case <-t.C:
 			e.flush(ctx)
@@ -254,6 +290,24 @@ func (e *Engine) run(ctx context.Context) {
 			e.holders.prune(e.now().UnixNano())
 		}
 	}
+}
+
+// lastFlush flushes once more, so a clean shutdown loses no hits, and
+// says what it carried to the counters.
+func (e *Engine) lastFlush() {
+	keys, hits := e.pendingHits()
+	published := e.st.throttled.Value()
+	failed := e.st.counterErrors.Value() + e.st.publishErrors.Value()
+	ctx := cmp.Or(e.lastFlushCtx, context.Background())
+	fctx, cancel := context.WithTimeout(ctx, e.o.Timeout)
+	defer cancel()
+	e.flush(fctx)
+	if e.st.counterErrors.Value()+e.st.publishErrors.Value() > failed {
+		e.log.Warn("engine stopping: last flush failed, cut at the deadline or by the store", "keys", keys, "hits", hits, "err", fctx.Err())
+		return
+	}
+	e.log.Info("engine stopping: pending hits flushed to the counters", "keys", keys, "hits", hits,
+		"decisions_published", e.st.throttled.Value()-published)
 }
 
 // Flush adds the pending hits to the counters now and publishes what
@@ -267,6 +321,7 @@ func (e *Engine) flush(ctx context.Context) {
 	e.mu.Lock()
 	batch := e.pending
 	e.pending, e.spare, e.pendingBytes = e.spare, nil, 0
+	e.flushingKeys, e.flushingHits = len(batch), sumHits(batch)
 	exhausted := e.exhausted
 	e.exhausted = nil
 	e.mu.Unlock()
@@ -284,6 +339,7 @@ func (e *Engine) flush(ctx context.Context) {
 	clear(batch)
 	e.mu.Lock()
 	e.spare = batch
+	e.flushingKeys, e.flushingHits = 0, 0
 	e.mu.Unlock()
 }
 

@@ -25,7 +25,7 @@ func ServerOptions() []grpc.ServerOption {
 // SERVING, and GET /healthcheck answering OK while the role serves and its
 // counter store answers. When
 // serving ends the hit streams end first, so the server drains at once.
-// srv is built with ServerOptions.
+// srv takes requests of at least MaxHitBatchBytes (ServerOptions).
 func (e *Engine) ServeOn(srv *serving.Server) {
 	e.Register(srv.GRPC)
 	srv.BeforeStop(e.EndStreams)

@@ -22,6 +22,7 @@ type controlPlaneFlags struct {
 	adminTLS           tlsfiles.Files
 	stats              statsFlags
 	log                logFlags
+	serving            servingFlags
 }
 
 func (f *controlPlaneFlags) register(fs *flag.FlagSet) {
@@ -37,6 +38,7 @@ func (f *controlPlaneFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.adminTLS.CAFile, "admin-ca", "", "CA `file`: a client certificate it signed authorizes admin writes")
 	f.stats.register(fs)
 	f.log.register(fs)
+	f.serving.register(fs, xdsMaxConnectionAge)
 }
 
 // runControlPlane serves policies over xDS, with the admin API and status
@@ -74,6 +76,8 @@ func runControlPlane(ctx context.Context, args []string) error {
 		Stats:      stats,
 		Logger:     slog.Default(),
 		Metrics:    prom.Handler(stats.Flush),
+		Limits:     f.serving.options(nil).Limits,
+		Shutdown:   f.serving.stop(),
 	})
 	if err != nil {
 		return err

@@ -36,6 +36,7 @@ type engineFlags struct {
 	pendingBytes  int
 	throttleBytes int
 	maxDecisions  int
+	serving       servingFlags
 }
 
 func (f *engineFlags) register(fs *flag.FlagSet) {
@@ -57,6 +58,7 @@ func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.pendingBytes, "max-pending-bytes", 256<<20, "most bytes the hits waiting for a flush hold; hits of further keys are dropped and counted")
 	fs.IntVar(&f.throttleBytes, "max-throttled-bytes", 256<<20, "most bytes the throttles kept until their window ends hold; over it some are forgotten and counted")
 	fs.DurationVar(&f.flush, "flush-interval", 20*time.Millisecond, "how often received hits are added to the counters and decisions published")
+	f.serving.register(fs, engineMaxConnectionAge)
 	fs.IntVar(&f.maxDecisions, "max-decisions", 100_000, "most throttle decisions this engine keeps in force; further ones are refused and counted while their hits are still counted")
 }
 
@@ -83,13 +85,14 @@ func runEngine(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	// Close flushes what is pending: it runs after the servers stop.
-	defer closeAll()
+	// Close flushes what is pending: it runs after the servers stop, within
+	// the one deadline.
+	defer f.serving.stop().Run("engine flush and close", closeAll)
 	snap, err := f.policies.start(ctx, stats, eng.SetSnapshot, func() {})
 	if err != nil {
 		return err
 	}
-	so, err := f.serverOptions(stats)
+	so, err := f.serverOptions(recvAtLeast(f.serving.options(stats), decisions.MaxHitBatchBytes), stats)
 	if err != nil {
 		return err
 	}
@@ -102,7 +105,7 @@ func runEngine(ctx context.Context, args []string) error {
 
 // open opens the counters (on the first --redis unless --memcached), the
 // brokers and the engine over them; closeAll closes the three in turn.
-func (f *engineFlags) open(stats gostats.Scope) (_ *decisions.Engine, _ *decisions.Brokers, closeAll func(), _ error) {
+func (f *engineFlags) open(stats gostats.Scope) (_ *decisions.Engine, _ *decisions.Brokers, closeAll func(context.Context), _ error) {
 	urls := f.redis.items()
 	counterURL := urls[0]
 	switch {
@@ -134,5 +137,5 @@ func (f *engineFlags) open(stats gostats.Scope) (_ *decisions.Engine, _ *decisio
 		store.Close()
 		return nil, nil, nil, err
 	}
-	return eng, b, func() { eng.Close(); b.Close(); store.Close() }, nil
+	return eng, b, func(ctx context.Context) { eng.CloseContext(ctx); b.Close(); store.Close() }, nil
 }

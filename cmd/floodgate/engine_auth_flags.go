@@ -122,10 +122,9 @@ func allLoopback(groups [][]string) bool {
 	return true
 }
 
-// serverOptions are the engine's servers: its gRPC options, TLS on both
+// serverOptions adds to so what secures the engine's servers: TLS on both
 // listeners and the replica check.
-func (f *engineFlags) serverOptions(stats gostats.Scope) (serving.Options, error) {
-	so := serving.Options{GRPC: decisions.ServerOptions()}
+func (f *engineFlags) serverOptions(so serving.Options, stats gostats.Scope) (serving.Options, error) {
 	if err := f.tls.apply(&so, stats); err != nil {
 		return so, err
 	}

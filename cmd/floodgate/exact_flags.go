@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -57,7 +58,7 @@ func (f *serveFlags) openExact(stats gostats.Scope) (*serveRole, error) {
 		closers = append(closers, local.Close)
 	}
 	lim := ratelimit.NewExactLimiterWith(store, o)
-	return &serveRole{limiter: lim, health: lim.HealthCheck(), close: func() {
+	return &serveRole{limiter: lim, health: lim.HealthCheck(), close: func(context.Context) {
 		for _, c := range closers {
 			c()
 		}

@@ -52,14 +52,16 @@ func runRLS(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer lim.Close()
+	// The replica closes after the servers drain, within the one deadline:
+	// the hits it answered go to the engines and the tokens it holds back.
+	defer f.serving.stop().Run("replica flush", func(ctx context.Context) { lim.CloseContext(ctx) })
 
 	svc := newService(&f, lim, stats)
 	snap, err := f.policies.start(ctx, stats, svc.SetSnapshot, svc.RejectSnapshot)
 	if err != nil {
 		return err
 	}
-	so := serving.Options{GRPC: rlsServerOptions()}
+	so := f.serving.options(stats, rlsServerOptions()...)
 	if err := f.tls.apply(&so, stats); err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ type rlsFlags struct {
 	headers   ratelimit.HeaderOptions
 	stats     statsFlags
 	log       logFlags
+	serving   servingFlags
 }
 
 func (f *rlsFlags) register(fs *flag.FlagSet) {
@@ -39,6 +40,7 @@ func (f *rlsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.headers.Policy, "header-policy", "", "name of the IETF policy header (e.g. RateLimit-Policy); empty: not sent")
 	f.stats.register(fs)
 	f.log.register(fs)
+	f.serving.register(fs, rlsMaxConnectionAge)
 }
 
 // newService builds the RLS these flags describe over limiter.

@@ -81,7 +81,7 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer lis.Close()
-	so := serving.Options{GRPC: rlsServerOptions()}
+	so := f.rls.serving.options(stats, rlsServerOptions()...)
 	if err := f.rls.tls.apply(&so, stats); err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer r.close()
+	defer f.rls.serving.stop().Run("flush and close", r.close)
 
 	svc := newService(&f.rls, r.limiter, stats)
 	snap, err := f.rls.policies.start(ctx, stats, r.apply(svc), svc.RejectSnapshot)
@@ -105,9 +105,9 @@ func runServe(ctx context.Context, args []string) error {
 // serveRole is what the all-in-one process counts and answers with.
 type serveRole struct {
 	limiter ratelimit.Limiter
-	health  ratelimit.Health  // nil: always healthy
-	engine  *decisions.Engine // async mode only
-	close   func()
+	health  ratelimit.Health          // nil: always healthy
+	engine  *decisions.Engine         // async mode only
+	close   func(ctx context.Context) // within ctx's deadline
 }
 
 // apply puts a snapshot in force in the service and the engine.

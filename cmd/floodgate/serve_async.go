@@ -1,9 +1,9 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"log/slog"
-	"time"
 
 	gostats "github.com/lyft/gostats"
 
@@ -16,13 +16,13 @@ import (
 // the flags' store and publishing on their bus (in memory without --redis),
 // and opens a replica limiter that reports to it.
 func (f *serveFlags) openAsync(stats gostats.Scope) (*serveRole, error) {
-	var closers []func()
-	r := &serveRole{close: func() {
+	var closers []func(ctx context.Context)
+	r := &serveRole{close: func(ctx context.Context) {
 		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
+			closers[i](ctx)
 		}
 	}}
-	fail := func(err error) (*serveRole, error) { r.close(); return nil, err }
+	fail := func(err error) (*serveRole, error) { r.close(context.Background()); return nil, err }
 
 	urls := f.redis.items()
 	counterURL := first(urls)
@@ -36,14 +36,14 @@ func (f *serveFlags) openAsync(stats gostats.Scope) (*serveRole, error) {
 	if err != nil {
 		return nil, err
 	}
-	closers = append(closers, func() { store.Close() })
+	closers = append(closers, func(context.Context) { store.Close() })
 	var bus decisions.Bus = &decisions.MemoryBus{}
 	if len(urls) > 0 {
 		b, err := openBrokers(urls, stats, slog.Default())
 		if err != nil {
 			return fail(err)
 		}
-		closers = append(closers, b.Close)
+		closers = append(closers, func(context.Context) { b.Close() })
 		bus = b.Bus
 	}
 	r.engine, err = decisions.NewEngine(decisions.EngineOptions{Counter: store, CounterName: counterName(counterURL, f.memcached), Publisher: bus, KeyPrefix: f.rls.prefix, KeyEncoding: f.rls.encoding,
@@ -51,13 +51,13 @@ func (f *serveFlags) openAsync(stats gostats.Scope) (*serveRole, error) {
 	if err != nil {
 		return fail(err)
 	}
-	closers = append(closers, func() { r.engine.Close() })
+	closers = append(closers, func(ctx context.Context) { r.engine.CloseContext(ctx) })
 	// The engine is reachable from this process only: on the public port
 	// anyone could stream forged hits to it and throttle any key.
 	local := serving.NewLocal(decisions.ServerOptions()...)
 	r.engine.Register(local.GRPC)
 	local.Start()
-	closers = append(closers, func() { local.Stop(time.Second) })
+	closers = append(closers, func(ctx context.Context) { local.Stop(untilDeadline(ctx)) })
 	lim, err := f.async.limiter([][]string{{local.Target()}}, bus, stats, local.DialOptions()...)
 	if err != nil {
 		return fail(err)
@@ -65,7 +65,7 @@ func (f *serveFlags) openAsync(stats gostats.Scope) (*serveRole, error) {
 	// The limiter closes with the role, after the RLS has drained: its
 	// final flush carries every hit the RLS answered, then the engine's
 	// carries them to the counters.
-	closers = append(closers, func() { lim.Close() })
+	closers = append(closers, func(ctx context.Context) { lim.CloseContext(ctx) })
 	r.limiter, r.health = lim, lim.HealthCheck()
 	return r, nil
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -88,3 +89,27 @@ func (p *Process) Stop() {
 	<-p.exit
 	p.cmd = nil
 }
+
+// Terminate sends SIGTERM and waits for the process to exit, returning its
+// exit code: how a role stops in production. A process still running after
+// guard is killed and reported.
+func (p *Process) Terminate(guard time.Duration) (int, error) {
+	if p.cmd == nil {
+		return 0, fmt.Errorf("%s on %s: not running", p.Bin, p.Addr)
+	}
+	cmd := p.cmd
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return 0, fmt.Errorf("signal %s: %w", p.Bin, err)
+	}
+	select {
+	case <-p.exit:
+		p.cmd = nil
+		return cmd.ProcessState.ExitCode(), nil
+	case <-time.After(guard):
+		p.Stop()
+		return -1, fmt.Errorf("%s on %s still running %v after SIGTERM: %s", p.Bin, p.Addr, guard, strings.TrimSpace(p.out.String()))
+	}
+}
+
+// Output is what the process printed; read it once the process has exited.
+func (p *Process) Output() string { return p.out.String() }

@@ -2,5 +2,6 @@
 // server, with the standard health service, and optionally one HTTP server,
 // from listening to draining. Every role of the binary and the xDS control
 // plane serve through it, so they all report a failed listener, run their
-// last steps and drain the same way.
+// last steps and drain the same way, within one shutdown deadline
+// (Shutdown), and bound their gRPC servers the same way (GRPCLimits).
 package serving

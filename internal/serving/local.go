@@ -59,7 +59,7 @@ func (l *Local) DialOptions() []grpc.DialOption {
 func (l *Local) Stop(drain time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
-	stopGRPC(ctx, l.GRPC)
+	_ = stopGRPC(ctx, l.GRPC)
 	_ = l.lis.Close()
 	if l.started.Load() {
 		<-l.done

@@ -243,9 +243,12 @@ func (l *Limiter) sweepLeases() {
 
 // returnAll gives back every token held, for a replica that stops. A
 // grant in flight comes back with tokens after the first pass: the passes go
-// on until no ask is in flight, for at most closeDrain.
-func (l *Limiter) returnAll() {
+// on until no ask is in flight, for at most closeDrain and ctx's deadline.
+func (l *Limiter) returnAll(ctx context.Context) {
 	deadline := time.Now().Add(closeDrain)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
 	for {
 		l.leases.sweep(l.now().Unix(), func(ls *lease, ended bool) {
 			if t := ls.tokens.Swap(0); t > 0 && !ended {

@@ -243,16 +243,25 @@ func (l *Limiter) Health() Health {
 // Close stops the subscription, flushes the pending hits and closes the
 // engine streams. Limit after Close still answers from the cache and the
 // replica's own counts, but reports its hits to no engine.
-func (l *Limiter) Close() error {
+func (l *Limiter) Close() error { return l.CloseContext(context.Background()) }
+
+// CloseContext is Close with the return of tokens held bounded by ctx as
+// well: a stopping role's deadline. It logs what went back to the engines.
+func (l *Limiter) CloseContext(ctx context.Context) error {
 	l.once.Do(func() {
 		l.cancel()
 		l.wg.Wait()
 		if l.lc != nil {
-			l.returnAll()
+			returned := l.lc.st.returned.Value()
+			l.returnAll(ctx)
 			l.lc.close()
+			l.log.Info("replica stopping: tokens held returned to the engines", "tokens", l.lc.st.returned.Value()-returned)
 			return
 		}
+		acked, dropped := l.reporter.AckedHits(), l.reporter.DroppedHits()
 		_ = l.reporter.Close()
+		l.log.Info("replica stopping: pending hits flushed to the engines",
+			"hits_acked", l.reporter.AckedHits()-acked, "hits_dropped", l.reporter.DroppedHits()-dropped)
 	})
 	return nil
 }

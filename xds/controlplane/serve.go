@@ -33,7 +33,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	if httpLis != nil {
 		s.warnPlainAdmin(httpLis.Addr())
 	}
-	srv := serving.New(serving.Options{GRPC: opts, HTTPTLS: adminTLS})
+	srv := serving.New(serving.Options{GRPC: opts, HTTPTLS: adminTLS, Limits: s.opts.Limits, Shutdown: s.opts.Shutdown, Stats: s.opts.Stats})
 	s.Register(srv.GRPC)
 	srv.Mux.Handle("/", s.Handler())
 	// The xDS streams last as long as their clients: end them, or the

@@ -19,9 +19,9 @@ import (
 	rlsconfigservice "github.com/envoyproxy/go-control-plane/ratelimit/service/ratelimit/v3"
 	stats "github.com/lyft/gostats"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/keepalive"
 
 	"github.com/floodgate/floodgate/internal/nullstats"
+	"github.com/floodgate/floodgate/internal/serving"
 	"github.com/floodgate/floodgate/internal/tlsfiles"
 	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/xds"
@@ -59,6 +59,11 @@ type ServerOptions struct {
 	Logger *slog.Logger
 	// Metrics, if set, is served at GET /metrics beside the admin API.
 	Metrics http.Handler
+	// Limits bound Serve's gRPC server (streams, calls in flight, message
+	// size, keepalive, connection age); Shutdown is the deadline its stop
+	// shares. Zero: serving's defaults.
+	Limits   serving.GRPCLimits
+	Shutdown *serving.Shutdown
 }
 
 func (o ServerOptions) withDefaults() ServerOptions {
@@ -156,13 +161,11 @@ func NewServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 }
 
 // GRPCServerOptions are the options of the gRPC server that serves xDS
-// (Register), TLS aside: keepalives and the message size clients are
-// promised.
+// (Register), TLS and Limits aside: the message size clients are promised.
+// Clients hold one stream open for hours: the keepalives of Limits find
+// dead ones.
 func (s *Server) GRPCServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
-		// Clients hold one stream open for hours; keepalives find dead ones.
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		// A response over this fails on the server, where the status page
 		// shows it, rather than in every client; rebuild refuses policies
 		// that would pass it.
