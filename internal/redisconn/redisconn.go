@@ -100,6 +100,12 @@ func parse(s string) (*redis.UniversalOptions, error) {
 		// Maintenance notifications are a managed-Redis feature; probing for
 		// them on every connection only adds a failing command on plain Redis.
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+		// A caller's deadline bounds the socket reads and writes too, not
+		// only the wait for a connection: a Redis that hangs (frozen, or cut
+		// off by the network) must fail a call when its caller gives up
+		// (the store breaker's --store-timeout, a stopping role's deadline),
+		// not at read_timeout.
+		ContextTimeoutEnabled: true,
 	}
 	hosts := authority
 	if at := strings.LastIndex(authority, "@"); at >= 0 {
