@@ -1,0 +1,69 @@
+package faults
+
+import (
+	"strings"
+	"testing"
+
+	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
+)
+
+// Each process of the default deployment crashes (SIGKILL) under load and
+// comes back; the counters' Redis fails over to its standby.
+func TestProcessFaults(t *testing.T) {
+	for _, c := range []asyncCase{{
+		name:       "redis-kill",
+		fault:      func(t *testing.T, d *deployment) { d.redis.Stop() },
+		heal:       func(t *testing.T, d *deployment) { d.redis.Start() },
+		bound:      restartBound,
+		countsLost: true,
+	}, {
+		name:  "engine-kill",
+		fault: func(t *testing.T, d *deployment) { d.engines[0].kill() },
+		heal:  func(t *testing.T, d *deployment) { d.engines[0].start(t) },
+	}, {
+		// The replicas and engines keep the last policy while no control
+		// plane answers, and take the one written meanwhile once it is back.
+		name: "control-plane-kill",
+		opts: options{xds: true},
+		fault: func(t *testing.T, d *deployment) {
+			d.cp.kill()
+			d.writePolicy(policyYAML + lateRule)
+		},
+		heal:      func(t *testing.T, d *deployment) { d.cp.start(t) },
+		recovered: lateRuleEnforced,
+	}, {
+		// Replica 0 dies; the load is on replica 1, which keeps answering,
+		// and replica 0 serves again once restarted.
+		name:  "replica-kill",
+		load:  []int{1},
+		fault: func(t *testing.T, d *deployment) { d.replicas[0].kill() },
+		heal:  func(t *testing.T, d *deployment) { d.replicas[0].start(t) },
+	}, {
+		// The counters' master dies for good: Sentinel promotes the standby
+		// and the engines follow it.
+		name:       "sentinel-failover",
+		opts:       options{sentinel: true},
+		fault:      func(t *testing.T, d *deployment) { d.counter.Stop() },
+		bound:      restartBound,
+		countsLost: true,
+	}} {
+		t.Run(c.name, c.run)
+	}
+}
+
+// lateRuleEnforced reports whether every replica limits the rule added
+// while the control plane was down: its fourth request is over.
+func lateRuleEnforced(t *testing.T, d *deployment, value string) bool {
+	for i, r := range d.replicas {
+		v := unique(value + "-late-" + strings.Repeat("r", i+1))
+		for range 3 {
+			if _, err := askOnce(r.grpc, "late", v); err != nil {
+				return false
+			}
+		}
+		if code, err := askOnce(r.grpc, "late", v); err != nil || code != rlsv3.RateLimitResponse_OVER_LIMIT {
+			return false
+		}
+	}
+	return true
+}
