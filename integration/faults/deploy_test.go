@@ -59,6 +59,9 @@ type options struct {
 	// ns runs replica 0 inside this network namespace; Redis and the
 	// engines then listen where it reaches them.
 	ns *netNS
+	// proxyEngines has replica 0 reach the engines through delay proxies
+	// (deployment.proxies), one an engine.
+	proxyEngines bool
 	// replicaArgs are added to every replica's arguments.
 	replicaArgs []string
 }
@@ -73,6 +76,7 @@ type deployment struct {
 	engines  []*role
 	replicas []*role
 	cp       *role
+	proxies  []*delayProxy // replica 0's way to the engines, with proxyEngines
 	counts   redis.UniversalClient // reads the counters
 }
 
@@ -90,7 +94,8 @@ func deploy(t *testing.T, o options) *deployment {
 	redisArgs := []string{}
 	if o.ns != nil {
 		engineIP, redisIP = o.ns.hostIP, o.ns.redisIP
-		redisArgs = []string{"--bind", "127.0.0.1", redisIP}
+		// Reached from the namespace, over the test's own veth pair only.
+		redisArgs = []string{"--bind", "127.0.0.1", redisIP, "--protected-mode", "no"}
 	}
 	d.redis = testserver.Redis(t, redisArgs...)
 	busURL := func(ip string) string { return fmt.Sprintf("redis://%s:%d/0", ip, d.redis.Port) }
@@ -130,12 +135,23 @@ func deploy(t *testing.T, o options) *deployment {
 		d.engines = append(d.engines, e)
 		engineAddrs = append(engineAddrs, e.grpc)
 	}
+	if o.proxyEngines {
+		for _, a := range engineAddrs {
+			d.proxies = append(d.proxies, newDelayProxy(t, a))
+		}
+	}
 	for i := range o.replicas {
-		ns, ip, bus := "", "127.0.0.1", busURL("127.0.0.1")
+		ns, ip, bus, engines := "", "127.0.0.1", busURL("127.0.0.1"), engineAddrs
 		if i == 0 && o.ns != nil {
 			ns, ip, bus = o.ns.name, o.ns.nsIP, busURL(redisIP)
 		}
-		args := append([]string{"rls", "--engine", strings.Join(engineAddrs, ","), "--redis", bus,
+		if i == 0 && o.proxyEngines {
+			engines = nil
+			for _, p := range d.proxies {
+				engines = append(engines, p.addr)
+			}
+		}
+		args := append([]string{"rls", "--engine", strings.Join(engines, ","), "--redis", bus,
 			"--max-replicas", fmt.Sprint(replicaCount), "--lease-wait", leaseWait.String()}, o.replicaArgs...)
 		r := newRole(t, fmt.Sprintf("replica %d", i), ns, ip, append(args, policyArgs(fmt.Sprint("rls-", i))...)...)
 		r.start(t)

@@ -104,14 +104,32 @@ func (n *netNS) try(cmd ...string) (string, error) {
 	return strings.TrimSpace(string(out)), err
 }
 
-// cutRedis drops every packet the namespace sends to Redis: a blackhole
-// route to redisIP, the engines' address untouched.
-func (n *netNS) cutRedis(t *testing.T) {
+// cutRedis drops every packet the namespace sends to Redis at port: a
+// blackhole route to redisIP, the engines' address untouched. It checks
+// that Redis answered from inside before and does not after.
+func (n *netNS) cutRedis(t *testing.T, port int) {
+	t.Helper()
+	if !n.reaches(n.redisIP, port) {
+		t.Fatalf("Redis on %s:%d does not answer inside %s before the cut", n.redisIP, port, n.name)
+	}
 	n.inside(t, "ip", "route", "add", "blackhole", n.redisIP+"/32")
+	if n.reaches(n.redisIP, port) {
+		t.Fatalf("Redis on %s:%d still answers inside %s after the cut", n.redisIP, port, n.name)
+	}
 }
 
-func (n *netNS) healRedis(t *testing.T) {
+func (n *netNS) healRedis(t *testing.T, port int) {
+	t.Helper()
 	n.inside(t, "ip", "route", "del", "blackhole", n.redisIP+"/32")
+	if !n.reaches(n.redisIP, port) {
+		t.Fatalf("Redis on %s:%d does not answer inside %s once healed", n.redisIP, port, n.name)
+	}
+}
+
+// reaches reports whether a Redis at ip:port answers a PING from inside.
+func (n *netNS) reaches(ip string, port int) bool {
+	out, err := n.try("timeout", "2", "redis-cli", "-h", ip, "-p", fmt.Sprint(port), "ping")
+	return err == nil && out == "PONG"
 }
 
 // needNetem skips t unless tc can add a netem qdisc in the namespace.
