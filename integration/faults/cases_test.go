@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
+
+	"github.com/floodgate/floodgate/internal/testkit"
 )
 
 // Each process of the default deployment crashes (SIGKILL) under load and
@@ -20,6 +22,32 @@ func TestProcessFaults(t *testing.T) {
 		name:  "engine-kill",
 		fault: func(t *testing.T, d *deployment) { d.engines[0].kill() },
 		heal:  func(t *testing.T, d *deployment) { d.engines[0].start(t) },
+	}, {
+		// No engine answers: each replica spends what it holds, then its
+		// share of what remained at its last grant (--on-engine-down share),
+		// reports itself unhealthy, and has that charged once an engine is
+		// back. The shares were computed over counts that trail by the
+		// grants made since, as across a restart: the same bound.
+		name: "engines-kill-all",
+		fault: func(t *testing.T, d *deployment) {
+			for _, e := range d.engines {
+				e.kill()
+			}
+			testkit.Eventually(t, "the replicas unhealthy with no engine", func() bool {
+				for _, r := range d.replicas {
+					if r.healthy() {
+						return false
+					}
+				}
+				return true
+			})
+		},
+		heal: func(t *testing.T, d *deployment) {
+			for _, e := range d.engines {
+				e.start(t)
+			}
+		},
+		bound: restartBound,
 	}, {
 		// The replicas and engines keep the last policy while no control
 		// plane answers, and take the one written meanwhile once it is back.

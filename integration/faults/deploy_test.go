@@ -76,7 +76,7 @@ type deployment struct {
 	engines  []*role
 	replicas []*role
 	cp       *role
-	proxies  []*delayProxy // replica 0's way to the engines, with proxyEngines
+	proxies  []*delayProxy         // replica 0's way to the engines, with proxyEngines
 	counts   redis.UniversalClient // reads the counters
 }
 
