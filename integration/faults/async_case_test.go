@@ -66,11 +66,11 @@ func (c asyncCase) run(t *testing.T) {
 	healed := time.Now()
 	c.fault(t, d)
 	time.Sleep(faultFor)
+	l.enter(after)
 	if c.heal != nil {
 		healed = time.Now()
 		c.heal(t, d)
 	}
-	l.enter(after)
 	recovery := d.waitRecovered(t, healed, value, c.recovered)
 	time.Sleep(afterFor)
 	l.stop()

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/floodgate/floodgate/internal/testkit"
 )
@@ -74,6 +75,7 @@ func TestProcessFaults(t *testing.T) {
 		fault:      func(t *testing.T, d *deployment) { d.counter.Stop() },
 		bound:      restartBound,
 		countsLost: true,
+		recovered:  standbyPromoted,
 	}} {
 		t.Run(c.name, c.run)
 	}
@@ -94,4 +96,13 @@ func lateRuleEnforced(t *testing.T, d *deployment, value string) bool {
 		}
 	}
 	return true
+}
+
+// standbyPromoted reports whether Sentinel has made the standby Redis the
+// counters' master.
+func standbyPromoted(t *testing.T, d *deployment, _ string) bool {
+	c := redis.NewClient(&redis.Options{Addr: d.standby.Addr})
+	defer c.Close()
+	info, err := c.Info(t.Context(), "replication").Result()
+	return err == nil && strings.Contains(info, "role:master")
 }

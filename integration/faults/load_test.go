@@ -162,9 +162,6 @@ func (l *load) stop() {
 	l.conns = nil
 }
 
-// run loads for d.
-func (l *load) run(d time.Duration) { time.Sleep(d) }
-
 func request(key, value string) *rlsv3.RateLimitRequest {
 	return &rlsv3.RateLimitRequest{Domain: domain, Descriptors: []*commonrl.RateLimitDescriptor{{
 		Entries: []*commonrl.RateLimitDescriptor_Entry{{Key: key, Value: value}}}}}
