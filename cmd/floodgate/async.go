@@ -45,7 +45,7 @@ func (f *asyncFlags) register(fs *flag.FlagSet, withEngines bool) {
 	}
 	fs.StringVar(&f.mode, "async-mode", "lease", "how async mode admits: lease (spends tokens engines granted ahead: admitted stays within (1+overdraft ratio) x the limit) or report (admits, then reports hits: over-admits by rate x delay)")
 	fs.DurationVar(&f.leaseHorizon, "lease-horizon", 100*time.Millisecond, "lease mode: how long a grant should last at a key's recent rate")
-	fs.DurationVar(&f.leaseWait, "lease-wait", 50*time.Millisecond, "lease mode: longest a request that finds no tokens waits for a grant before it is denied")
+	fs.DurationVar(&f.leaseWait, "lease-wait", 50*time.Millisecond, "lease mode: longest a request that finds no tokens waits for a grant before it is denied; shorter when the caller's deadline (Envoy's timeout) would pass first")
 	fs.Float64Var(&f.overdraftRatio, "overdraft-ratio", 0.005, "lease mode: ε; a replica admits up to ε x limit / replicas of a cold key before its first grant (negative: none). Keys whose share is under one token wait for a grant per request")
 	fs.IntVar(&f.maxReplicas, "max-replicas", 0, "lease mode: the replicas sharing a key, for the overdraft and the engine-down share (0: as the engines count them)")
 	fs.StringVar(&f.onEngineDown, "on-engine-down", "share", "answer while no engine can grant: share (spend the tokens held, then this replica's share of what remained), allow (count locally up to the limit) or deny")

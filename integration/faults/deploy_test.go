@@ -29,12 +29,7 @@ const (
 	// overdraftRatio is ε, the replicas' default --overdraft-ratio.
 	overdraftRatio = 0.005
 	counterPrefix  = "fg:"
-	// leaseWait is the replicas' --lease-wait: a request that finds no
-	// tokens waits this long for a grant before it is denied, so it must
-	// be under the callers' deadline (the default, 50ms, is not under
-	// Envoy's usual 50ms).
-	leaseWait  = 25 * time.Millisecond
-	policyYAML = "domain: faults\ndescriptors:\n" +
+	policyYAML     = "domain: faults\ndescriptors:\n" +
 		"  - key: wide\n    rate_limit: {unit: day, requests_per_unit: 2000}\n" +
 		"  - key: small\n    rate_limit: {unit: day, requests_per_unit: 20}\n"
 	// lateRule is the rule the control-plane case adds while the control
@@ -152,7 +147,7 @@ func deploy(t *testing.T, o options) *deployment {
 			}
 		}
 		args := append([]string{"rls", "--engine", strings.Join(engines, ","), "--redis", bus,
-			"--max-replicas", fmt.Sprint(replicaCount), "--lease-wait", leaseWait.String()}, o.replicaArgs...)
+			"--max-replicas", fmt.Sprint(replicaCount)}, o.replicaArgs...)
 		r := newRole(t, fmt.Sprintf("replica %d", i), ns, ip, append(args, policyArgs(fmt.Sprint("rls-", i))...)...)
 		r.start(t)
 		d.replicas = append(d.replicas, r)

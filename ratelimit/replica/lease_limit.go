@@ -94,7 +94,7 @@ func (l *Limiter) spend(ctx context.Context, ls *lease, n int64) bool {
 	l.lc.st.waits.Inc()
 	ls.waiting.Add(n)
 	defer ls.waiting.Add(-n)
-	wait := time.NewTimer(l.leaseOpts.Wait)
+	wait := time.NewTimer(waitWithin(ctx, l.leaseOpts.Wait))
 	defer wait.Stop()
 	for {
 		ch := ls.waitChan()
@@ -153,7 +153,7 @@ func (l *Limiter) awaitFirstEngine(ctx context.Context) {
 	if time.Since(l.lc.started) > firstEngineGrace {
 		return
 	}
-	t := time.NewTimer(l.leaseOpts.Wait)
+	t := time.NewTimer(waitWithin(ctx, l.leaseOpts.Wait))
 	defer t.Stop()
 	select {
 	case <-l.lc.firstUp: // closed once its stream says it is up
@@ -163,6 +163,24 @@ func (l *Limiter) awaitFirstEngine(ctx context.Context) {
 }
 
 const firstEngineGrace = time.Second
+
+// waitWithin is how long a request may wait for a grant: wait, cut short
+// so that the answer reaches the caller before its deadline with a margin
+// (a quarter of what is left, at least answerMargin). Envoy's filter gives
+// up at its timeout (20ms by default) and, failing open by default, admits
+// the request: an answer that comes too late is an admit nobody counted.
+func waitWithin(ctx context.Context, wait time.Duration) time.Duration {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return wait
+	}
+	left := time.Until(d)
+	return min(wait, max(left-max(left/4, answerMargin), 0))
+}
+
+// answerMargin is the least time kept to send an answer before the
+// caller's deadline.
+const answerMargin = 3 * time.Millisecond
 
 // spent notes n tokens spent: for the key's rate, its idleness, and its
 // low watermark.
