@@ -52,6 +52,7 @@ func (p *Process) Start(ctx context.Context) error {
 	p.out.Reset()
 	cmd := exec.Command(p.Bin, p.Args...)
 	cmd.Stdout, cmd.Stderr = &p.out, &p.out
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", p.Bin, err)
 	}
