@@ -12,7 +12,6 @@ import (
 	ratelimitv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // runClient sends one ShouldRateLimit, as Envoy's filter would, and prints
@@ -32,6 +31,8 @@ func clientTo(ctx context.Context, args []string, out io.Writer) error {
 	})
 	hits := fs.Uint("hits", 0, "hits_addend of the request (0: one hit)")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the answer")
+	var dial dialFlags
+	dial.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -43,7 +44,11 @@ func clientTo(ctx context.Context, args []string, out io.Writer) error {
 		}
 		req.Descriptors = append(req.Descriptors, desc)
 	}
-	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	transport, err := dial.option()
+	if err != nil {
+		return err
+	}
+	conn, err := grpc.NewClient(*addr, transport)
 	if err != nil {
 		return fmt.Errorf("--addr %s: %w", *addr, err)
 	}
