@@ -22,8 +22,10 @@ func RedisCluster(t testing.TB, n int) []*Server {
 	for i := range nodes {
 		// The bus port is chosen explicitly: the default, port+10000, can
 		// fall outside the port range for a high ephemeral port.
-		nodes[i] = Redis(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-			"--cluster-port", strconv.Itoa(FreePort(t)), "--cluster-node-timeout", "5000")
+		nodes[i] = redisWith(t, func() []string {
+			return []string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+				"--cluster-port", strconv.Itoa(FreePort(t)), "--cluster-node-timeout", "5000"}
+		})
 		args = append(args, nodes[i].Addr)
 	}
 	args = append(args, "--cluster-replicas", "0", "--cluster-yes")

@@ -15,17 +15,15 @@ const SentinelMaster = "floodgate"
 // ("--requirepass", "secret").
 func RedisSentinel(t testing.TB, master *Server, extra ...string) *Server {
 	t.Helper()
-	port := FreePort(t)
 	dir := t.TempDir()
-	// Sentinel insists on a writable config file: it records what it learns there.
-	conf := filepath.Join(dir, "sentinel.conf")
-	body := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor %s 127.0.0.1 %d 1\n",
-		port, dir, SentinelMaster, master.Port)
-	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
-		t.Fatalf("sentinel config: %v", err)
-	}
-	s := newServer(t, port, need(t, "redis-sentinel"), append([]string{conf}, extra...), nil)
-	s.Start()
-	t.Cleanup(s.Stop)
-	return s
+	return startOnFreePort(t, func(port int) *Server {
+		// Sentinel insists on a writable config file: it records what it learns there.
+		conf := filepath.Join(dir, "sentinel.conf")
+		body := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor %s 127.0.0.1 %d 1\n",
+			port, dir, SentinelMaster, master.Port)
+		if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+			t.Fatalf("sentinel config: %v", err)
+		}
+		return newServer(t, port, need(t, "redis-sentinel"), append([]string{conf}, extra...), nil)
+	})
 }

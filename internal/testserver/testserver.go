@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,27 +59,49 @@ func need(t testing.TB, bin string) string {
 // ("--requirepass", "secret").
 func Redis(t testing.TB, extra ...string) *Server {
 	t.Helper()
-	port := FreePort(t)
-	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", t.TempDir()}, extra...)
-	s := newServer(t, port, need(t, "redis-server"), args, nil)
-	s.Start()
-	t.Cleanup(s.Stop)
-	return s
+	return redisWith(t, func() []string { return extra })
+}
+
+// redisWith is Redis with config arguments made afresh for each attempt
+// (RedisCluster's bus port is one more free port).
+func redisWith(t testing.TB, extra func() []string) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	return startOnFreePort(t, func(port int) *Server {
+		args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no", "--dir", dir}, extra()...)
+		return newServer(t, port, need(t, "redis-server"), args, nil)
+	})
 }
 
 // Memcached starts memcached.
 func Memcached(t testing.TB) *Server {
 	t.Helper()
-	port := FreePort(t)
-	args := []string{"-l", "127.0.0.1", "-p", strconv.Itoa(port), "-U", "0", "-m", "16"}
-	if os.Geteuid() == 0 {
-		args = append(args, "-u", "root")
+	return startOnFreePort(t, func(port int) *Server {
+		args := []string{"-l", "127.0.0.1", "-p", strconv.Itoa(port), "-U", "0", "-m", "16"}
+		if os.Geteuid() == 0 {
+			args = append(args, "-u", "root")
+		}
+		return newServer(t, port, need(t, "memcached"), args, nil)
+	})
+}
+
+// startOnFreePort starts the server build makes on a free port, and on
+// another when a process took the port between FreePort and the bind: the
+// tests of other packages run at the same time. It stops when t ends.
+func startOnFreePort(t testing.TB, build func(port int) *Server) *Server {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		s := build(FreePort(t))
+		err := s.p.Start(context.Background())
+		if err == nil {
+			t.Cleanup(s.Stop)
+			return s
+		}
+		if attempt == 5 || !strings.Contains(err.Error(), "already in use") {
+			t.Fatal(err)
+		}
 	}
-	s := newServer(t, port, need(t, "memcached"), args, nil)
-	s.Start()
-	t.Cleanup(s.Stop)
-	return s
 }
 
 // Start (re)starts the process on the same port and waits until it accepts

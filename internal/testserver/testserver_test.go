@@ -2,6 +2,7 @@ package testserver
 
 import (
 	"crypto/x509"
+	"net"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -58,5 +59,27 @@ func TestRedisTLS(t *testing.T) {
 	}
 	if err := tlsPing(s.Addr, x509.NewCertPool()); err == nil {
 		t.Fatal("tls ping trusted a server signed by an unknown CA")
+	}
+}
+
+// A port another process takes between FreePort and the bind costs one
+// more attempt on a fresh port, not the test.
+func TestStartOnFreePortMovesOffATakenPort(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	taken := l.Addr().(*net.TCPAddr).Port
+	attempts := 0
+	s := startOnFreePort(t, func(port int) *Server {
+		if attempts++; attempts == 1 {
+			port = taken
+		}
+		return newServer(t, port, need(t, "redis-server"), []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no", "--dir", t.TempDir()}, nil)
+	})
+	if attempts != 2 || s.Port == taken {
+		t.Fatalf("%d attempts, on port %d (taken: %d): want a second attempt on another port", attempts, s.Port, taken)
 	}
 }

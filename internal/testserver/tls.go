@@ -30,14 +30,13 @@ func RedisTLS(t testing.TB, extra ...string) (srv *Server, caPEM []byte) {
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(pki.CAPEM)
 
-	port := FreePort(t)
-	args := append([]string{"--port", "0", "--tls-port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", dir,
-		"--tls-cert-file", pki.ServerCert, "--tls-key-file", pki.ServerKey,
-		"--tls-ca-cert-file", pki.CA, "--tls-auth-clients", "no"}, extra...)
-	srv = newServer(t, port, bin, args, func(addr string) error { return tlsPing(addr, roots) })
-	srv.Start()
-	t.Cleanup(srv.Stop)
+	srv = startOnFreePort(t, func(port int) *Server {
+		args := append([]string{"--port", "0", "--tls-port", strconv.Itoa(port), "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no", "--dir", dir,
+			"--tls-cert-file", pki.ServerCert, "--tls-key-file", pki.ServerKey,
+			"--tls-ca-cert-file", pki.CA, "--tls-auth-clients", "no"}, extra...)
+		return newServer(t, port, bin, args, func(addr string) error { return tlsPing(addr, roots) })
+	})
 	return srv, pki.CAPEM
 }
 
