@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -30,16 +29,6 @@ type Process struct {
 	// out is the process's output, for an error that names why it died;
 	// read only once the process has exited, when exec's copying is done.
 	out bytes.Buffer
-}
-
-// FreePort returns a loopback TCP port that was free a moment ago.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Start runs the process, unless it runs, and waits until Ready passes. It

@@ -3,6 +3,8 @@ package childproc
 import (
 	"context"
 	"errors"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -36,5 +38,28 @@ func TestProcess(t *testing.T) {
 	slow := &Process{Addr: "127.0.0.1:1", Bin: "sleep", Args: []string{"60"}, Ready: notYet}
 	if err := slow.Start(ctx); !errors.Is(err, context.Canceled) || slow.cmd != nil {
 		t.Fatalf("Start with ctx ended = %v (running: %v), want context.Canceled and the process stopped", err, slow.cmd != nil)
+	}
+}
+
+// FreePort draws below the ephemeral range, where no outgoing connection
+// can take the port before the child binds it, and the port can be bound.
+func TestFreePortIsBelowTheEphemeralRange(t *testing.T) {
+	low := ephemeralLow()
+	if low <= firstPort+1000 {
+		t.Skipf("ephemeral range starts at %d: no room below it", low)
+	}
+	for range 20 {
+		port, err := FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if port < firstPort || port >= low {
+			t.Fatalf("port %d, want one in [%d, %d)", port, firstPort, low)
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			t.Fatalf("port %d: %v", port, err)
+		}
+		l.Close()
 	}
 }
