@@ -139,9 +139,13 @@ func testAsyncEngineKilled(t *testing.T) {
 			break
 		}
 	}
-	// Without the carried count the key would need 300 more hits.
-	if extra < want || extra > want+60 {
-		t.Fatalf("throttled after %d more hits, want about %d (Redis held %d)", extra, want, before)
+	// Without the carried count the key would need 300 more hits. Hits
+	// answered while no engine was up and still queued in a replica when
+	// Redis was read reach the new engine too, and bring the throttle
+	// earlier by as many.
+	queued := int(sent.Load() - before)
+	if extra < want-queued || extra > want+60 {
+		t.Fatalf("throttled after %d more hits, want about %d (Redis held %d, %d more answered then)", extra, want, before, queued)
 	}
 	if !throttledIn(c.Limiter(1), key, 300) {
 		d, found := c.Limiter(1).Cache().Lookup(key, time.Now().Unix())
