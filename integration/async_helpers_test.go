@@ -48,6 +48,7 @@ func asyncSnapshot(t testing.TB) *policy.Snapshot { return testkit.Compile(t, as
 // connections to Redis, hits reported and counted every 5ms.
 func startAsync(t testing.TB, o cluster.Options) *clustertest.Cluster {
 	t.Helper()
+	clearOfHourEnd(hourMargin)
 	o.Snapshot, o.CounterPrefix = asyncSnapshot(t), asyncCounterPrefix
 	if o.FlushInterval == 0 {
 		o.FlushInterval = 5 * time.Millisecond
@@ -100,4 +101,18 @@ func throttledIn(l *replica.Limiter, key string, limit uint64) bool {
 func asyncCacheKey(key, value string, unit policy.Unit, now time.Time) string {
 	entries := []*commonrl.RateLimitDescriptor_Entry{{Key: key, Value: value}}
 	return string(policy.AppendCacheKey(nil, "", "integ", entries, nil, unit.WindowStart(now.Unix())))
+}
+
+// hourMargin is more than any async test takes: one started this close to
+// the end of an hour waits for the next, so that its "hour" key's window
+// does not change under it (a key's count, lease and fallback share all
+// start afresh in a new window).
+const hourMargin = 20 * time.Second
+
+// clearOfHourEnd returns once the current hour has more than margin left.
+func clearOfHourEnd(margin time.Duration) {
+	now := time.Now()
+	if left := now.Truncate(time.Hour).Add(time.Hour).Sub(now); left <= margin {
+		time.Sleep(left + 100*time.Millisecond)
+	}
 }
