@@ -46,13 +46,14 @@ func (f *rlsFlags) register(fs *flag.FlagSet) {
 // newService builds the RLS these flags describe over limiter.
 func newService(f *rlsFlags, limiter ratelimit.Limiter, stats gostats.Scope) *ratelimit.Service {
 	return ratelimit.NewService(ratelimit.Options{
-		Limiter:        limiter,
-		Stats:          stats,
-		ValueStats:     f.stats.values,
-		KeyPrefix:      f.prefix,
-		KeyEncoding:    f.encoding,
-		ShadowMode:     f.shadow,
-		NearLimitRatio: f.nearRatio,
-		Headers:        f.headers,
+		Limiter:                limiter,
+		Stats:                  stats,
+		ValueStats:             f.stats.values,
+		KeyPrefix:              f.prefix,
+		KeyEncoding:            f.encoding,
+		ShadowMode:             f.shadow,
+		HealthyWithoutPolicies: f.policies.early.healthyWithoutPolicies(),
+		NearLimitRatio:         f.nearRatio,
+		Headers:                f.headers,
 	})
 }
