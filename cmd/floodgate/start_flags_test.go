@@ -95,3 +95,17 @@ func TestForceStartDoesNotWaitForXDS(t *testing.T) {
 		t.Fatalf("/healthcheck %d, want 200", got)
 	}
 }
+
+// Past --xds-wait with no answer from the control plane, a replica serves
+// but is not healthy, on /healthcheck and on gRPC health.
+func TestNoControlPlaneAnswerIsNotHealthy(t *testing.T) {
+	dead := fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t))
+	grpcAddr := fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t))
+	httpAddr := fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t))
+	startServeOn(t, grpcAddr, httpAddr, "--xds", dead, "--xds-wait", "50ms")
+	testkit.Eventually(t, "/healthcheck 500 and NOT_SERVING", func() bool {
+		return httpStatus(t, "http://"+httpAddr+"/healthcheck") == http.StatusInternalServerError &&
+			healthOf(t, grpcAddr, "ratelimit") == healthpb.HealthCheckResponse_NOT_SERVING &&
+			healthOf(t, grpcAddr, "") == healthpb.HealthCheckResponse_NOT_SERVING
+	})
+}
