@@ -97,18 +97,20 @@ func (s *Service) healthOf(h Health) (bool, map[string]any) {
 }
 
 // policyHealth adds the policies in force to the health of the limiter. A
-// service with none (a replica whose control plane has sent nothing it
-// could take) answers every request without a limit: it is not healthy,
-// whatever its limiter reports.
+// service with no domain in force (a replica whose control plane has sent
+// nothing it could take, an empty policy directory) answers every request
+// without a limit: it is not healthy, whatever its limiter reports, unless
+// it was told to serve without policies.
 func (s *Service) policyHealth(ok bool, detail map[string]any) (bool, map[string]any) {
 	out := make(map[string]any, len(detail)+1)
 	for k, v := range detail {
 		out[k] = v
 	}
 	snap := s.Snapshot()
-	if snap == nil {
+	if snap == nil || len(snap.Configs()) == 0 {
 		out["policies"] = "none in force: every request is answered without a limit"
-		return false, out
+		out["policy_domains"] = 0
+		return ok && s.noPolicyOK, out
 	}
 	out["policy_domains"] = len(snap.Configs())
 	return ok, out

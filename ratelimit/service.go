@@ -46,6 +46,11 @@ type Options struct {
 	// would have been limited (global_shadow_mode).
 	ShadowMode bool
 
+	// HealthyWithoutPolicies keeps health SERVING while no domain is in
+	// force (envoyproxy/ratelimit's FORCE_START_WITHOUT_INITIAL_CONFIG);
+	// by default such a service is not healthy.
+	HealthyWithoutPolicies bool
+
 	// NearLimitRatio is the fraction of a limit above which hits count as
 	// near_limit; 0 means 0.8.
 	NearLimitRatio float64
@@ -74,12 +79,13 @@ func (o Options) withDefaults() Options {
 type Service struct {
 	rlsv3.UnimplementedRateLimitServiceServer
 
-	limiter   Limiter
-	keys      policy.KeyFormat
-	shadow    bool
-	nearRatio float64
-	headers   HeaderOptions
-	now       func() time.Time
+	limiter    Limiter
+	keys       policy.KeyFormat
+	shadow     bool
+	noPolicyOK bool // healthy while no domain is in force
+	nearRatio  float64
+	headers    HeaderOptions
+	now        func() time.Time
 
 	served   atomic.Pointer[served]
 	stats    serviceStats
@@ -93,14 +99,15 @@ func NewService(opts Options) *Service {
 	opts = opts.withDefaults()
 	scope := opts.Stats.Scope("ratelimit.service")
 	s := &Service{
-		limiter:   opts.Limiter,
-		keys:      keyFormat(opts),
-		shadow:    opts.ShadowMode,
-		nearRatio: opts.NearLimitRatio,
-		headers:   opts.Headers,
-		now:       opts.Now,
-		stats:     newServiceStats(scope),
-		rules:     newRuleStatsCache(opts.Stats, scope.Scope("rate_limit"), "ratelimit.service.rate_limit", opts.ValueStats),
+		limiter:    opts.Limiter,
+		keys:       keyFormat(opts),
+		shadow:     opts.ShadowMode,
+		noPolicyOK: opts.HealthyWithoutPolicies,
+		nearRatio:  opts.NearLimitRatio,
+		headers:    opts.Headers,
+		now:        opts.Now,
+		stats:      newServiceStats(scope),
+		rules:      newRuleStatsCache(opts.Stats, scope.Scope("rate_limit"), "ratelimit.service.rate_limit", opts.ValueStats),
 	}
 	s.requests.New = func() any { return new(request) }
 	s.served.Store(s.newServed(nil))

@@ -31,6 +31,7 @@ func clientTo(ctx context.Context, args []string, out io.Writer) error {
 	})
 	hits := fs.Uint("hits", 0, "hits_addend of the request (0: one hit)")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the answer")
+	failOver := fs.Bool("fail-over-limit", false, "exit 3 when the answer is OVER_LIMIT (1 is an error, 2 bad flags)")
 	var dial dialFlags
 	dial.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -60,6 +61,9 @@ func clientTo(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	printResponse(out, req, resp)
+	if *failOver && resp.GetOverallCode() == rlsv3.RateLimitResponse_OVER_LIMIT {
+		return errOverLimit
+	}
 	return nil
 }
 

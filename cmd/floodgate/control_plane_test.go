@@ -32,7 +32,10 @@ func TestControlPlaneFeedsServe(t *testing.T) {
 		stopped <- run(ctx, []string{"serve", "--mode", "exact", "--xds", cpGRPC, "--node-id", "rls-1", "--xds-wait", "100ms",
 			"--grpc-addr", rlsGRPC, "--http-addr", rlsHTTP, "--log-level", "warn"})
 	}()
-	waitHTTP(t, "http://"+rlsHTTP+"/healthcheck")
+	// No domain in force yet: the RLS answers, not healthy.
+	testkit.Eventually(t, "the RLS to answer 500 with no policies", func() bool {
+		return httpStatus(t, "http://"+rlsHTTP+"/healthcheck") == http.StatusInternalServerError
+	})
 
 	put := func(token, body string) int {
 		req, _ := http.NewRequest("PUT", "http://"+cpHTTP+"/v1/policies/shop", strings.NewReader(body))
@@ -60,6 +63,7 @@ func TestControlPlaneFeedsServe(t *testing.T) {
 		}
 		return strings.Contains(out.String(), "limit 1/MINUTE")
 	})
+	waitHTTP(t, "http://"+rlsHTTP+"/healthcheck")
 	out.Reset()
 	clientTo(ctx, args, &out)
 	if !strings.Contains(out.String(), "overall: OVER_LIMIT") {

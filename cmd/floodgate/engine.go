@@ -43,7 +43,7 @@ func (f *engineFlags) register(fs *flag.FlagSet) {
 	f.policies.register(fs)
 	f.stats.register(fs)
 	f.log.register(fs)
-	fs.StringVar(&f.grpcAddr, "grpc-addr", "127.0.0.1:8091", "gRPC `address` replicas stream hits to")
+	fs.StringVar(&f.grpcAddr, "grpc-addr", "127.0.0.1:8091", "gRPC `address` replicas stream hits to: host:port, or a unix socket unix:///path")
 	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:8092", "HTTP `address` of /healthcheck and /metrics")
 	f.tls.register(fs)
 	f.auth.register(fs)

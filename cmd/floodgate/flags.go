@@ -11,6 +11,13 @@ import (
 // errUsage reports bad flags; the flag package has already said what.
 var errUsage = errors.New("usage")
 
+// errOverLimit is `client --fail-over-limit` seeing OVER_LIMIT; the answer
+// is already printed. It exits exitOverLimit, apart from errors (1) and
+// bad flags (2), so that a script can tell a limit from a failure.
+var errOverLimit = errors.New("over limit")
+
+const exitOverLimit = 3
+
 // listFlag is a flag that may be repeated; a value may also hold several
 // comma-separated items.
 type listFlag []string

@@ -22,6 +22,7 @@ Commands:
   check-config   validate policy files and directories
   client         send one ShouldRateLimit request and print the answer
   bench          load-test an RLS and compare it with a constant-OK baseline
+  version        print the version and revision (also --version)
 
 With no command, floodgate serves the example policies built into the binary.
 Every flag also reads from FLOODGATE_<FLAG> (for --grpc-addr: FLOODGATE_GRPC_ADDR).
@@ -39,6 +40,7 @@ func commands() map[string]command {
 		"check-config":  runCheckConfig,
 		"client":        runClient,
 		"bench":         runBench,
+		"version":       runVersion,
 	}
 }
 
@@ -52,6 +54,9 @@ func run(ctx context.Context, args []string) int {
 	name, rest := "serve", args
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		name, rest = args[0], args[1:]
+	}
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		name, rest = "version", nil
 	}
 	if name == "help" {
 		fmt.Print(usage)
@@ -68,6 +73,8 @@ func run(ctx context.Context, args []string) int {
 		return 0
 	case errors.Is(err, errUsage):
 		return 2
+	case errors.Is(err, errOverLimit):
+		return exitOverLimit
 	}
 	fmt.Fprintf(os.Stderr, "floodgate %s: %v\n", name, err)
 	return 1

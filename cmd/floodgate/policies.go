@@ -21,6 +21,7 @@ type policyFlags struct {
 	watch   time.Duration
 	drop    dropGuardFlags
 	xds     xdsClientFlags
+	early   startFlags
 }
 
 func (f *policyFlags) register(fs *flag.FlagSet) {
@@ -28,6 +29,7 @@ func (f *policyFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.watch, "watch-interval", time.Second, "how often policy files are checked for changes")
 	f.drop.register(fs)
 	f.xds.register(fs)
+	f.early.register(fs)
 }
 
 // dropGuardFlags say how many domains a reload of the policy files may
@@ -58,7 +60,11 @@ func (f *policyFlags) start(ctx context.Context, stats gostats.Scope, apply func
 			return nil, errors.New("--xds and --config: take policies from one source")
 		}
 		var last atomic.Pointer[policy.Snapshot]
-		_, err := f.xds.follow(ctx, stats, func(s *policy.Snapshot) { last.Store(s); apply(s) }, reject)
+		x := f.xds
+		if f.early.force {
+			x.wait = 0
+		}
+		_, err := x.follow(ctx, stats, func(s *policy.Snapshot) { last.Store(s); apply(s) }, reject)
 		return last.Load(), err
 	}
 	paths := f.configs.items()
@@ -74,7 +80,13 @@ func (f *policyFlags) start(ctx context.Context, stats gostats.Scope, apply func
 	if err != nil {
 		return nil, err
 	}
-	return watchFiles(ctx, policy.WatchOptions{Paths: paths, Interval: f.watch, Guard: guard}, apply, reject)
+	opts := policy.WatchOptions{Paths: paths, Interval: f.watch, Guard: guard}
+	if f.early.force {
+		// The first load counts as a reload from nothing: paths that hold
+		// no policy yet start the role, and a later file is taken.
+		opts.InForce = []string{}
+	}
+	return watchFiles(ctx, opts, apply, reject)
 }
 
 // watchFiles puts the files' policies in force and keeps them current

@@ -26,7 +26,7 @@ type rlsFlags struct {
 
 func (f *rlsFlags) register(fs *flag.FlagSet) {
 	f.policies.register(fs)
-	fs.StringVar(&f.grpcAddr, "grpc-addr", "127.0.0.1:8081", "gRPC `address` of the rate-limit service")
+	fs.StringVar(&f.grpcAddr, "grpc-addr", "127.0.0.1:8081", "gRPC `address` of the rate-limit service: host:port, or a unix socket unix:///path (removed at start if stale, and at stop)")
 	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:8080", "HTTP `address` of /healthcheck, /json, /rlconfig and /metrics")
 	f.tls.register(fs)
 	fs.StringVar(&f.prefix, "key-prefix", "", "prefix of every counter key")
@@ -46,13 +46,14 @@ func (f *rlsFlags) register(fs *flag.FlagSet) {
 // newService builds the RLS these flags describe over limiter.
 func newService(f *rlsFlags, limiter ratelimit.Limiter, stats gostats.Scope) *ratelimit.Service {
 	return ratelimit.NewService(ratelimit.Options{
-		Limiter:        limiter,
-		Stats:          stats,
-		ValueStats:     f.stats.values,
-		KeyPrefix:      f.prefix,
-		KeyEncoding:    f.encoding,
-		ShadowMode:     f.shadow,
-		NearLimitRatio: f.nearRatio,
-		Headers:        f.headers,
+		Limiter:                limiter,
+		Stats:                  stats,
+		ValueStats:             f.stats.values,
+		KeyPrefix:              f.prefix,
+		KeyEncoding:            f.encoding,
+		ShadowMode:             f.shadow,
+		HealthyWithoutPolicies: f.policies.early.healthyWithoutPolicies(),
+		NearLimitRatio:         f.nearRatio,
+		Headers:                f.headers,
 	})
 }

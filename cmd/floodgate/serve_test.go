@@ -28,8 +28,24 @@ import (
 // address once /healthcheck answers.
 func startServe(t *testing.T, args ...string) (grpcAddr string, stop func()) {
 	t.Helper()
+	grpcAddr, _, stop = startServeHTTP(t, args...)
+	return grpcAddr, stop
+}
+
+// startServeHTTP is startServe, returning the HTTP address too.
+func startServeHTTP(t *testing.T, args ...string) (grpcAddr, httpAddr string, stop func()) {
+	t.Helper()
 	grpcAddr = fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t))
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t))
+	httpAddr = fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t))
+	stop = startServeOn(t, grpcAddr, httpAddr, args...)
+	waitHTTP(t, "http://"+httpAddr+"/healthcheck")
+	return grpcAddr, httpAddr, stop
+}
+
+// startServeOn runs `floodgate serve` with args on the given addresses
+// until the returned stop, without waiting for it to be healthy.
+func startServeOn(t *testing.T, grpcAddr, httpAddr string, args ...string) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -45,8 +61,7 @@ func startServe(t *testing.T, args ...string) (grpcAddr string, stop func()) {
 		})
 	}
 	t.Cleanup(stop)
-	waitHTTP(t, "http://"+httpAddr+"/healthcheck")
-	return grpcAddr, stop
+	return stop
 }
 
 func rlsConn(t *testing.T, addr string) *grpc.ClientConn {

@@ -22,20 +22,27 @@ type statsFlags struct {
 	valueStats int
 	// values holds the RLS's stats named by request values; made by open.
 	values *metrics.ValueStats
+	debug  debugFlags
 }
 
 func (f *statsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.statsd, "statsd", "", "statsd `host:port` to flush stats to (TCP); empty: /metrics only")
 	fs.DurationVar(&f.interval, "stats-interval", 10*time.Second, "how often stats are flushed to statsd")
+	f.debug.register(fs)
 	fs.IntVar(&f.valueStats, "max-value-stats", 10_000, "most stats keys named by request values (detailed_metric, value_to_metric, a descriptor's own limit) at once; more are counted under ratelimit.service.detailed_overflow, and keys idle for 6 flushes are freed")
 }
 
-// open builds the stats store and starts its flusher, stopped with ctx.
+// open builds the stats store and starts its flusher, and the debug
+// listener if asked, both stopped with ctx.
 func (f *statsFlags) open(ctx context.Context) (gostats.Store, *metrics.PrometheusSink, error) {
 	f.values = ratelimit.NewValueStats(metrics.ValueStatsOptions{MaxKeys: f.valueStats})
-	store, prom, err := metrics.OpenStore(ctx, metrics.StoreOptions{Statsd: f.statsd, FlushInterval: f.interval, Values: f.values})
+	text := f.debug.sink()
+	store, prom, err := metrics.OpenStore(ctx, metrics.StoreOptions{Statsd: f.statsd, FlushInterval: f.interval, Values: f.values, Text: text})
 	if err != nil {
 		return nil, nil, fmt.Errorf("--statsd: %w", err)
+	}
+	if err := f.debug.start(ctx, store, text); err != nil {
+		return nil, nil, fmt.Errorf("--debug-addr: %w", err)
 	}
 	return store, prom, nil
 }

@@ -22,6 +22,8 @@ type StoreOptions struct {
 	// Values, if set, is flushed with the store to the same sinks, and
 	// frees its idle keys' series from /metrics.
 	Values *ValueStats
+	// Text, if set, receives every stat too, for a debug listener's /stats.
+	Text *TextSink
 }
 
 func (o StoreOptions) withDefaults() StoreOptions {
@@ -38,6 +40,9 @@ func OpenStore(ctx context.Context, o StoreOptions) (gostats.Store, *PrometheusS
 	o = o.withDefaults()
 	prom := NewPrometheusSink()
 	sinks := Fanout{prom}
+	if o.Text != nil {
+		sinks = append(sinks, o.Text)
+	}
 	if o.Statsd != "" {
 		host, port, err := net.SplitHostPort(o.Statsd)
 		if err != nil {

@@ -4,4 +4,6 @@
 // plane serve through it, so they all report a failed listener, run their
 // last steps and drain the same way, within one shutdown deadline
 // (Shutdown), and bound their gRPC servers the same way (GRPCLimits).
+// A gRPC address may be a unix socket (ListenGRPC); a role's debug
+// listener, pprof and /stats, is a DebugServer.
 package serving

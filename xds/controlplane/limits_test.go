@@ -103,7 +103,7 @@ func TestPoliciesUpToTheMaximumReachClients(t *testing.T) {
 // RLS fed by it that never received policies is not healthy; both recover
 // once a version fits.
 func TestStatusReportsANodeThatCannotReceive(t *testing.T) {
-	// The test deletes its only domain on purpose.
+	// The test deletes half its domains on purpose.
 	cp := startControlPlane(t, ServerOptions{AdminToken: "t", DropGuard: policy.DropGuard{AllowDrop: true}, Logger: testkit.Quiet})
 	put(t, cp, "big", bigPolicy("big", 100_000))
 	tooBig := cp.Version()
@@ -141,6 +141,9 @@ func TestStatusReportsANodeThatCannotReceive(t *testing.T) {
 		t.Fatalf("/healthcheck of an RLS with no policies: %d %s", code, body)
 	}
 
+	// A version that fits and holds a domain: one with none would be
+	// received, but would leave the RLS unhealthy still.
+	put(t, cp, "small", bigPolicy("small", 10))
 	code, body, _ := do(t, nil, "DELETE", cp.httpURL+"/v1/policies/big", "t", "")
 	if code != http.StatusOK {
 		t.Fatalf("delete: %d %s", code, body)

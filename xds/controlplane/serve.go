@@ -35,6 +35,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	}
 	srv := serving.New(serving.Options{GRPC: opts, HTTPTLS: adminTLS, Limits: s.opts.Limits, Shutdown: s.opts.Shutdown, Stats: s.opts.Stats})
 	s.Register(srv.GRPC)
+	setServing(srv.Health)
 	srv.Mux.Handle("/", s.Handler())
 	// The xDS streams last as long as their clients: end them, or the
 	// graceful stop would wait for them until its deadline.
