@@ -53,6 +53,10 @@ type Options struct {
 	// Headers adds RateLimit-* response headers when enabled.
 	Headers HeaderOptions
 
+	// Metadata is what responses carry as dynamic_metadata; the zero
+	// value, none.
+	Metadata MetadataMode
+
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -79,6 +83,7 @@ type Service struct {
 	shadow    bool
 	nearRatio float64
 	headers   HeaderOptions
+	metadata  MetadataMode
 	now       func() time.Time
 
 	served   atomic.Pointer[served]
@@ -98,6 +103,7 @@ func NewService(opts Options) *Service {
 		shadow:    opts.ShadowMode,
 		nearRatio: opts.NearLimitRatio,
 		headers:   opts.Headers,
+		metadata:  opts.Metadata,
 		now:       opts.Now,
 		stats:     newServiceStats(scope),
 		rules:     newRuleStatsCache(opts.Stats, scope.Scope("rate_limit"), "ratelimit.service.rate_limit", opts.ValueStats),
@@ -148,7 +154,7 @@ func (s *Service) ShouldRateLimit(ctx context.Context, req *rlsv3.RateLimitReque
 			return nil, status.Errorf(codes.Unavailable, "domain %q: counting hits: %v", req.GetDomain(), err)
 		}
 	}
-	resp := r.respond(s, now)
+	resp := r.respond(s, req, now)
 	if s.shadow && resp.OverallCode == rlsv3.RateLimitResponse_OVER_LIMIT {
 		s.stats.globalShadowMode.Inc()
 		resp.OverallCode = rlsv3.RateLimitResponse_OK
