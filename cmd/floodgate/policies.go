@@ -18,6 +18,7 @@ import (
 // policyFlags say where a role's policies come from.
 type policyFlags struct {
 	configs listFlag
+	load    loadFlags
 	watch   time.Duration
 	drop    dropGuardFlags
 	xds     xdsClientFlags
@@ -25,6 +26,7 @@ type policyFlags struct {
 
 func (f *policyFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.configs, "config", "policy `PATH` (file or directory; repeatable); none: the built-in examples")
+	f.load.register(fs, "strict-config")
 	fs.DurationVar(&f.watch, "watch-interval", time.Second, "how often policy files are checked for changes")
 	f.drop.register(fs)
 	f.xds.register(fs)
@@ -74,7 +76,7 @@ func (f *policyFlags) start(ctx context.Context, stats gostats.Scope, apply func
 	if err != nil {
 		return nil, err
 	}
-	return watchFiles(ctx, policy.WatchOptions{Paths: paths, Interval: f.watch, Guard: guard}, apply, reject)
+	return watchFiles(ctx, policy.WatchOptions{Paths: paths, Load: f.load.options(), Interval: f.watch, Guard: guard}, apply, reject)
 }
 
 // watchFiles puts the files' policies in force and keeps them current
@@ -83,6 +85,7 @@ func (f *policyFlags) start(ctx context.Context, stats gostats.Scope, apply func
 func watchFiles(ctx context.Context, opts policy.WatchOptions, apply func(*policy.Snapshot), reject func()) (*policy.Snapshot, error) {
 	return policy.StartWatch(ctx, opts, func(s *policy.Snapshot) {
 		slog.Info("policies loaded", "paths", opts.Paths, "domains", len(s.Configs()))
+		logWarnings(s)
 		apply(s)
 	}, func(err error) {
 		slog.Error("policies rejected; the last good ones keep serving", "error", err)
