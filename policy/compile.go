@@ -12,18 +12,47 @@ import (
 // Snapshot that Find reads. Every problem is returned as Errors; the configs
 // are not modified and stay reachable through Snapshot.Configs.
 func Compile(configs []*Config) (*Snapshot, error) {
-	var errs Errors
+	return CompileWith(configs, CompileOptions{})
+}
+
+// CompileOptions change what Compile accepts; the zero value is Compile.
+type CompileOptions struct {
+	// Lenient accepts what envoyproxy/ratelimit accepts, with a warning
+	// naming file:line: here a replaces entry naming no rule of its domain;
+	// in LoadOptions also, while parsing, a key it knows written where it
+	// has no meaning (a unit beside key, shadow_mode inside rate_limit),
+	// metadata without rate_limit, and a second YAML document in a file.
+	// Otherwise each is an error.
+	Lenient bool
+	// MergeDomains merges the configs of one domain into one, as
+	// envoyproxy/ratelimit's MERGE_DOMAIN_CONFIG does: their top-level
+	// descriptors are joined in config order, and a key/value pair at the top
+	// level of two of them is an error. Without it a domain defined twice
+	// is an error.
+	MergeDomains bool
+}
+
+// CompileWith is Compile with options. The snapshot's Warnings collect what
+// the configs' lenient parse and the compile tolerated.
+func CompileWith(configs []*Config, opts CompileOptions) (*Snapshot, error) {
+	var errs, warns Errors
 	owner := map[string]*Config{}
+	parts := map[string][]*Config{} // a domain's configs, in order
 	kept := make([]*Config, 0, len(configs))
 	for _, c := range configs {
 		if c == nil {
 			continue
 		}
 		errs = append(errs, checkConfig(c)...)
+		warns = append(warns, c.warnings...)
 		if c.Domain == "" {
 			continue
 		}
 		if prev := owner[c.Domain]; prev != nil {
+			if opts.MergeDomains {
+				parts[c.Domain] = append(parts[c.Domain], c)
+				continue
+			}
 			errs = append(errs, &Error{
 				Source: c.Source, Line: c.domainAt.line, Column: c.domainAt.col,
 				Problem: fmt.Sprintf("domain %q is already defined%s", c.Domain, definedIn(prev)),
@@ -31,10 +60,21 @@ func Compile(configs []*Config) (*Snapshot, error) {
 			continue
 		}
 		owner[c.Domain] = c
+		parts[c.Domain] = []*Config{c}
 		kept = append(kept, c)
 	}
-	for _, c := range kept {
-		errs = append(errs, checkReplaces(c)...)
+	for i, c := range kept {
+		ps := parts[c.Domain]
+		if len(ps) > 1 {
+			errs = append(errs, checkMergedTopLevel(ps)...)
+			kept[i] = mergeConfigs(ps)
+		}
+		bad := checkReplaces(ps)
+		if opts.Lenient {
+			warns = append(warns, bad...)
+		} else {
+			errs = append(errs, bad...)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -42,9 +82,10 @@ func Compile(configs []*Config) (*Snapshot, error) {
 
 	slices.SortFunc(kept, func(a, b *Config) int { return strings.Compare(a.Domain, b.Domain) })
 	s := &Snapshot{
-		configs: kept,
-		domains: make(map[string]map[string]*keyGroup, len(kept)),
-		names:   make([]string, 0, len(kept)),
+		configs:  kept,
+		domains:  make(map[string]map[string]*keyGroup, len(kept)),
+		names:    make([]string, 0, len(kept)),
+		warnings: warns,
 	}
 	for _, c := range kept {
 		b := builder{snap: s, domain: c.Domain}
@@ -52,6 +93,50 @@ func Compile(configs []*Config) (*Snapshot, error) {
 		s.names = append(s.names, c.Domain)
 	}
 	return s, nil
+}
+
+// checkMergedTopLevel reports a top-level key/value pair that two configs
+// of one domain both define, at the later one: merging adds a file's
+// descriptors beside the others, it does not combine two of them.
+func checkMergedTopLevel(ps []*Config) Errors {
+	type keyValue struct{ key, value string }
+	type firstAt struct {
+		source string
+		line   int
+	}
+	seen := map[keyValue]firstAt{}
+	var errs Errors
+	for _, c := range ps {
+		for i := range c.Descriptors {
+			d := &c.Descriptors[i]
+			kv := keyValue{d.Key, d.Value}
+			if prev, ok := seen[kv]; ok && prev.source != c.Source {
+				errs = append(errs, &Error{
+					Source: c.Source, Line: d.Line, Column: d.Column, Descriptor: segment(d.Key, d.Value),
+					Problem: fmt.Sprintf("duplicate descriptor in merged domain %q: %s already defined in %s%s",
+						c.Domain, describe(d.Key, d.Value), prev.source, lineNote(prev.line)),
+				})
+				continue
+			}
+			if _, ok := seen[kv]; !ok {
+				seen[kv] = firstAt{c.Source, d.Line}
+			}
+		}
+	}
+	return errs
+}
+
+// mergeConfigs joins the top-level descriptors of one domain's configs into
+// a new Config named by the first; the configs are not modified.
+func mergeConfigs(ps []*Config) *Config {
+	m := &Config{Domain: ps[0].Domain, Source: ps[0].Source, domainAt: ps[0].domainAt}
+	for _, c := range ps {
+		m.Descriptors = append(m.Descriptors, c.Descriptors...)
+		if c != ps[0] {
+			m.merged = append(m.merged, c.Source)
+		}
+	}
+	return m
 }
 
 func definedIn(c *Config) string {
@@ -64,29 +149,35 @@ func definedIn(c *Config) string {
 	return ""
 }
 
-// checkReplaces reports replaces entries naming no rate_limit of the domain:
-// replaces only ever acts between rules of one domain, so such an entry can
-// never take effect and is almost surely a typo.
-func checkReplaces(c *Config) Errors {
+// checkReplaces reports replaces entries naming no rate_limit of the domain
+// whose configs are ps: replaces only ever acts between rules of one domain,
+// so such an entry can never take effect and is almost surely a typo.
+func checkReplaces(ps []*Config) Errors {
 	names := map[string]bool{}
-	walk(c.Descriptors, "", func(d *Descriptor, _ string) {
-		if d.RateLimit != nil && d.RateLimit.Name != "" {
-			names[d.RateLimit.Name] = true
-		}
-	})
-	ck := checker{source: c.Source}
-	walk(c.Descriptors, "", func(d *Descriptor, path string) {
-		if d.RateLimit == nil {
-			return
-		}
-		for i, name := range d.RateLimit.Replaces {
-			if name != "" && name != d.RateLimit.Name && !names[name] {
-				at, _ := d.at("rate_limit.replaces." + strconv.Itoa(i))
-				ck.add(at, path, "replaces %q, but no rate_limit in domain %q has that name", name, c.Domain)
+	for _, c := range ps {
+		walk(c.Descriptors, "", func(d *Descriptor, _ string) {
+			if d.RateLimit != nil && d.RateLimit.Name != "" {
+				names[d.RateLimit.Name] = true
 			}
-		}
-	})
-	return ck.errs
+		})
+	}
+	var errs Errors
+	for _, c := range ps {
+		ck := checker{source: c.Source}
+		walk(c.Descriptors, "", func(d *Descriptor, path string) {
+			if d.RateLimit == nil {
+				return
+			}
+			for i, name := range d.RateLimit.Replaces {
+				if name != "" && name != d.RateLimit.Name && !names[name] {
+					at, _ := d.at("rate_limit.replaces." + strconv.Itoa(i))
+					ck.add(at, path, "replaces %q, but no rate_limit in domain %q has that name", name, c.Domain)
+				}
+			}
+		})
+		errs = append(errs, ck.errs...)
+	}
+	return errs
 }
 
 // walk calls fn for every descriptor, depth first, with its path.

@@ -11,6 +11,18 @@ type Config struct {
 	Source string
 
 	domainAt position // where `domain` was written; zero when not parsed
+	warnings Errors   // what a lenient parse tolerated
+	merged   []string // sources of the configs merged into this one, after Source
+}
+
+// Warnings are the problems a lenient load tolerated in this config, each
+// naming file:line; strict loading rejects them as errors.
+func (c *Config) Warnings() Errors { return c.warnings }
+
+// Sources names every file this config was read from: Source and, for a
+// domain merged from several files, the others.
+func (c *Config) Sources() []string {
+	return append([]string{c.Source}, c.merged...)
 }
 
 // Descriptor is one level of the descriptor tree.

@@ -85,23 +85,36 @@ func (g DropGuard) CheckStart(paths []string, configs []*Config) error {
 	if g.AllowDrop {
 		return nil
 	}
-	var empty Errors
-	for _, p := range paths {
-		if !pathHolds(p, configs) {
-			empty = append(empty, &Error{Source: p, Problem: "no policy file (*.yaml, *.yml) here; refusing to start without limits (--allow-policy-drop allows it)"})
-		}
+	empty := MissingPolicies(paths, configs)
+	for _, e := range empty {
+		e.Problem += "; refusing to start without limits (--allow-policy-drop allows it)"
 	}
 	return empty.err()
 }
 
+// MissingPolicies names, as Errors, every one of paths that none of configs
+// was read from: a file that held no policy, or a directory with no policy
+// file anywhere below it.
+func MissingPolicies(paths []string, configs []*Config) Errors {
+	var empty Errors
+	for _, p := range paths {
+		if !pathHolds(p, configs) {
+			empty = append(empty, &Error{Source: p, Problem: "no policy file here (a directory is searched recursively for *.yaml and *.yml files, or for every file with --config-all-files)"})
+		}
+	}
+	return empty
+}
+
 // pathHolds reports whether one of configs was read from p: p itself (a
-// file) or a file directly inside it (a directory, which Load does not
-// recurse into).
+// file) or a file anywhere below it (a directory).
 func pathHolds(p string, configs []*Config) bool {
 	clean := filepath.Clean(p)
 	for _, c := range configs {
-		if c.Source == p || filepath.Clean(c.Source) == clean || filepath.Dir(c.Source) == clean {
-			return true
+		for _, src := range c.Sources() {
+			s := filepath.Clean(src)
+			if src == p || s == clean || strings.HasPrefix(s, clean+string(filepath.Separator)) || clean == string(filepath.Separator) {
+				return true
+			}
 		}
 	}
 	return false

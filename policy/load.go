@@ -2,9 +2,9 @@ package policy
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 )
 
@@ -14,27 +14,53 @@ type source struct {
 	data []byte
 }
 
+// LoadOptions say which files a directory contributes and how they are
+// read. The zero value is Floodgate's strict reading of *.yaml and *.yml
+// files; envoyproxy/ratelimit's (goruntime's) is AllFiles, Dotfiles unless
+// RUNTIME_IGNOREDOTFILES, Lenient, and MergeDomains with
+// MERGE_DOMAIN_CONFIG.
+type LoadOptions struct {
+	CompileOptions
+	// AllFiles reads every file of a directory, whatever its name ends
+	// with, as goruntime does; otherwise only *.yaml and *.yml.
+	AllFiles bool
+	// Dotfiles reads files and directories whose names start with "."
+	// (skipped by default, which also skips the "..data" entries of a
+	// Kubernetes ConfigMap volume).
+	Dotfiles bool
+}
+
 // Load reads policy files. Each path is a file, read whatever its name, or a
-// directory, whose *.yaml and *.yml files are read in name order (not
-// recursively; names starting with "." are skipped, which also skips the
-// "..data" entries of a Kubernetes ConfigMap volume). It returns the configs
-// that parsed and, as Errors, every problem of every file.
+// directory, walked recursively in name order for the files LoadOptions
+// select (a directory reached through a symbolic link is not entered, as
+// goruntime does not). It returns the configs that parsed and, as Errors,
+// every problem of every file.
 func Load(paths ...string) ([]*Config, error) {
-	sources, errs := readSources(paths)
-	configs, perrs := parseSources(sources)
+	return LoadWith(LoadOptions{}, paths...)
+}
+
+// LoadWith is Load with options.
+func LoadWith(opts LoadOptions, paths ...string) ([]*Config, error) {
+	sources, errs := readSources(paths, opts)
+	configs, perrs := parseSources(sources, opts.Lenient)
 	return configs, append(errs, perrs...).err()
 }
 
 // LoadSnapshot is Load followed by Compile, reporting the problems of both.
 func LoadSnapshot(paths ...string) (*Snapshot, error) {
-	sources, errs := readSources(paths)
-	return compileSources(sources, errs)
+	return LoadSnapshotWith(LoadOptions{}, paths...)
 }
 
-func compileSources(sources []source, readErrs Errors) (*Snapshot, error) {
-	configs, errs := parseSources(sources)
+// LoadSnapshotWith is LoadWith followed by CompileWith.
+func LoadSnapshotWith(opts LoadOptions, paths ...string) (*Snapshot, error) {
+	sources, errs := readSources(paths, opts)
+	return compileSources(sources, errs, opts)
+}
+
+func compileSources(sources []source, readErrs Errors, opts LoadOptions) (*Snapshot, error) {
+	configs, errs := parseSources(sources, opts.Lenient)
 	errs = append(readErrs, errs...)
-	snap, err := Compile(configs)
+	snap, err := CompileWith(configs, opts.CompileOptions)
 	var cerrs Errors
 	if errors.As(err, &cerrs) {
 		errs = append(errs, cerrs...)
@@ -45,11 +71,11 @@ func compileSources(sources []source, readErrs Errors) (*Snapshot, error) {
 	return snap, nil
 }
 
-func parseSources(sources []source) ([]*Config, Errors) {
+func parseSources(sources []source, lenient bool) ([]*Config, Errors) {
 	var configs []*Config
 	var errs Errors
 	for _, s := range sources {
-		c, err := Parse(s.name, s.data)
+		c, err := parse(s.name, s.data, lenient)
 		var perrs Errors
 		switch {
 		case errors.As(err, &perrs):
@@ -64,11 +90,19 @@ func parseSources(sources []source) ([]*Config, Errors) {
 }
 
 // readSources lists and reads the files behind paths.
-func readSources(paths []string) ([]source, Errors) {
+func readSources(paths []string, opts LoadOptions) ([]source, Errors) {
 	var out []source
 	var errs Errors
 	fail := func(name string, err error) {
 		errs = append(errs, &Error{Source: name, Problem: unwrapPathError(err)})
+	}
+	read := func(name string) {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			fail(name, err)
+			return
+		}
+		out = append(out, source{name: name, data: data})
 	}
 	for _, p := range paths {
 		info, err := os.Stat(p)
@@ -77,49 +111,54 @@ func readSources(paths []string) ([]source, Errors) {
 			continue
 		}
 		if !info.IsDir() {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				fail(p, err)
-				continue
-			}
-			out = append(out, source{name: p, data: data})
+			read(p)
 			continue
 		}
-		entries, err := os.ReadDir(p)
+		// WalkDir visits in lexical order and does not follow symbolic
+		// links to directories, so a link cycle cannot loop.
+		err = filepath.WalkDir(p, func(full string, e fs.DirEntry, err error) error {
+			if err != nil {
+				fail(full, err)
+				return nil
+			}
+			if full == p {
+				return nil
+			}
+			hidden := strings.HasPrefix(e.Name(), ".") && !opts.Dotfiles
+			if e.IsDir() {
+				if hidden {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if hidden || !opts.wants(e.Name()) {
+				return nil
+			}
+			if e.Type()&fs.ModeSymlink != 0 {
+				// Stat, not the entry: ConfigMap files are symlinks.
+				fi, err := os.Stat(full)
+				if err != nil {
+					fail(full, err)
+					return nil
+				}
+				if fi.IsDir() {
+					return nil
+				}
+			}
+			read(full)
+			return nil
+		})
 		if err != nil {
 			fail(p, err)
-			continue
-		}
-		var names []string
-		for _, e := range entries {
-			if isPolicyFile(e.Name()) {
-				names = append(names, e.Name())
-			}
-		}
-		slices.Sort(names)
-		for _, n := range names {
-			full := filepath.Join(p, n)
-			// Stat, not the directory entry: ConfigMap files are symlinks.
-			if fi, err := os.Stat(full); err != nil {
-				fail(full, err)
-				continue
-			} else if fi.IsDir() {
-				continue
-			}
-			data, err := os.ReadFile(full)
-			if err != nil {
-				fail(full, err)
-				continue
-			}
-			out = append(out, source{name: full, data: data})
 		}
 	}
 	return out, errs
 }
 
-func isPolicyFile(name string) bool {
-	if strings.HasPrefix(name, ".") {
-		return false
+// wants reports whether a file of this name, inside a directory, is read.
+func (o LoadOptions) wants(name string) bool {
+	if o.AllFiles {
+		return true
 	}
 	ext := strings.ToLower(filepath.Ext(name))
 	return ext == ".yaml" || ext == ".yml"

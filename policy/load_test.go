@@ -43,7 +43,8 @@ func TestLoadDirectory(t *testing.T) {
 	for _, c := range configs {
 		got = append(got, c.Domain+"@"+filepath.Base(c.Source))
 	}
-	want := "alpha@a.yaml beta@b.yml gamma@c.YAML extra@extra.conf"
+	// Subdirectories are read too, as goruntime reads RUNTIME_ROOT.
+	want := "alpha@a.yaml beta@b.yml gamma@c.YAML nested@d.yaml extra@extra.conf"
 	if strings.Join(got, " ") != want {
 		t.Errorf("loaded %v, want %s", got, want)
 	}

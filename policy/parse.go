@@ -17,11 +17,14 @@ import (
 // Where each key is valid. envoyproxy/ratelimit reads every key at exactly
 // one of these levels; Floodgate adds quota_mode and metadata to descriptors.
 var (
-	topKeys         = []string{"domain", "descriptors"}
-	descriptorKeys  = []string{"key", "value", "rate_limit", "descriptors", "shadow_mode", "detailed_metric", "value_to_metric", "share_threshold", "quota_mode", "metadata"}
-	rateLimitKeys   = []string{"unit", "requests_per_unit", "unlimited", "name", "replaces"}
-	replacesKeys    = []string{"name"}
-	everyKnownKey   = append(append(append([]string{}, topKeys...), descriptorKeys...), rateLimitKeys...)
+	topKeys        = []string{"domain", "descriptors"}
+	descriptorKeys = []string{"key", "value", "rate_limit", "descriptors", "shadow_mode", "detailed_metric", "value_to_metric", "share_threshold", "quota_mode", "metadata"}
+	rateLimitKeys  = []string{"unit", "requests_per_unit", "unlimited", "name", "replaces"}
+	replacesKeys   = []string{"name"}
+	everyKnownKey  = append(append(append([]string{}, topKeys...), descriptorKeys...), rateLimitKeys...)
+	// envoyKeys are the keys envoyproxy/ratelimit accepts at any level
+	// (its validKeys): every key but Floodgate's metadata.
+	envoyKeys       = slices.DeleteFunc(slices.Clone(everyKnownKey), func(k string) bool { return k == "metadata" })
 	yamlErrorLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 )
 
@@ -32,22 +35,33 @@ var (
 // documents together (a domain defined twice, replaces naming a rule that
 // does not exist) are left to Compile.
 func Parse(name string, data []byte) (*Config, error) {
-	r := &reader{source: name, budget: nodeBudget(len(data))}
+	return parse(name, data, false)
+}
+
+// parse is Parse; lenient accepts what envoyproxy/ratelimit accepts (keys
+// it knows written where it ignores them, metadata without rate_limit, a
+// second YAML document) and records each as a warning on the Config.
+func parse(name string, data []byte, lenient bool) (*Config, error) {
+	r := &reader{source: name, budget: nodeBudget(len(data)), lenient: lenient}
 	c := r.document(data)
 	if c == nil {
 		return nil, r.errs.err()
 	}
 	c.Source = name
-	errs := append(r.errs, checkConfig(c)...)
-	if len(errs) > 0 {
-		// Reading and checking find problems in different passes; a reader
-		// wants them in file order.
-		slices.SortStableFunc(errs, func(a, b *Error) int {
-			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
-		})
-		return nil, errs
+	c.warnings = inFileOrder(r.warns)
+	if errs := append(r.errs, checkConfig(c)...); len(errs) > 0 {
+		return nil, inFileOrder(errs)
 	}
 	return c, nil
+}
+
+// inFileOrder sorts problems by position: reading and checking find them in
+// different passes, and a reader wants them in file order.
+func inFileOrder(es Errors) Errors {
+	slices.SortStableFunc(es, func(a, b *Error) int {
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+	})
+	return es
 }
 
 // document reads the single YAML document of a source. It returns nil when
@@ -66,10 +80,20 @@ func (r *reader) document(data []byte) (c *Config) {
 	var extra yaml.Node
 	if err := decodeSafely(dec, &extra); err == nil {
 		if len(extra.Content) > 0 && !isNull(extra.Content[0]) {
-			r.errorAt(&extra, "", "a file holds one domain, but this is a second YAML document")
+			if r.lenient {
+				// envoyproxy/ratelimit unmarshals the first document only.
+				r.warnAt(&extra, "", "a second YAML document is ignored: only the first is read (a file holds one domain)")
+			} else {
+				r.errorAt(&extra, "", "a file holds one domain, but this is a second YAML document")
+			}
 		}
 	} else if !errors.Is(err, io.EOF) {
-		r.errs = append(r.errs, yamlError(r.source, err))
+		if e := yamlError(r.source, err); r.lenient {
+			e.Problem = "after the first YAML document, which alone is read: " + e.Problem
+			r.warns = append(r.warns, e)
+		} else {
+			r.errs = append(r.errs, e)
+		}
 	}
 
 	root := &doc
@@ -130,6 +154,12 @@ func yamlError(source string, err error) *Error {
 // unknownKey reports a key that is not valid where it was written, and says
 // where it belongs when it is valid elsewhere.
 func (r *reader) unknownKey(f field, path, where string, valid []string) {
+	if r.lenient && contains(envoyKeys, f.name) {
+		// envoyproxy/ratelimit accepts any key it knows at any level and
+		// ignores it where it has no meaning.
+		r.warnAt(f.key, path, "key %q is ignored %s: %s", f.name, where, belongs(f.name))
+		return
+	}
 	switch {
 	case contains(rateLimitKeys, f.name):
 		r.errorAt(f.key, path, "unknown key %q %s: it belongs inside rate_limit", f.name, where)
@@ -141,6 +171,19 @@ func (r *reader) unknownKey(f field, path, where string, valid []string) {
 		r.errorAt(f.key, path, "unknown key %q %s (valid: %s)%s", f.name, where,
 			strings.Join(valid, ", "), suggest(f.name, everyKnownKey))
 	}
+}
+
+// belongs says where a known key has its meaning.
+func belongs(name string) string {
+	switch {
+	case contains(rateLimitKeys, name) && contains(descriptorKeys, name):
+		return "it belongs inside rate_limit or to a descriptor"
+	case contains(rateLimitKeys, name):
+		return "it belongs inside rate_limit"
+	case contains(descriptorKeys, name):
+		return "it belongs to a descriptor"
+	}
+	return "it belongs at the top level"
 }
 
 func contains(list []string, s string) bool {
@@ -224,6 +267,13 @@ func (r *reader) descriptor(n *yaml.Node, parent string) Descriptor {
 		}
 		at.invalid = !ok
 		d.fieldAt[f.name] = at
+	}
+	if r.lenient && d.Metadata != nil && d.RateLimit == nil {
+		at := d.fieldAt["metadata"]
+		r.warns = append(r.warns, &Error{Source: r.source, Line: at.line, Column: at.col, Descriptor: path,
+			Problem: "metadata is ignored: it has no rate_limit to belong to"})
+		d.Metadata = nil
+		delete(d.fieldAt, "metadata")
 	}
 	return d
 }

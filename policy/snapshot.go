@@ -6,6 +6,8 @@ type Snapshot struct {
 	configs []*Config
 	domains map[string]map[string]*keyGroup
 	names   []string // domain names, sorted
+	// warnings are what a lenient load tolerated (CompileWith).
+	warnings Errors
 
 	// Limits holds every compiled rule; Limit.Index is its position here.
 	// It must not be modified.
@@ -101,4 +103,13 @@ func (s *Snapshot) Domains() []string {
 		return nil
 	}
 	return s.names
+}
+
+// Warnings are the problems the load that built the snapshot tolerated,
+// each naming file:line; nil for a strict load.
+func (s *Snapshot) Warnings() Errors {
+	if s == nil {
+		return nil
+	}
+	return s.warnings
 }

@@ -37,6 +37,8 @@ type WatchOptions struct {
 	// reload of them, so a change between that load and the first poll is
 	// guarded too.
 	InForce []string
+	// Load says which files are read and how (LoadWith).
+	Load LoadOptions
 }
 
 func (o WatchOptions) withDefaults() WatchOptions {
@@ -84,7 +86,7 @@ func StartWatch(ctx context.Context, opts WatchOptions, apply func(*Snapshot), r
 }
 
 func newFileWatch(opts WatchOptions, apply func(*Snapshot), reject func(error)) *fileWatch {
-	return &fileWatch{paths: opts.Paths, guard: opts.Guard, apply: apply, reject: reject,
+	return &fileWatch{paths: opts.Paths, load: opts.Load, guard: opts.Guard, apply: apply, reject: reject,
 		inForce: opts.InForce, started: opts.InForce != nil}
 }
 
@@ -110,6 +112,7 @@ func (w *fileWatch) run(ctx context.Context, interval time.Duration) {
 // poll once, instead of racing a timer.
 type fileWatch struct {
 	paths  []string
+	load   LoadOptions
 	guard  DropGuard
 	apply  func(*Snapshot)
 	reject func(error)
@@ -124,13 +127,13 @@ type fileWatch struct {
 // differs from the last poll's, compiles them and reports the result to
 // apply or reject.
 func (w *fileWatch) poll() {
-	sources, readErrs := readSources(w.paths)
+	sources, readErrs := readSources(w.paths, w.load)
 	sum := contentHash(sources, readErrs)
 	if w.loaded && sum == w.last {
 		return
 	}
 	w.loaded, w.last = true, sum
-	snap, err := compileSources(sources, readErrs)
+	snap, err := compileSources(sources, readErrs, w.load)
 	if err == nil {
 		err = w.checkDrop(snap)
 	}

@@ -25,8 +25,20 @@ type field struct {
 type reader struct {
 	source string
 	errs   Errors
-	budget int
-	spent  bool // the budget ran out and that has been reported
+	// lenient accepts what envoyproxy/ratelimit accepts, recording a
+	// warning in warns where Floodgate would reject.
+	lenient bool
+	warns   Errors
+	budget  int
+	spent   bool // the budget ran out and that has been reported
+}
+
+// warnAt records a tolerated problem: an error in strict reading.
+func (r *reader) warnAt(n *yaml.Node, path, format string, args ...any) {
+	r.warns = append(r.warns, &Error{
+		Source: r.source, Line: n.Line, Column: n.Column,
+		Descriptor: path, Problem: fmt.Sprintf(format, args...),
+	})
 }
 
 func (r *reader) errorAt(n *yaml.Node, path, format string, args ...any) {

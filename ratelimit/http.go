@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
 	"google.golang.org/grpc/codes"
@@ -28,7 +29,8 @@ const maxJSONBody = 1 << 20
 //	                   too while no policies are in force
 //	POST /json         a RateLimitRequest in protojson; 200, 429 over limit,
 //	                   400 bad input, 413 a body over 1 MiB
-//	GET  /rlconfig     the policies in force, as YAML
+//	GET  /rlconfig     the rules in force, one a line, as envoyproxy/ratelimit
+//	                   prints them; ?format=yaml: the policies as YAML
 func (s *Service) HTTPHandler(health Health) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthcheck", func(w http.ResponseWriter, r *http.Request) {
@@ -116,7 +118,17 @@ func (s *Service) policyHealth(ok bool, detail map[string]any) (bool, map[string
 	return ok, out
 }
 
-func (s *Service) servePolicies(w http.ResponseWriter, _ *http.Request) {
+func (s *Service) servePolicies(w http.ResponseWriter, r *http.Request) {
+	switch f := r.URL.Query().Get("format"); f {
+	case "", "text":
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_ = policy.WriteDump(w, s.Snapshot())
+		return
+	case "yaml":
+	default:
+		http.Error(w, fmt.Sprintf("format %q: want text or yaml", f), http.StatusBadRequest)
+		return
+	}
 	w.Header().Set("Content-Type", "application/yaml")
 	snap := s.Snapshot()
 	if snap == nil {
@@ -129,7 +141,7 @@ func (s *Service) servePolicies(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "domain "+c.Domain+": "+err.Error(), http.StatusInternalServerError)
 			return
 		}
-		_, _ = io.WriteString(w, "---\n# source: "+c.Source+"\n")
+		_, _ = io.WriteString(w, "---\n# source: "+strings.Join(c.Sources(), ", ")+"\n")
 		_, _ = w.Write(out)
 	}
 }

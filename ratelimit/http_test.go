@@ -60,8 +60,15 @@ func TestHTTPEndpoints(t *testing.T) {
 	if code != 200 || json.Unmarshal([]byte(body), &detail) != nil || detail["healthy"] != true {
 		t.Errorf("/healthcheck?detail: %d %s", code, body)
 	}
-	if code, body := get("/rlconfig"); code != 200 || !strings.Contains(body, "domain: api") || !strings.Contains(body, "/login") {
+	// envoyproxy/ratelimit's format, one line a rule.
+	if code, body := get("/rlconfig"); code != 200 || !strings.Contains(body, "\napi.path_/login: unit=SECOND requests_per_unit=2, shadow_mode: false, quota_mode: false\n") {
 		t.Errorf("/rlconfig: %d %s", code, body)
+	}
+	if code, body := get("/rlconfig?format=yaml"); code != 200 || !strings.Contains(body, "domain: api") || !strings.Contains(body, "/login") {
+		t.Errorf("/rlconfig?format=yaml: %d %s", code, body)
+	}
+	if code, _ := get("/rlconfig?format=json"); code != 400 {
+		t.Errorf("/rlconfig?format=json: %d, want 400", code)
 	}
 }
 

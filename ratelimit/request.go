@@ -134,7 +134,7 @@ func (r *request) applyReplaces() {
 }
 
 // respond turns counts into the response Envoy expects.
-func (r *request) respond(s *Service, now time.Time) *rlsv3.RateLimitResponse {
+func (r *request) respond(s *Service, req *rlsv3.RateLimitRequest, now time.Time) *rlsv3.RateLimitResponse {
 	resp := &rlsv3.RateLimitResponse{
 		OverallCode: rlsv3.RateLimitResponse_OK,
 		Statuses:    make([]*rlsv3.RateLimitResponse_DescriptorStatus, len(r.checks)),
@@ -142,6 +142,7 @@ func (r *request) respond(s *Service, now time.Time) *rlsv3.RateLimitResponse {
 	// One allocation for every status of the response.
 	statuses := make([]rlsv3.RateLimitResponse_DescriptorStatus, len(r.checks))
 	var quotas, quotasOver int
+	var overQuota []int
 	for i := range r.checks {
 		c := &r.checks[i]
 		st := &statuses[i]
@@ -161,6 +162,7 @@ func (r *request) respond(s *Service, now time.Time) *rlsv3.RateLimitResponse {
 			quotas++
 			if over {
 				quotasOver++
+				overQuota = append(overQuota, i)
 			}
 		} else if over && st.Code == rlsv3.RateLimitResponse_OVER_LIMIT {
 			resp.OverallCode = rlsv3.RateLimitResponse_OVER_LIMIT
@@ -170,7 +172,7 @@ func (r *request) respond(s *Service, now time.Time) *rlsv3.RateLimitResponse {
 	if quotas > 0 && quotasOver == quotas {
 		resp.OverallCode = rlsv3.RateLimitResponse_OVER_LIMIT
 	}
-	resp.DynamicMetadata = r.metadata()
+	resp.DynamicMetadata = r.metadata(s.metadata, req, overQuota)
 	s.headers.add(resp)
 	return resp
 }

@@ -58,6 +58,10 @@ type Options struct {
 	// Headers adds RateLimit-* response headers when enabled.
 	Headers HeaderOptions
 
+	// Metadata is what responses carry as dynamic_metadata; the zero
+	// value, none.
+	Metadata MetadataMode
+
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -84,6 +88,7 @@ type Service struct {
 	shadow     bool
 	noPolicyOK bool // healthy while no domain is in force
 	nearRatio  float64
+	metadata   MetadataMode
 	headers    HeaderOptions
 	now        func() time.Time
 
@@ -104,6 +109,7 @@ func NewService(opts Options) *Service {
 		shadow:     opts.ShadowMode,
 		noPolicyOK: opts.HealthyWithoutPolicies,
 		nearRatio:  opts.NearLimitRatio,
+		metadata:   opts.Metadata,
 		headers:    opts.Headers,
 		now:        opts.Now,
 		stats:      newServiceStats(scope),
@@ -155,7 +161,7 @@ func (s *Service) ShouldRateLimit(ctx context.Context, req *rlsv3.RateLimitReque
 			return nil, status.Errorf(codes.Unavailable, "domain %q: counting hits: %v", req.GetDomain(), err)
 		}
 	}
-	resp := r.respond(s, now)
+	resp := r.respond(s, req, now)
 	if s.shadow && resp.OverallCode == rlsv3.RateLimitResponse_OVER_LIMIT {
 		s.stats.globalShadowMode.Inc()
 		resp.OverallCode = rlsv3.RateLimitResponse_OK

@@ -243,13 +243,6 @@ func TestResponses(t *testing.T) {
 					t.Errorf("statuses = %v", resp.Statuses)
 				}
 			}},
-		{name: "metadata becomes dynamic_metadata", descs: []*ratelimitv3.RateLimitDescriptor{desc("tagged", "x")}, want: "OK OK",
-			check: func(t *testing.T, resp *rlsv3.RateLimitResponse) {
-				m := resp.DynamicMetadata.AsMap()
-				if m["team"] != "payments" || m["tier"] != float64(2) {
-					t.Errorf("dynamic_metadata = %v", m)
-				}
-			}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,8 +14,9 @@ import (
 // RateLimitConfig resource, named by domain, for xDS-fed rate-limit services
 // that do not know Floodgate's own resource.
 //
-// The standard message has no week, month or year unit: a domain that uses
-// one cannot be expressed and ToRateLimitConfig returns an error. Floodgate's
+// Every unit has a RateLimitConfig equivalent (WEEK came with the module
+// version envoyproxy/ratelimit itself builds with); an unknown unit is an
+// error and the caller leaves the domain out. Floodgate's
 // extensions (value_to_metric, share_threshold, quota_mode, metadata) have no
 // field either; they are left out and listed in dropped so the caller can
 // report them.
@@ -105,6 +106,12 @@ func toRateLimitUnit(rl *policy.RateLimit) (rlsconf.RateLimitUnit, error) {
 		return rlsconf.RateLimitUnit_HOUR, nil
 	case policy.Day:
 		return rlsconf.RateLimitUnit_DAY, nil
+	case policy.Week:
+		return rlsconf.RateLimitUnit_WEEK, nil
+	case policy.Month:
+		return rlsconf.RateLimitUnit_MONTH, nil
+	case policy.Year:
+		return rlsconf.RateLimitUnit_YEAR, nil
 	}
 	return 0, fmt.Errorf("unit %s has no RateLimitConfig equivalent", strings.ToLower(u.String()))
 }

@@ -72,16 +72,21 @@ descriptors:
 			dropped: "metadata,quota_mode,share_threshold,value_to_metric",
 		},
 		{
-			name: "a week cannot be expressed",
+			name: "every unit has its RateLimitConfig equivalent",
 			yaml: `
-domain: weekly
+domain: units
 descriptors:
-  - key: k
-    descriptors:
-      - key: j
-        rate_limit: {unit: week, requests_per_unit: 1}
+  - {key: s, rate_limit: {unit: second, requests_per_unit: 1}}
+  - {key: w, rate_limit: {unit: week, requests_per_unit: 2}}
+  - {key: m, rate_limit: {unit: month, requests_per_unit: 3}}
+  - {key: y, rate_limit: {unit: year, requests_per_unit: 4}}
 `,
-			err: `domain "weekly": descriptor k.j: unit week has no RateLimitConfig equivalent`,
+			want: &rlsconf.RateLimitConfig{Name: "units", Domain: "units", Descriptors: []*rlsconf.RateLimitDescriptor{
+				{Key: "s", RateLimit: &rlsconf.RateLimitPolicy{Unit: rlsconf.RateLimitUnit_SECOND, RequestsPerUnit: 1}},
+				{Key: "w", RateLimit: &rlsconf.RateLimitPolicy{Unit: rlsconf.RateLimitUnit_WEEK, RequestsPerUnit: 2}},
+				{Key: "m", RateLimit: &rlsconf.RateLimitPolicy{Unit: rlsconf.RateLimitUnit_MONTH, RequestsPerUnit: 3}},
+				{Key: "y", RateLimit: &rlsconf.RateLimitPolicy{Unit: rlsconf.RateLimitUnit_YEAR, RequestsPerUnit: 4}},
+			}},
 		},
 	}
 	for _, tt := range tests {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/floodgate/floodgate/policy"
 )
@@ -19,8 +20,10 @@ func runCheckConfig(_ context.Context, args []string) error {
 
 func checkConfig(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
+	var lf loadFlags
+	lf.register(fs, "strict")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: floodgate check-config PATH...")
+		fmt.Fprintln(fs.Output(), "usage: floodgate check-config [--strict] PATH...")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -30,8 +33,15 @@ func checkConfig(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	snap, err := policy.LoadSnapshot(fs.Args()...)
+	snap, err := policy.LoadSnapshotWith(lf.options(), fs.Args()...)
 	if err == nil {
+		// A path with no policy would start a server that limits nothing.
+		if missing := policy.MissingPolicies(fs.Args(), snap.Configs()); len(missing) > 0 {
+			err = missing
+		}
+	}
+	if err == nil {
+		printWarnings(stdout, snap)
 		printSummary(stdout, snap)
 		return nil
 	}
@@ -48,7 +58,7 @@ func printSummary(w io.Writer, snap *policy.Snapshot) {
 		rules[l.Domain]++
 	}
 	for _, c := range snap.Configs() {
-		fmt.Fprintf(w, "%s: domain %q, %d rules\n", c.Source, c.Domain, rules[c.Domain])
+		fmt.Fprintf(w, "%s: domain %q, %d rules\n", strings.Join(c.Sources(), ", "), c.Domain, rules[c.Domain])
 	}
 	fmt.Fprintf(w, "ok: %d domains, %d rules\n", len(snap.Configs()), len(snap.Limits))
 }

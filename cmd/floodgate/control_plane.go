@@ -14,6 +14,7 @@ import (
 // controlPlaneFlags configure the xDS control plane.
 type controlPlaneFlags struct {
 	configs            listFlag
+	load               loadFlags
 	drop               dropGuardFlags
 	grpcAddr, httpAddr string
 	storeURL           string
@@ -27,6 +28,7 @@ type controlPlaneFlags struct {
 
 func (f *controlPlaneFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.configs, "config", "policy `PATH` (file or directory; repeatable), watched")
+	f.load.register(fs, "strict-config")
 	f.drop.register(fs)
 	fs.StringVar(&f.grpcAddr, "grpc-addr", "127.0.0.1:18000", "xDS gRPC `address`")
 	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:18080", "HTTP `address` of the admin API, /v1/status and /metrics")
@@ -68,6 +70,7 @@ func runControlPlane(ctx context.Context, args []string) error {
 	defer store.Close()
 	srv, err := controlplane.NewServer(ctx, controlplane.ServerOptions{
 		Paths:      f.configs.items(),
+		Load:       f.load.options(),
 		DropGuard:  guard,
 		Store:      store,
 		AdminToken: f.token,

@@ -18,6 +18,7 @@ import (
 // policyFlags say where a role's policies come from.
 type policyFlags struct {
 	configs listFlag
+	load    loadFlags
 	watch   time.Duration
 	drop    dropGuardFlags
 	xds     xdsClientFlags
@@ -26,6 +27,7 @@ type policyFlags struct {
 
 func (f *policyFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.configs, "config", "policy `PATH` (file or directory; repeatable); none: the built-in examples")
+	f.load.register(fs, "strict-config")
 	fs.DurationVar(&f.watch, "watch-interval", time.Second, "how often policy files are checked for changes")
 	f.drop.register(fs)
 	f.xds.register(fs)
@@ -80,7 +82,7 @@ func (f *policyFlags) start(ctx context.Context, stats gostats.Scope, apply func
 	if err != nil {
 		return nil, err
 	}
-	opts := policy.WatchOptions{Paths: paths, Interval: f.watch, Guard: guard}
+	opts := policy.WatchOptions{Paths: paths, Load: f.load.options(), Interval: f.watch, Guard: guard}
 	if f.early.force {
 		// The first load counts as a reload from nothing: paths that hold
 		// no policy yet start the role, and a later file is taken.
@@ -95,6 +97,7 @@ func (f *policyFlags) start(ctx context.Context, stats gostats.Scope, apply func
 func watchFiles(ctx context.Context, opts policy.WatchOptions, apply func(*policy.Snapshot), reject func()) (*policy.Snapshot, error) {
 	return policy.StartWatch(ctx, opts, func(s *policy.Snapshot) {
 		slog.Info("policies loaded", "paths", opts.Paths, "domains", len(s.Configs()))
+		logWarnings(s)
 		apply(s)
 	}, func(err error) {
 		slog.Error("policies rejected; the last good ones keep serving", "error", err)

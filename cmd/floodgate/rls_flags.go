@@ -19,6 +19,7 @@ type rlsFlags struct {
 	shadow    bool
 	nearRatio float64
 	headers   ratelimit.HeaderOptions
+	metadata  metadataFlag
 	stats     statsFlags
 	log       logFlags
 	serving   servingFlags
@@ -38,6 +39,7 @@ func (f *rlsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.headers.Remaining, "header-remaining", "RateLimit-Remaining", "name of the remaining header")
 	fs.StringVar(&f.headers.Reset, "header-reset", "RateLimit-Reset", "name of the reset header")
 	fs.StringVar(&f.headers.Policy, "header-policy", "", "name of the IETF policy header (e.g. RateLimit-Policy); empty: not sent")
+	fs.Var(&f.metadata, "response-dynamic-metadata", "dynamic_metadata of responses: true (envoyproxy/ratelimit's {domain, descriptors, hitsAddend, quotaModeViolations, quotaModeEnabled}), rules (the matched rules' metadata maps, merged) or false")
 	f.stats.register(fs)
 	f.log.register(fs)
 	f.serving.register(fs, rlsMaxConnectionAge)
@@ -55,5 +57,6 @@ func newService(f *rlsFlags, limiter ratelimit.Limiter, stats gostats.Scope) *ra
 		HealthyWithoutPolicies: f.policies.early.healthyWithoutPolicies(),
 		NearLimitRatio:         f.nearRatio,
 		Headers:                f.headers,
+		Metadata:               f.metadata.mode,
 	})
 }

@@ -307,7 +307,7 @@ func (s *Server) validateWith(cfg *policy.Config) error {
 	}
 	s.mu.Unlock()
 	configs = append(configs, cfg)
-	if _, err := policy.Compile(configs); err != nil {
+	if _, err := policy.CompileWith(configs, s.opts.Load.CompileOptions); err != nil {
 		return err
 	}
 	res, _, _, err := buildResources(configs)

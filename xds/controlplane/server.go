@@ -33,6 +33,9 @@ import (
 type ServerOptions struct {
 	// Paths are policy files and directories, reloaded when they change.
 	Paths []string
+	// Load says which files of Paths are read and how (policy.LoadWith);
+	// the zero value reads *.yaml and *.yml files strictly.
+	Load policy.LoadOptions
 	// WatchInterval is how often Paths are checked for changes. Default 1s.
 	WatchInterval time.Duration
 	// DropGuard refuses a start on Paths that hold no policy, a reload of
@@ -145,10 +148,12 @@ func NewServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.xds = serverv3.NewServer(s.ctx, s.cache, s.acks)
 	if len(opts.Paths) > 0 {
-		files, err := policy.Load(opts.Paths...)
+		snap, err := policy.LoadSnapshotWith(opts.Load, opts.Paths...)
 		if err != nil {
 			return nil, err
 		}
+		files := snap.Configs()
+		s.warn(snap)
 		if err := opts.DropGuard.CheckStart(opts.Paths, files); err != nil {
 			return nil, err
 		}
@@ -203,7 +208,7 @@ func (s *Server) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			policy.WatchWith(ctx, policy.WatchOptions{Paths: s.opts.Paths, Interval: s.opts.WatchInterval, Guard: s.opts.DropGuard,
+			policy.WatchWith(ctx, policy.WatchOptions{Paths: s.opts.Paths, Load: s.opts.Load, Interval: s.opts.WatchInterval, Guard: s.opts.DropGuard,
 				InForce: s.fileDomains()}, s.filesLoaded, s.filesRejected)
 		}()
 	}
@@ -233,11 +238,19 @@ func (s *Server) fileDomains() []string {
 }
 
 func (s *Server) filesLoaded(snap *policy.Snapshot) {
+	s.warn(snap)
 	s.mu.Lock()
 	s.state.files = snap.Configs()
 	s.state.fileErr = nil
 	s.mu.Unlock()
 	_ = s.rebuild(s.ctx)
+}
+
+// warn logs what a lenient load of the files tolerated.
+func (s *Server) warn(snap *policy.Snapshot) {
+	for _, w := range snap.Warnings() {
+		s.log.Warn("xds: policy file accepted with a warning", "warning", w.Error())
+	}
 }
 
 func (s *Server) filesRejected(err error) {
@@ -279,7 +292,7 @@ func (s *Server) rebuildLocked(ctx context.Context) error {
 		return err
 	}
 	configs, sources := merge(files, contents.Records, nextParsed)
-	if _, err := policy.Compile(configs); err != nil {
+	if _, err := policy.CompileWith(configs, s.opts.Load.CompileOptions); err != nil {
 		return err
 	}
 	res, omitted, dropped, err := buildResources(configs)

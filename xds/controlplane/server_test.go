@@ -196,32 +196,6 @@ func TestDeltaADS(t *testing.T) {
 	})
 }
 
-// A domain the standard type cannot express is served only as Policy, and
-// the status page says so.
-func TestStandardOmitted(t *testing.T) {
-	srv, err := NewServer(context.Background(), ServerOptions{AdminToken: "t", Logger: testkit.Quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	weekly := "domain: weekly\ndescriptors:\n  - key: k\n    rate_limit: {unit: week, requests_per_unit: 1}\n"
-	if _, err := srv.opts.Store.Put(context.Background(), "weekly", weekly, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.rebuild(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	snap, _ := srv.Cache().GetSnapshot(AllNodes)
-	if n := len(snap.GetResources(xds.PolicyType)); n != 1 {
-		t.Errorf("%d Policy resources", n)
-	}
-	if n := len(snap.GetResources(xds.RateLimitConfigType)); n != 0 {
-		t.Errorf("%d RateLimitConfig resources", n)
-	}
-	if reason := srv.Status().StandardOmitted["weekly"]; !strings.Contains(reason, "unit week") {
-		t.Errorf("omitted reason %q", reason)
-	}
-}
-
 // Policy files are watched: a good change is served, a bad one is reported
 // on the status page while the last good version stays.
 func TestFileChangesServed(t *testing.T) {

@@ -1,0 +1,26 @@
+package policy
+
+import (
+	"fmt"
+	"io"
+)
+
+// WriteDump writes the rules of s in the text of envoyproxy/ratelimit's
+// /rlconfig (its config Dump), one line a rule:
+//
+//	domain.key_value.key: unit=MINUTE requests_per_unit=10, shadow_mode: false, quota_mode: false
+//
+// An unlimited rule has unit=UNKNOWN. envoyproxy/ratelimit prints in map
+// order, which varies; here the rules come in config order, domains sorted.
+func WriteDump(w io.Writer, s *Snapshot) error {
+	if s == nil {
+		return nil
+	}
+	for _, l := range s.Limits {
+		if _, err := fmt.Fprintf(w, "%s: unit=%s requests_per_unit=%d, shadow_mode: %t, quota_mode: %t\n",
+			l.StatsKey, l.Unit, l.RequestsPerUnit, l.ShadowMode, l.QuotaMode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
