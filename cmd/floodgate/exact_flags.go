@@ -36,10 +36,10 @@ func (f *serveFlags) openExact(stats gostats.Scope) (*serveRole, error) {
 	if f.exact.replicas < 1 {
 		return nil, errors.New("--replicas: at least 1")
 	}
-	if f.memcached != "" && len(f.redis.items()) > 0 {
+	if f.memcached != "" && len(f.redis.urls()) > 0 {
 		return nil, errors.New("--redis and --memcached: give one counter store, not both")
 	}
-	loc := counter.Location{RedisURL: first(f.redis.items()), Batched: true,
+	loc := counter.Location{RedisURL: first(f.redis.urls()), Batched: true,
 		Memory:  counter.MemoryOptions{MaxBytes: f.memoryBytes},
 		Breaker: &counter.BreakerOptions{Timeout: f.exact.storeTimeout, Stats: stats.Scope("exact"), Logger: slog.Default()}}
 	if f.memcached != "" {

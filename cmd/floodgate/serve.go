@@ -22,7 +22,7 @@ type serveFlags struct {
 	async         asyncFlags
 	exact         exactFlags
 	mode          string
-	redis         listFlag
+	redis         urlListFlag
 	counterRedis  string
 	memcached     string
 	counterPrefix string
@@ -49,7 +49,7 @@ func (f *serveFlags) check() error {
 	switch {
 	case f.mode != "exact" && f.mode != "async":
 		return fmt.Errorf("--mode %q: want async or exact", f.mode)
-	case f.mode == "exact" && len(f.redis.items()) > 1:
+	case f.mode == "exact" && len(f.redis.urls()) > 1:
 		return errors.New("--redis: exact mode counts in one Redis; give one URL")
 	}
 	return nil
