@@ -39,7 +39,7 @@ func (f *serveFlags) openExact(stats gostats.Scope) (*serveRole, error) {
 	if f.memcached != "" && len(f.redis.urls()) > 0 {
 		return nil, errors.New("--redis and --memcached: give one counter store, not both")
 	}
-	loc := counter.Location{RedisURL: first(f.redis.urls()), Batched: true,
+	loc := counter.Location{RedisURL: first(f.redis.urls()), PerSecondRedisURL: f.perSecond, Batched: true,
 		Memory:  counter.MemoryOptions{MaxBytes: f.memoryBytes},
 		Breaker: &counter.BreakerOptions{Timeout: f.exact.storeTimeout, Stats: stats.Scope("exact"), Logger: slog.Default()}}
 	if f.memcached != "" {

@@ -2,6 +2,7 @@ package counter
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 
@@ -14,6 +15,10 @@ type Location struct {
 	// RedisURL is a Floodgate Redis URL (see redisconn); the store owns the
 	// client it opens and closes it with itself.
 	RedisURL string
+	// PerSecondRedisURL, with RedisURL, keeps the counters of one-second
+	// windows in a Redis of their own (see BySecond), behind their own
+	// batching and breaker.
+	PerSecondRedisURL string
 	// Memcached are memcached servers, host:port.
 	Memcached []string
 	// Prefix goes before every counter key.
@@ -50,6 +55,9 @@ func (l Location) Name() string {
 // when it names neither. An error is the Redis URL's, or the two stores
 // named at once.
 func Open(l Location) (Store, error) {
+	if l.PerSecondRedisURL != "" {
+		return openBySecond(l)
+	}
 	var s Store
 	switch {
 	case l.RedisURL != "" && len(l.Memcached) > 0:
@@ -90,3 +98,34 @@ type closingRedis struct {
 }
 
 func (c closingRedis) Close() error { return errors.Join(c.Redis.Close(), c.client.Close()) }
+
+// openBySecond opens l's Redis and its per-second Redis, each as Open
+// would alone, and splits the counters between them.
+func openBySecond(l Location) (Store, error) {
+	if l.RedisURL == "" {
+		return nil, errors.New("counters: a per-second Redis needs the main Redis too")
+	}
+	perSecond := l
+	perSecond.RedisURL, perSecond.PerSecondRedisURL = l.PerSecondRedisURL, ""
+	l.PerSecondRedisURL = ""
+	if perSecond.Breaker != nil {
+		// Its own name and stats (per_second.counter_down, ...), so that
+		// logs, health and dashboards tell the two apart.
+		o := *perSecond.Breaker
+		o.Name = perSecond.Name()
+		if o.Stats != nil {
+			o.Stats = o.Stats.Scope("per_second")
+		}
+		perSecond.Breaker = &o
+	}
+	sec, err := Open(perSecond)
+	if err != nil {
+		return nil, fmt.Errorf("per-second %w", err)
+	}
+	other, err := Open(l)
+	if err != nil {
+		sec.Close()
+		return nil, err
+	}
+	return &BySecond{PerSecond: sec, Other: other}, nil
+}
