@@ -1,10 +1,12 @@
 package counter
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/floodgate/floodgate/internal/redisconn"
 )
@@ -21,6 +23,13 @@ type Location struct {
 	PerSecondRedisURL string
 	// Memcached are memcached servers, host:port.
 	Memcached []string
+	// MemcachedSRV, MemcachedSRVRefresh, MemcachedTLS and SRVResolver are
+	// MemcachedServers' (see ParseMemcached); MemcachedSRV instead of
+	// Memcached.
+	MemcachedSRV        string
+	MemcachedSRVRefresh time.Duration
+	MemcachedTLS        *tls.Config
+	SRVResolver         SRVResolver
 	// Prefix goes before every counter key.
 	Prefix string
 	// Batched makes concurrent Adds share round trips (see Batching). Only
@@ -47,6 +56,8 @@ func (l Location) Name() string {
 		return u.Redacted()
 	case len(l.Memcached) > 0:
 		return "memcached://" + strings.Join(l.Memcached, ",")
+	case l.MemcachedSRV != "":
+		return "memcached+srv://" + l.MemcachedSRV
 	}
 	return "in-process"
 }
@@ -60,7 +71,7 @@ func Open(l Location) (Store, error) {
 	}
 	var s Store
 	switch {
-	case l.RedisURL != "" && len(l.Memcached) > 0:
+	case l.RedisURL != "" && (len(l.Memcached) > 0 || l.MemcachedSRV != ""):
 		return nil, errors.New("counters: both Redis and memcached named; give one store")
 	case l.RedisURL != "":
 		client, err := redisconn.New(l.RedisURL)
@@ -68,8 +79,13 @@ func Open(l Location) (Store, error) {
 			return nil, err
 		}
 		s = closingRedis{NewRedis(client, l.Prefix), client}
-	case len(l.Memcached) > 0:
-		s = NewMemcached(l.Memcached, l.Prefix)
+	case len(l.Memcached) > 0 || l.MemcachedSRV != "":
+		m, err := OpenMemcached(MemcachedServers{Addrs: l.Memcached, SRV: l.MemcachedSRV,
+			SRVRefresh: l.MemcachedSRVRefresh, Resolver: l.SRVResolver, TLS: l.MemcachedTLS}, l.Prefix)
+		if err != nil {
+			return nil, err
+		}
+		s = m
 	default:
 		return NewMemoryWith(l.Memory), nil
 	}

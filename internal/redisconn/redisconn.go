@@ -30,6 +30,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/floodgate/floodgate/internal/tlsfiles"
 )
 
 // New parses s and returns a client for it. It does not dial: the first
@@ -292,7 +294,7 @@ func parseQuery(opts *redis.UniversalOptions, m mode, useTLS bool, raw string) e
 		return err
 	}
 	if skipHostname {
-		verifyChainOnly(tlsConf)
+		tlsfiles.VerifyChainOnly(tlsConf)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package redisconn
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 )
@@ -22,29 +21,4 @@ func loadClientCert(conf *tls.Config, certFile, keyFile string) error {
 	}
 	conf.Certificates = append(conf.Certificates, pair)
 	return nil
-}
-
-// verifyChainOnly verifies the server's certificate chain against the
-// configured CAs (the system's without tls_ca) but not the name in it, as
-// envoyproxy/ratelimit's REDIS_TLS_SKIP_HOSTNAME_VERIFICATION does: for a
-// Redis reached by an address its certificate does not name (an IP, a
-// Sentinel-announced host). tls_insecure, which verifies nothing, wins.
-func verifyChainOnly(conf *tls.Config) {
-	if conf.InsecureSkipVerify {
-		return
-	}
-	conf.InsecureSkipVerify = true // the standard check includes the name
-	conf.VerifyConnection = func(cs tls.ConnectionState) error {
-		if len(cs.PeerCertificates) == 0 {
-			return errors.New("redis TLS: the server sent no certificate")
-		}
-		opts := x509.VerifyOptions{Roots: conf.RootCAs, Intermediates: x509.NewCertPool()}
-		for _, c := range cs.PeerCertificates[1:] {
-			opts.Intermediates.AddCert(c)
-		}
-		if _, err := cs.PeerCertificates[0].Verify(opts); err != nil {
-			return fmt.Errorf("redis TLS (hostname not verified): %w", err)
-		}
-		return nil
-	}
 }
