@@ -37,7 +37,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.async.register(fs, false)
 	f.exact.register(fs)
 	fs.StringVar(&f.mode, "mode", "async", "counting mode: async (answers from the local decision cache, counted by the engine) or exact (counted per request in the store)")
-	fs.Var(&f.redis, "redis", "Redis `URL[,URL]`: the counters (on the first), and in async mode the decision bus (on all); redis://, rediss://, redis+sentinel://, redis+cluster://")
+	fs.Var(&f.redis, "redis", "Redis `URL[,URL]`: the counters (on the first), and in async mode the decision bus (on all); redis://, rediss://, redis+sentinel://, redis+cluster://, unix://; a comma splits URLs only before a scheme")
 	fs.StringVar(&f.memcached, "memcached", "", "memcached servers `host:port,...` of the counters (exact mode, or async mode with --async-mode report)")
 	fs.StringVar(&f.perSecond, "redis-per-second", "", "exact mode: Redis `URL` of the counters of limits with unit second, apart from --redis (envoyproxy/ratelimit's REDIS_PERSECOND)")
 	fs.StringVar(&f.counterRedis, "counter-redis", "", "async mode: Redis `URL` of the counters and lease grants, apart from the --redis decision brokers")
