@@ -14,7 +14,8 @@ import (
 )
 
 // Sentinel and Cluster URLs with several seed hosts reach --redis whole:
-// the commas of their host lists do not split them into separate URLs.
+// the commas of their host lists do not split them into separate URLs. A
+// unix:// URL reaches Redis over its socket.
 // Each case counts one request in exact mode and finds its counter on the
 // Redis behind the URL.
 func TestServeExactSeveralSeedHosts(t *testing.T) {
@@ -24,6 +25,10 @@ func TestServeExactSeveralSeedHosts(t *testing.T) {
 			s1, s2 := testserver.RedisSentinel(t, master), testserver.RedisSentinel(t, master)
 			return "redis+sentinel://" + s1.Addr + "," + s2.Addr + "/" + testserver.SentinelMaster,
 				func(ctx context.Context) int64 { return dbSize(ctx, t, master.Addr) }
+		},
+		"unix socket": func(t *testing.T) (string, func(context.Context) int64) {
+			srv, sock := testserver.RedisUnix(t)
+			return "unix://" + sock + "?db=0", func(ctx context.Context) int64 { return dbSize(ctx, t, srv.Addr) }
 		},
 		"cluster": func(t *testing.T) (string, func(context.Context) int64) {
 			nodes := testserver.RedisCluster(t, 3)
