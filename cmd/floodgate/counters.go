@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/floodgate/floodgate/internal/counter"
 )
@@ -17,12 +16,12 @@ func openCounters(redisURL, memcached, prefix string, memoryBytes int) (counter.
 	}
 	loc := counter.Location{RedisURL: redisURL, Prefix: prefix,
 		Memory: counter.MemoryOptions{MaxBytes: memoryBytes}}
-	if memcached != "" {
-		loc.Memcached = strings.Split(memcached, ",")
+	if err := useMemcached(&loc, memcached); err != nil {
+		return nil, err
 	}
 	store, err := counter.Open(loc)
 	if err != nil {
-		return nil, fmt.Errorf("--redis: %w", err)
+		return nil, fmt.Errorf("counter store %s: %w", loc.Name(), err)
 	}
 	return store, nil
 }
@@ -31,10 +30,23 @@ func openCounters(redisURL, memcached, prefix string, memoryBytes int) (counter.
 // a password.
 func counterName(redisURL, memcached string) string {
 	loc := counter.Location{RedisURL: redisURL}
-	if memcached != "" {
-		loc.Memcached = strings.Split(memcached, ",")
-	}
+	_ = useMemcached(&loc, memcached) // a bad value was refused at start
 	return loc.Name()
+}
+
+// useMemcached points loc at the servers --memcached names: host:port,...
+// or a memcached URL (memcached+srv://, memcacheds://; see
+// counter.ParseMemcached). An empty value leaves loc as it is.
+func useMemcached(loc *counter.Location, memcached string) error {
+	if memcached == "" {
+		return nil
+	}
+	ms, err := counter.ParseMemcached(memcached)
+	if err != nil {
+		return fmt.Errorf("--memcached: %w", err)
+	}
+	loc.UseMemcached(ms)
+	return nil
 }
 
 func first(s []string) string {

@@ -24,7 +24,7 @@ type engineFlags struct {
 	httpAddr      string
 	tls           listenerTLSFlags
 	auth          engineAuthFlags
-	redis         listFlag
+	redis         urlListFlag
 	counterRedis  string
 	memcached     string
 	id            string
@@ -74,7 +74,7 @@ func runEngine(ctx context.Context, args []string) error {
 	if err := f.log.install(); err != nil {
 		return err
 	}
-	if len(f.redis.items()) == 0 {
+	if len(f.redis.urls()) == 0 {
 		return errors.New("--redis: an engine publishes decisions over Redis; give at least one URL")
 	}
 	stats, prom, err := f.stats.open(ctx)
@@ -106,7 +106,7 @@ func runEngine(ctx context.Context, args []string) error {
 // open opens the counters (on the first --redis unless --memcached), the
 // brokers and the engine over them; closeAll closes the three in turn.
 func (f *engineFlags) open(stats gostats.Scope) (_ *decisions.Engine, _ *decisions.Brokers, closeAll func(context.Context), _ error) {
-	urls := f.redis.items()
+	urls := f.redis.urls()
 	counterURL := urls[0]
 	switch {
 	case f.counterRedis != "" && f.memcached != "":

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	gostats "github.com/lyft/gostats"
@@ -36,19 +35,19 @@ func (f *serveFlags) openExact(stats gostats.Scope) (*serveRole, error) {
 	if f.exact.replicas < 1 {
 		return nil, errors.New("--replicas: at least 1")
 	}
-	if f.memcached != "" && len(f.redis.items()) > 0 {
+	if f.memcached != "" && len(f.redis.urls()) > 0 {
 		return nil, errors.New("--redis and --memcached: give one counter store, not both")
 	}
-	loc := counter.Location{RedisURL: first(f.redis.items()), Batched: true,
+	loc := counter.Location{RedisURL: first(f.redis.urls()), PerSecondRedisURL: f.perSecond, Batched: true,
 		Memory:  counter.MemoryOptions{MaxBytes: f.memoryBytes},
 		Breaker: &counter.BreakerOptions{Timeout: f.exact.storeTimeout, Stats: stats.Scope("exact"), Logger: slog.Default()}}
-	if f.memcached != "" {
-		loc.Memcached = strings.Split(f.memcached, ",")
+	if err := useMemcached(&loc, f.memcached); err != nil {
+		return nil, err
 	}
 	// The service prefixes keys itself.
 	store, err := counter.Open(loc)
 	if err != nil {
-		return nil, fmt.Errorf("--redis: %w", err)
+		return nil, fmt.Errorf("counter store %s: %w", loc.Name(), err)
 	}
 	closers := []func() error{store.Close}
 	o := ratelimit.ExactOptions{OnStoreDown: f.exact.onStoreDown, Replicas: f.exact.replicas, Stats: stats}

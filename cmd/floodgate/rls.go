@@ -20,7 +20,7 @@ func runRLS(ctx context.Context, args []string) error {
 	f.register(fs)
 	af.register(fs, true)
 	ef.register(fs)
-	var redisURLs listFlag
+	var redisURLs urlListFlag
 	fs.Var(&redisURLs, "redis", "Redis `URL[,URL]` the decisions arrive on: independent brokers, used first-reachable")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -32,14 +32,14 @@ func runRLS(ctx context.Context, args []string) error {
 	if len(groups) == 0 {
 		return errors.New("--engine: an RLS replica needs at least one throttle engine")
 	}
-	if len(redisURLs.items()) == 0 {
+	if len(redisURLs.urls()) == 0 {
 		return errors.New("--redis: an RLS replica needs the Redis its engines publish decisions to")
 	}
 	stats, prom, err := f.stats.open(ctx)
 	if err != nil {
 		return fmt.Errorf("stats: %w", err)
 	}
-	b, err := openBrokers(redisURLs.items(), stats, slog.Default())
+	b, err := openBrokers(redisURLs.urls(), stats, slog.Default())
 	if err != nil {
 		return err
 	}

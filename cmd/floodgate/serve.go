@@ -22,8 +22,9 @@ type serveFlags struct {
 	async         asyncFlags
 	exact         exactFlags
 	mode          string
-	redis         listFlag
+	redis         urlListFlag
 	counterRedis  string
+	perSecond     string
 	memcached     string
 	counterPrefix string
 	flush         time.Duration
@@ -36,8 +37,9 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.async.register(fs, false)
 	f.exact.register(fs)
 	fs.StringVar(&f.mode, "mode", "async", "counting mode: async (answers from the local decision cache, counted by the engine) or exact (counted per request in the store)")
-	fs.Var(&f.redis, "redis", "Redis `URL[,URL]`: the counters (on the first), and in async mode the decision bus (on all); redis://, rediss://, redis+sentinel://, redis+cluster://")
+	fs.Var(&f.redis, "redis", "Redis `URL[,URL]`: the counters (on the first), and in async mode the decision bus (on all); redis://, rediss://, redis+sentinel://, redis+cluster://, unix://; a comma splits URLs only before a scheme")
 	fs.StringVar(&f.memcached, "memcached", "", "memcached servers `host:port,...` of the counters (exact mode, or async mode with --async-mode report)")
+	fs.StringVar(&f.perSecond, "redis-per-second", "", "exact mode: Redis `URL` of the counters of limits with unit second, apart from --redis (envoyproxy/ratelimit's REDIS_PERSECOND)")
 	fs.StringVar(&f.counterRedis, "counter-redis", "", "async mode: Redis `URL` of the counters and lease grants, apart from the --redis decision brokers")
 	fs.StringVar(&f.counterPrefix, "counter-prefix", "", "async mode: prefix of the engine's counter keys")
 	fs.DurationVar(&f.flush, "flush-interval", 20*time.Millisecond, "async mode: how often the engine adds hits to the counters and publishes decisions")
@@ -49,8 +51,10 @@ func (f *serveFlags) check() error {
 	switch {
 	case f.mode != "exact" && f.mode != "async":
 		return fmt.Errorf("--mode %q: want async or exact", f.mode)
-	case f.mode == "exact" && len(f.redis.items()) > 1:
+	case f.mode == "exact" && len(f.redis.urls()) > 1:
 		return errors.New("--redis: exact mode counts in one Redis; give one URL")
+	case f.perSecond != "" && (f.mode != "exact" || len(f.redis.urls()) == 0):
+		return errors.New("--redis-per-second: exact mode only, beside --redis")
 	}
 	return nil
 }

@@ -24,7 +24,7 @@ func (f *serveFlags) openAsync(stats gostats.Scope) (*serveRole, error) {
 	}}
 	fail := func(err error) (*serveRole, error) { r.close(context.Background()); return nil, err }
 
-	urls := f.redis.items()
+	urls := f.redis.urls()
 	counterURL := first(urls)
 	if f.counterRedis != "" {
 		counterURL = f.counterRedis

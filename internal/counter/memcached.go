@@ -2,9 +2,11 @@ package counter
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -27,6 +29,7 @@ type Memcached struct {
 	client     *memcache.Client
 	serversErr error
 	prefix     string
+	srv        *srvRefresh // nil without an SRV record to follow
 }
 
 var _ Store = (*Memcached)(nil)
@@ -34,14 +37,28 @@ var _ Store = (*Memcached)(nil)
 // NewMemcached counts on servers ("host:port"). A bad server address is
 // reported by every Add. See memcachedKey for how keys are formed.
 func NewMemcached(servers []string, prefix string) *Memcached {
-	var list memcache.ServerList
+	return newMemcached(servers, nil, prefix)
+}
+
+func newMemcached(servers []string, tlsConf *tls.Config, prefix string) *Memcached {
+	list := new(memcache.ServerList)
 	err := list.SetServers(servers...)
 	if err == nil && len(servers) == 0 {
 		err = errors.New("none given")
 	}
-	client := memcache.NewFromSelector(&list)
+	return &Memcached{client: newMemcacheClient(list, tlsConf), serversErr: err, prefix: memcachedPrefix(prefix)}
+}
+
+func newMemcacheClient(list *memcache.ServerList, tlsConf *tls.Config) *memcache.Client {
+	client := memcache.NewFromSelector(list)
 	client.MaxIdleConns = memcachedParallel
-	return &Memcached{client: client, serversErr: err, prefix: memcachedPrefix(prefix)}
+	if tlsConf != nil {
+		client.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			d := tls.Dialer{NetDialer: &net.Dialer{Timeout: memcache.DefaultTimeout}, Config: tlsConf}
+			return d.DialContext(ctx, network, addr)
+		}
+	}
+	return client
 }
 
 // Add increments each counter, creating missing ones; see the package
@@ -129,8 +146,12 @@ func (m *Memcached) unwrap(key string, n, hits uint64) uint64 {
 	return math.MaxUint64
 }
 
-// Close closes idle connections to the servers.
-func (m *Memcached) Close() error { return m.client.Close() }
+// Close stops following the SRV record and closes idle connections to the
+// servers.
+func (m *Memcached) Close() error {
+	m.srv.stop()
+	return m.client.Close()
+}
 
 // memcachedMaxRelative is the longest expiry memcached takes as seconds from
 // now; a larger number is read as a Unix time.

@@ -1,9 +1,12 @@
 package counter
 
 import (
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/floodgate/floodgate/internal/redisconn"
 )
@@ -14,8 +17,19 @@ type Location struct {
 	// RedisURL is a Floodgate Redis URL (see redisconn); the store owns the
 	// client it opens and closes it with itself.
 	RedisURL string
+	// PerSecondRedisURL, with RedisURL, keeps the counters of one-second
+	// windows in a Redis of their own (see BySecond), behind their own
+	// batching and breaker.
+	PerSecondRedisURL string
 	// Memcached are memcached servers, host:port.
 	Memcached []string
+	// MemcachedSRV, MemcachedSRVRefresh, MemcachedTLS and SRVResolver are
+	// MemcachedServers' (see ParseMemcached); MemcachedSRV instead of
+	// Memcached.
+	MemcachedSRV        string
+	MemcachedSRVRefresh time.Duration
+	MemcachedTLS        *tls.Config
+	SRVResolver         SRVResolver
 	// Prefix goes before every counter key.
 	Prefix string
 	// Batched makes concurrent Adds share round trips (see Batching). Only
@@ -42,6 +56,8 @@ func (l Location) Name() string {
 		return u.Redacted()
 	case len(l.Memcached) > 0:
 		return "memcached://" + strings.Join(l.Memcached, ",")
+	case l.MemcachedSRV != "":
+		return "memcached+srv://" + l.MemcachedSRV
 	}
 	return "in-process"
 }
@@ -50,9 +66,12 @@ func (l Location) Name() string {
 // when it names neither. An error is the Redis URL's, or the two stores
 // named at once.
 func Open(l Location) (Store, error) {
+	if l.PerSecondRedisURL != "" {
+		return openBySecond(l)
+	}
 	var s Store
 	switch {
-	case l.RedisURL != "" && len(l.Memcached) > 0:
+	case l.RedisURL != "" && (len(l.Memcached) > 0 || l.MemcachedSRV != ""):
 		return nil, errors.New("counters: both Redis and memcached named; give one store")
 	case l.RedisURL != "":
 		client, err := redisconn.New(l.RedisURL)
@@ -60,8 +79,13 @@ func Open(l Location) (Store, error) {
 			return nil, err
 		}
 		s = closingRedis{NewRedis(client, l.Prefix), client}
-	case len(l.Memcached) > 0:
-		s = NewMemcached(l.Memcached, l.Prefix)
+	case len(l.Memcached) > 0 || l.MemcachedSRV != "":
+		m, err := OpenMemcached(MemcachedServers{Addrs: l.Memcached, SRV: l.MemcachedSRV,
+			SRVRefresh: l.MemcachedSRVRefresh, Resolver: l.SRVResolver, TLS: l.MemcachedTLS}, l.Prefix)
+		if err != nil {
+			return nil, err
+		}
+		s = m
 	default:
 		return NewMemoryWith(l.Memory), nil
 	}
@@ -90,3 +114,34 @@ type closingRedis struct {
 }
 
 func (c closingRedis) Close() error { return errors.Join(c.Redis.Close(), c.client.Close()) }
+
+// openBySecond opens l's Redis and its per-second Redis, each as Open
+// would alone, and splits the counters between them.
+func openBySecond(l Location) (Store, error) {
+	if l.RedisURL == "" {
+		return nil, errors.New("counters: a per-second Redis needs the main Redis too")
+	}
+	perSecond := l
+	perSecond.RedisURL, perSecond.PerSecondRedisURL = l.PerSecondRedisURL, ""
+	l.PerSecondRedisURL = ""
+	if perSecond.Breaker != nil {
+		// Its own name and stats (per_second.counter_down, ...), so that
+		// logs, health and dashboards tell the two apart.
+		o := *perSecond.Breaker
+		o.Name = perSecond.Name()
+		if o.Stats != nil {
+			o.Stats = o.Stats.Scope("per_second")
+		}
+		perSecond.Breaker = &o
+	}
+	sec, err := Open(perSecond)
+	if err != nil {
+		return nil, fmt.Errorf("per-second %w", err)
+	}
+	other, err := Open(l)
+	if err != nil {
+		sec.Close()
+		return nil, err
+	}
+	return &BySecond{PerSecond: sec, Other: other}, nil
+}

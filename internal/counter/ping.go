@@ -7,8 +7,14 @@ var (
 	_ Pinger = (*Memcached)(nil)
 )
 
-// Ping asks Redis for PONG.
-func (r *Redis) Ping(ctx context.Context) error { return r.client.Ping(ctx).Err() }
+// Ping asks Redis for PONG, and the first time for its version: a Redis
+// too old keeps a breaker open, its health naming the minimum.
+func (r *Redis) Ping(ctx context.Context) error {
+	if err := r.version.check(ctx, r.client); err != nil {
+		return err
+	}
+	return r.client.Ping(ctx).Err()
+}
 
 // Ping asks every memcached server for its version; gomemcache's Ping takes
 // no context, so ctx only stops the wait for it.

@@ -16,8 +16,9 @@ import (
 // survive a Floodgate restart. A counter is the key prefix+Key; its expiry
 // is set when the key is created and never extended.
 type Redis struct {
-	client redis.UniversalClient
-	prefix string
+	client  redis.UniversalClient
+	prefix  string
+	version versionCheck
 }
 
 var _ Store = (*Redis)(nil)
@@ -28,54 +29,70 @@ func NewRedis(client redis.UniversalClient, prefix string) *Redis {
 	return &Redis{client: client, prefix: prefix}
 }
 
-// Add sends one pipeline of INCRBY and PEXPIRE NX per increment. On a
-// Cluster, go-redis splits the pipeline by node and sends the parts at once.
-// Each key succeeds or fails on its own (KeyErrors): one key's error reply
-// must not fail the callers of the other keys the pipeline carries. A
-// counter INCRBY cannot raise without passing Redis's signed 64-bit range
-// stays where it is and reads as math.MaxInt64: over every limit, never
-// wrapped and never an error.
+// incrScript is INCRBY and, on a counter without an expiry (a new one, or
+// one that somehow lost it), PEXPIRE: what INCRBY and PEXPIRE NX do on
+// Redis 7, in one command that Redis 6 runs too. The expiry is set even when
+// INCRBY fails, as the separate PEXPIRE NX did; INCRBY's error is the reply.
+// A window does not slide with each hit.
+var incrScript = redis.NewScript(`
+local n = redis.pcall('INCRBY', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) == -1 then
+	redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return n
+`)
+
+// Add sends one pipeline of one EVALSHA of incrScript per increment, each on
+// one key, so that on a Cluster go-redis splits it by node and sends the
+// parts at once. Each key succeeds or fails on its own (KeyErrors): one
+// key's error reply must not fail the callers of the other keys the
+// pipeline carries. A counter INCRBY cannot raise without passing Redis's
+// signed 64-bit range stays where it is and reads as math.MaxInt64: over
+// every limit, never wrapped and never an error.
 func (r *Redis) Add(ctx context.Context, incs []Increment, counts []uint64) error {
 	if err := checkAdd(incs, counts); err != nil || len(incs) == 0 {
 		return err
 	}
+	if err := r.version.check(ctx, r.client); err != nil {
+		return err
+	}
+	keys := make([]string, len(incs))
+	args := make([][]any, len(incs))
+	cmds := make([]*redis.Cmd, len(incs))
 	pipe := r.client.Pipeline()
-	incrs := make([]*redis.IntCmd, len(incs))
-	expires := make([]*redis.Cmd, len(incs))
 	for i, inc := range incs {
-		key := r.prefix + inc.Key
+		keys[i] = r.prefix + inc.Key
 		// More than INCRBY takes overflows anyway: send the most it takes.
-		incrs[i] = pipe.IncrBy(ctx, key, int64(min(inc.Hits, math.MaxInt64)))
-		// NX (Redis 7): only a new key, or one that somehow lost its
-		// expiry, gets one; a window does not slide with each hit.
-		expires[i] = pipe.Do(ctx, "pexpire", key, ceilMillis(inc.Expiry), "nx")
+		args[i] = []any{int64(min(inc.Hits, math.MaxInt64)), ceilMillis(inc.Expiry)}
+		cmds[i] = incrScript.EvalSha(ctx, pipe, keys[i:i+1], args[i]...)
 	}
 	_, err := pipe.Exec(ctx)
+	if err != nil {
+		err = r.evalUnloaded(ctx, incrScript, keys, args, cmds, err)
+	}
 	if err == nil {
-		for i, cmd := range incrs {
-			counts[i] = uint64(cmd.Val())
+		for i, cmd := range cmds {
+			n, _ := cmd.Int64()
+			counts[i] = uint64(n)
 		}
 		return nil
 	}
 	errs := make([]error, len(incs))
 	var overflowed []int
 	replied, failed := false, 0
-	for i, cmd := range incrs {
-		switch err := cmd.Err(); {
-		case err == nil:
-			counts[i] = uint64(cmd.Val())
-		case isOverflow(err):
+	for i, cmd := range cmds {
+		cerr := cmd.Err()
+		switch {
+		case cerr == nil:
+			n, _ := cmd.Int64()
+			counts[i] = uint64(n)
+		case isOverflow(cerr):
 			overflowed = append(overflowed, i)
 		default:
-			errs[i] = fmt.Errorf("counter %q: redis incrby: %w", incs[i].Key, err)
-		}
-		if err := expires[i].Err(); err != nil && errs[i] == nil {
-			errs[i] = fmt.Errorf("counter %q: redis pexpire: %w", incs[i].Key, err)
-		}
-		if errs[i] != nil {
+			errs[i] = fmt.Errorf("counter %q: redis incrby: %w", incs[i].Key, cerr)
 			failed++
 		}
-		replied = replied || cmd.Err() != nil || expires[i].Err() != nil
+		replied = replied || cerr != nil
 	}
 	if !replied || (failed == len(incs) && !isReply(err)) {
 		// Nothing got through (the connection, a timeout, a refused login

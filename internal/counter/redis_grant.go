@@ -49,7 +49,8 @@ local remaining = math.max(0, tonumber(ARGV[1]) - total)
 local tokens = math.min(tonumber(ARGV[4]), math.ceil(remaining / math.max(tonumber(ARGV[7]), 1)))
 total = total + tokens
 if total ~= before then
-	redis.call('SET', KEYS[1], total, 'PXAT', ends + tonumber(ARGV[9]))
+	redis.call('SET', KEYS[1], total)
+	redis.call('PEXPIREAT', KEYS[1], ends + tonumber(ARGV[9]))
 end
 return {0, tokens, total}
 `)
@@ -63,6 +64,9 @@ func (r *Redis) Grant(ctx context.Context, gs []Grant, out []Granted) error {
 	if err := checkGrant(gs, out); err != nil || len(gs) == 0 {
 		return err
 	}
+	if err := r.version.check(ctx, r.client); err != nil {
+		return err
+	}
 	keys := make([]string, len(gs))
 	args := make([][]any, len(gs))
 	cmds := make([]*redis.Cmd, len(gs))
@@ -74,7 +78,7 @@ func (r *Redis) Grant(ctx context.Context, gs []Grant, out []Granted) error {
 	}
 	_, err := pipe.Exec(ctx)
 	if err != nil {
-		err = r.evalUnloaded(ctx, keys, args, cmds, err)
+		err = r.evalUnloaded(ctx, grantScript, keys, args, cmds, err)
 	}
 	if err == nil {
 		for i, cmd := range cmds {
@@ -105,16 +109,16 @@ func (r *Redis) Grant(ctx context.Context, gs []Grant, out []Granted) error {
 	return keyErrors(errs)
 }
 
-// evalUnloaded sends again as EVAL the grants Redis refused as NOSCRIPT and
-// returns the error left, nil when every grant has run.
-func (r *Redis) evalUnloaded(ctx context.Context, keys []string, args [][]any, cmds []*redis.Cmd, err error) error {
+// evalUnloaded sends again as EVAL the calls of script Redis refused as
+// NOSCRIPT and returns the error left, nil when every call has run.
+func (r *Redis) evalUnloaded(ctx context.Context, script *redis.Script, keys []string, args [][]any, cmds []*redis.Cmd, err error) error {
 	var pipe redis.Pipeliner
 	for i, cmd := range cmds {
 		if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
 			if pipe == nil {
 				pipe = r.client.Pipeline()
 			}
-			cmds[i] = grantScript.Eval(ctx, pipe, keys[i:i+1], args[i]...)
+			cmds[i] = script.Eval(ctx, pipe, keys[i:i+1], args[i]...)
 		}
 	}
 	if pipe == nil {

@@ -6,10 +6,12 @@
 //	rediss://[user:pass@]host:port[/db]                      TLS
 //	redis+sentinel://[user:pass@]h1:p1,h2:p2/master[/db]     Sentinel (rediss+sentinel: TLS)
 //	redis+cluster://[user:pass@]h1:p1,h2:p2                  Cluster (rediss+cluster: TLS)
+//	unix://[user:pass@]/path/to/redis.sock[?db=N]            a Unix socket
 //
 // Query parameters: pool_size, dial_timeout, read_timeout (a Go duration such
-// as 500ms, or whole seconds), tls_ca, tls_insecure, tls_server_name (TLS
-// schemes only), sentinel_username, sentinel_password (Sentinel only).
+// as 500ms, or whole seconds), tls_ca, tls_cert, tls_key, tls_insecure,
+// tls_skip_hostname_verification, tls_server_name (TLS schemes only),
+// sentinel_username, sentinel_password (Sentinel only), db (unix only).
 package redisconn
 
 import (
@@ -28,6 +30,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/floodgate/floodgate/internal/tlsfiles"
 )
 
 // New parses s and returns a client for it. It does not dial: the first
@@ -46,6 +50,7 @@ const (
 	single mode = iota
 	sentinel
 	cluster
+	unixSocket
 )
 
 // schemes maps each URL scheme to the topology and whether it uses TLS.
@@ -59,6 +64,7 @@ var schemes = map[string]struct {
 	"rediss+sentinel": {sentinel, true},
 	"redis+cluster":   {cluster, false},
 	"rediss+cluster":  {cluster, true},
+	"unix":            {unixSocket, false},
 }
 
 // ParseURL parses a Floodgate Redis URL into go-redis options. Errors name
@@ -81,7 +87,7 @@ func parse(s string) (*redis.UniversalOptions, error) {
 		return nil, errors.New("scheme: missing or malformed") // may hold a password
 	}
 	if !ok {
-		return nil, fmt.Errorf("scheme %q: want redis, rediss, redis+sentinel, rediss+sentinel, redis+cluster or rediss+cluster", scheme)
+		return nil, fmt.Errorf("scheme %q: want redis, rediss, redis+sentinel, rediss+sentinel, redis+cluster, rediss+cluster or unix", scheme)
 	}
 	// Passwords may hold "@" and "/" as typed, so the host starts after the
 	// last "@"; "?" and "%" in a password must be %-escaped.
@@ -114,6 +120,12 @@ func parse(s string) (*redis.UniversalOptions, error) {
 		if opts.Username, opts.Password, err = parseUserinfo(authority[:at]); err != nil {
 			return nil, err
 		}
+	}
+	if kind.mode == unixSocket {
+		if err := parseSocket(opts, hosts, path); err != nil {
+			return nil, err
+		}
+		return opts, parseQuery(opts, kind.mode, false, rawQuery)
 	}
 	defaultPort := "6379"
 	if kind.mode == sentinel {
@@ -205,6 +217,8 @@ func parseQuery(opts *redis.UniversalOptions, m mode, useTLS bool, raw string) e
 		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12}
 		opts.TLSConfig = tlsConf
 	}
+	var certFile, keyFile string
+	skipHostname := false
 	for _, name := range slices.Sorted(maps.Keys(q)) {
 		v := q.Get(name)
 		if strings.HasPrefix(name, "tls_") && !useTLS {
@@ -212,6 +226,9 @@ func parseQuery(opts *redis.UniversalOptions, m mode, useTLS bool, raw string) e
 		}
 		if strings.HasPrefix(name, "sentinel_") && m != sentinel {
 			return fmt.Errorf("query %s: needs redis+sentinel://", name)
+		}
+		if name == "db" && m != unixSocket {
+			return errors.New("query db: needs unix://; other schemes take the database as the path (/N)")
 		}
 		switch name {
 		case "pool_size":
@@ -238,6 +255,20 @@ func parseQuery(opts *redis.UniversalOptions, m mode, useTLS bool, raw string) e
 				return fmt.Errorf("query tls_ca: no PEM certificate in %s", v)
 			}
 			tlsConf.RootCAs = pool
+		case "db":
+			db, err := strconv.Atoi(v)
+			if err != nil || db < 0 {
+				return fmt.Errorf("query db: %q is not a number >= 0", v)
+			}
+			opts.DB = db
+		case "tls_cert":
+			certFile = v
+		case "tls_key":
+			keyFile = v
+		case "tls_skip_hostname_verification":
+			if skipHostname, err = strconv.ParseBool(v); err != nil {
+				return fmt.Errorf("query tls_skip_hostname_verification: %q is not true or false", v)
+			}
 		case "tls_insecure":
 			if tlsConf.InsecureSkipVerify, err = strconv.ParseBool(v); err != nil {
 				return fmt.Errorf("query tls_insecure: %q is not true or false", v)
@@ -255,6 +286,15 @@ func parseQuery(opts *redis.UniversalOptions, m mode, useTLS bool, raw string) e
 			}
 			return fmt.Errorf("query %s: unknown parameter", name)
 		}
+	}
+	if tlsConf == nil {
+		return nil
+	}
+	if err := loadClientCert(tlsConf, certFile, keyFile); err != nil {
+		return err
+	}
+	if skipHostname {
+		tlsfiles.VerifyChainOnly(tlsConf)
 	}
 	return nil
 }

@@ -44,6 +44,8 @@ func TestParseURL(t *testing.T) {
 		{"rediss+cluster://c1:1/", got{Addrs: []string{"c1:1"}, Cluster: true, TLS: true}},
 		{"redis://h:1?pool_size=20&dial_timeout=250ms&read_timeout=2",
 			got{Addrs: []string{"h:1"}, Pool: 20, Dial: 250 * time.Millisecond, Read: 2 * time.Second}},
+		{"unix:///var/run/redis.sock", got{Addrs: []string{"/var/run/redis.sock"}}},
+		{"unix://:pw@/run/r.sock?db=3&pool_size=4", got{Addrs: []string{"/run/r.sock"}, Pass: "pw", DB: 3, Pool: 4}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
@@ -91,6 +93,14 @@ func TestParseURLErrors(t *testing.T) {
 		{"redis://h:1?pool_sise=3", "pool_sise: unknown"},
 		{"redis://h:1?a=%zz", "query: malformed"},
 		{"redis://u:bad%zzpw@h:1", "password: bad"},
+		{"unix://h:1/r.sock", `host "h:1": unix:// takes a path`},
+		{"unix://", "missing socket path"},
+		{"unix:///r.sock?db=x", `db: "x"`},
+		{"unix:///r.sock?tls_ca=x", "tls_ca: needs a TLS scheme"},
+		{"redis://h:1?db=2", "db: needs unix://"},
+		{"rediss://h:1?tls_cert=c.pem", "give both"},
+		{"rediss://h:1?tls_cert=/no/c.pem&tls_key=/no/k.pem", "tls_cert, tls_key"},
+		{"rediss://h:1?tls_skip_hostname_verification=maybe", "tls_skip_hostname_verification"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
