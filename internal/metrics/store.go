@@ -70,7 +70,7 @@ func OpenStore(ctx context.Context, o StoreOptions) (gostats.Store, *PrometheusS
 			return nil, nil, fmt.Errorf("statsd address %q: port: %w", o.Statsd, err)
 		}
 		if o.StatsdProtocol != "udp" && o.StatsdProtocol != "tcp" {
-			return nil, nil, fmt.Errorf("statsd protocol %q: want udp or tcp", o.StatsdProtocol)
+			return nil, nil, fmt.Errorf("statsd %s: protocol %q: want udp or tcp", o.Statsd, o.StatsdProtocol)
 		}
 		sinks = append(sinks, gostats.NewNetSink(gostats.WithStatsdHost(host), gostats.WithStatsdPort(p),
 			gostats.WithStatsdProtocol(o.StatsdProtocol), gostats.WithLogger(statsdLogger{})))
