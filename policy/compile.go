@@ -200,6 +200,7 @@ type builder struct {
 type above struct {
 	shared        []string
 	valueToMetric []bool
+	values        []string
 }
 
 func (b *builder) level(ds []Descriptor, statsPrefix string, up *above) map[string]*keyGroup {
@@ -222,6 +223,7 @@ func (b *builder) level(ds []Descriptor, statsPrefix string, up *above) map[stri
 		here := &above{
 			shared:        append(slices.Clip(up.shared), shared),
 			valueToMetric: append(slices.Clip(up.valueToMetric), d.ValueToMetric),
+			values:        append(slices.Clip(up.values), d.Value),
 		}
 		statsKey := statsPrefix + "." + segment(d.Key, d.Value)
 
@@ -267,6 +269,7 @@ func (b *builder) limit(d *Descriptor, statsKey string, path *above) *Limit {
 		Depth:           len(path.shared),
 		SharedValue:     slices.Clone(path.shared),
 		ValueToMetric:   slices.Clone(path.valueToMetric),
+		ConfiguredValue: slices.Clone(path.values),
 		Metadata:        d.Metadata,
 		Index:           len(b.snap.Limits),
 	}

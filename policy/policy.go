@@ -89,6 +89,11 @@ type Limit struct {
 	// carries the request's value rather than the configured one.
 	ValueToMetric []bool
 
+	// ConfiguredValue[i] is the value level i is configured with: exact,
+	// a wildcard ("foo*"), or "" for a key-only level; value_to_metric
+	// stats keys name the levels without it by these.
+	ConfiguredValue []string
+
 	// Metadata is the rule's `metadata` map, returned to Envoy as
 	// dynamic_metadata; nil when absent.
 	Metadata map[string]any

@@ -203,13 +203,14 @@ descriptors:
 	want := &Limit{
 		Domain: "files", Name: "per_user", RequestsPerUnit: 7, Unit: Hour,
 		ShadowMode: true, QuotaMode: true, DetailedMetric: true,
-		Replaces:      []string{"per_path"},
-		StatsKey:      "files.path_files/*.user",
-		Depth:         2,
-		SharedValue:   []string{"files/*", ""},
-		ValueToMetric: []bool{true, true},
-		Metadata:      map[string]any{"team": "storage"},
-		Index:         0,
+		Replaces:        []string{"per_path"},
+		StatsKey:        "files.path_files/*.user",
+		Depth:           2,
+		SharedValue:     []string{"files/*", ""},
+		ValueToMetric:   []bool{true, true},
+		ConfiguredValue: []string{"files/*", ""},
+		Metadata:        map[string]any{"team": "storage"},
+		Index:           0,
 	}
 	if !reflect.DeepEqual(l, want) {
 		t.Errorf("limit\n got %+v\nwant %+v", l, want)

@@ -49,6 +49,9 @@ func (r *request) match(s *Service, req *rlsv3.RateLimitRequest, now time.Time) 
 	descs := req.GetDescriptors()
 	r.checks = slices.Grow(r.checks, len(descs))[:len(descs)]
 	nowUnix := now.Unix()
+	if snap != nil && !snap.HasDomain(domain) {
+		s.rules.domainNotFound(domain).Add(uint64(len(descs)))
+	}
 	for i, d := range descs {
 		c := &r.checks[i]
 		*c = check{item: -1}

@@ -29,6 +29,10 @@ type Options struct {
 	// Stats is the root scope; the service's stats go under
 	// "ratelimit.service". Nil discards them.
 	Stats gostats.Scope
+	// StatsTags tag every stat under "ratelimit" (EXTRA_TAGS of
+	// envoyproxy/ratelimit); ValueStats must carry the same
+	// (metrics.ValueStatsOptions.Tags).
+	StatsTags map[string]string
 	// ValueStats holds the stats named by request values (detailed_metric,
 	// value_to_metric, a descriptor's own limit), bounded and freed when
 	// idle; make it with NewValueStats and flush it with the Stats store
@@ -102,7 +106,7 @@ type Service struct {
 // set, every descriptor is answered OK with no limit.
 func NewService(opts Options) *Service {
 	opts = opts.withDefaults()
-	scope := opts.Stats.Scope("ratelimit.service")
+	scope := opts.Stats.ScopeWithTags("ratelimit", opts.StatsTags).Scope("service")
 	s := &Service{
 		limiter:    opts.Limiter,
 		keys:       keyFormat(opts),
@@ -113,7 +117,7 @@ func NewService(opts Options) *Service {
 		headers:    opts.Headers,
 		now:        opts.Now,
 		stats:      newServiceStats(scope),
-		rules:      newRuleStatsCache(opts.Stats, scope.Scope("rate_limit"), "ratelimit.service.rate_limit", opts.ValueStats),
+		rules:      newRuleStatsCache(opts.Stats, scope.Scope("rate_limit"), "ratelimit.service.rate_limit", opts.ValueStats, opts.StatsTags),
 	}
 	s.requests.New = func() any { return new(request) }
 	s.served.Store(s.newServed(nil))

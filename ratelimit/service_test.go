@@ -5,6 +5,7 @@ import (
 	"math"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,15 +82,30 @@ type testRLS struct {
 	sink   *statsSink
 }
 
-// statsSink keeps the last flushed counter values.
-type statsSink struct{ counters map[string]uint64 }
+// statsSink keeps the flushed counters' sums and how many values each
+// timer had; timers are flushed by the calls' goroutines.
+type statsSink struct {
+	mu       sync.Mutex
+	counters map[string]uint64
+	timers   map[string]int
+}
 
-func (s *statsSink) FlushCounter(name string, v uint64) { s.counters[name] += v }
-func (s *statsSink) FlushGauge(string, uint64)          {}
-func (s *statsSink) FlushTimer(string, float64)         {}
+func (s *statsSink) FlushCounter(name string, v uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.counters[name] += v
+}
+func (s *statsSink) FlushGauge(string, uint64) {}
+func (s *statsSink) FlushTimer(name string, _ float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.timers[name]++
+}
 
 func (r *testRLS) counter(name string) uint64 {
 	r.stats.Flush()
+	r.sink.mu.Lock()
+	defer r.sink.mu.Unlock()
 	return r.sink.counters[name]
 }
 
@@ -99,7 +115,7 @@ func compile(t testing.TB, docs ...string) *policy.Snapshot { return testkit.Com
 // that calls it as Envoy's ratelimit filter does.
 func startRLS(t testing.TB, opts Options, docs ...string) *testRLS {
 	t.Helper()
-	sink := &statsSink{counters: map[string]uint64{}}
+	sink := &statsSink{counters: map[string]uint64{}, timers: map[string]int{}}
 	store := gostats.NewStore(sink, false)
 	if opts.Limiter == nil {
 		mem := counter.NewMemory()
@@ -117,7 +133,8 @@ func startRLS(t testing.TB, opts Options, docs ...string) *testRLS {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := grpc.NewServer(grpc.ForceServerCodecV2(Codec{}))
+	g := grpc.NewServer(grpc.ForceServerCodecV2(Codec{}),
+		grpc.ChainUnaryInterceptor(NewServerStats(store, opts.StatsTags).UnaryInterceptor()))
 	svc.Register(g)
 	go g.Serve(lis)
 	t.Cleanup(g.Stop)

@@ -21,8 +21,12 @@ type ruleStats struct {
 }
 
 // ruleCounterNames are the names of a ruleStats' counters, in the order of
-// its fields.
-var ruleCounterNames = []string{"total_hits", "over_limit", "near_limit", "within_limit", "shadow_mode"}
+// its fields, then domain_not_found: the one counter of a per-value key
+// named by an unknown domain. A counter never counted is never flushed, so
+// rule keys show no domain_not_found and domain keys nothing else.
+var ruleCounterNames = []string{"total_hits", "over_limit", "near_limit", "within_limit", "shadow_mode", "domain_not_found"}
+
+const domainNotFoundCounter = 5
 
 func newRuleStats(scope gostats.Scope, key string) *ruleStats {
 	s := scope.Scope(key)
@@ -63,9 +67,9 @@ type ruleStatsCache struct {
 // flushed into root's store. That store keeps every counter it is sent, so
 // there keys are never freed: the first MaxKeys keep their counters and
 // the rest overflow.
-func newRuleStatsCache(root gostats.Scope, scope gostats.Scope, prefix string, values *metrics.ValueStats) ruleStatsCache {
+func newRuleStatsCache(root gostats.Scope, scope gostats.Scope, prefix string, values *metrics.ValueStats, tags map[string]string) ruleStatsCache {
 	if values == nil {
-		values = NewValueStats(metrics.ValueStatsOptions{IdleFlushes: math.MaxInt})
+		values = NewValueStats(metrics.ValueStatsOptions{IdleFlushes: math.MaxInt, Tags: tags})
 		values.Attach(root.Store(), storeSink{root})
 	}
 	return ruleStatsCache{scope: scope, prefix: prefix + ".", values: values}
@@ -83,6 +87,14 @@ func (c *ruleStatsCache) value(domain string, entries []*ratelimitEntry, l *poli
 	return c.values.Key(descriptorStatsKey(c.prefix, domain, entries, l), ruleStatsOf).Value.(*ruleStats)
 }
 
+// domainNotFound counts the descriptors of requests for a domain no policy
+// names, as envoyproxy/ratelimit does under
+// ratelimit.service.rate_limit.<domain>.domain_not_found; the domains
+// come from requests, so they are held as per-value keys.
+func (c *ruleStatsCache) domainNotFound(domain string) gostats.Counter {
+	return c.values.Key(c.prefix+sanitizeStatName(domain), ruleStatsOf).Counter(domainNotFoundCounter)
+}
+
 // storeSink flushes into a gostats store's own counters.
 type storeSink struct{ root gostats.Scope }
 
@@ -94,7 +106,7 @@ func (c *ruleStatsCache) get(key string) *ruleStats {
 	if v, ok := c.byKey.Load(key); ok {
 		return v.(*ruleStats)
 	}
-	v, _ := c.byKey.LoadOrStore(key, newRuleStats(c.scope, key))
+	v, _ := c.byKey.LoadOrStore(key, newRuleStats(c.scope, sanitizeStatName(key)))
 	return v.(*ruleStats)
 }
 

@@ -61,7 +61,7 @@ func runRLS(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	so := f.serving.options(stats, rlsServerOptions()...)
+	so := f.serving.options(stats, rlsServerOptions(f.stats.serverStats(stats))...)
 	if err := f.tls.apply(&so, stats); err != nil {
 		return err
 	}

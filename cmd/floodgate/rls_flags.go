@@ -50,6 +50,7 @@ func newService(f *rlsFlags, limiter ratelimit.Limiter, stats gostats.Scope) *ra
 	return ratelimit.NewService(ratelimit.Options{
 		Limiter:                limiter,
 		Stats:                  stats,
+		StatsTags:              f.stats.tags,
 		ValueStats:             f.stats.values,
 		KeyPrefix:              f.prefix,
 		KeyEncoding:            f.encoding,

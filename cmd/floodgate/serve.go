@@ -85,7 +85,7 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer lis.Close()
-	so := f.rls.serving.options(stats, rlsServerOptions()...)
+	so := f.rls.serving.options(stats, rlsServerOptions(f.rls.stats.serverStats(stats))...)
 	if err := f.rls.tls.apply(&so, stats); err != nil {
 		return err
 	}

@@ -20,11 +20,11 @@ const rlsStreamWorkers = 256
 
 // rlsServerOptions tune the gRPC server of the RLS for many small unary
 // calls: responses marshalled by generated code, and reused goroutines.
-func rlsServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{
+func rlsServerOptions(extra ...grpc.ServerOption) []grpc.ServerOption {
+	return append([]grpc.ServerOption{
 		grpc.ForceServerCodecV2(ratelimit.Codec{}),
 		grpc.NumStreamWorkers(rlsStreamWorkers),
-	}
+	}, extra...)
 }
 
 // rlsHealthInterval is how often gRPC health re-reads the RLS's health.

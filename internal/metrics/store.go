@@ -14,9 +14,16 @@ import (
 // StoreOptions say where a process's stats go: always to /metrics, and to
 // statsd when Statsd is set.
 type StoreOptions struct {
-	// Statsd is a statsd host:port, reached over TCP as gostats and
-	// envoyproxy/ratelimit do by default; empty: /metrics only.
+	// Statsd is a statsd host:port; empty: /metrics only.
 	Statsd string
+	// StatsdProtocol is "udp" (the default, statsd's own) or "tcp" (what
+	// envoyproxy/ratelimit's USE_STATSD sends).
+	StatsdProtocol string
+	// DogStatsd sends to Statsd in DogStatsD's format over UDP, tags as
+	// DogStatsD tags (envoyproxy/ratelimit's USE_DOG_STATSD).
+	DogStatsd bool
+	// Disabled sends stats nowhere, /metrics included (DISABLE_STATS).
+	Disabled bool
 	// FlushInterval is how often stats are flushed; 10s when zero.
 	FlushInterval time.Duration
 	// Values, if set, is flushed with the store to the same sinks, and
@@ -29,6 +36,9 @@ type StoreOptions struct {
 func (o StoreOptions) withDefaults() StoreOptions {
 	if o.FlushInterval <= 0 {
 		o.FlushInterval = 10 * time.Second
+	}
+	if o.StatsdProtocol == "" {
+		o.StatsdProtocol = "udp"
 	}
 	return o
 }
@@ -43,7 +53,19 @@ func OpenStore(ctx context.Context, o StoreOptions) (gostats.Store, *PrometheusS
 	if o.Text != nil {
 		sinks = append(sinks, o.Text)
 	}
-	if o.Statsd != "" {
+	switch {
+	case o.Disabled:
+		sinks = Fanout{gostats.NewNullSink()}
+	case o.DogStatsd:
+		if o.Statsd == "" {
+			return nil, nil, fmt.Errorf("dogstatsd: no statsd address")
+		}
+		d, err := NewDogStatsdSink(o.Statsd)
+		if err != nil {
+			return nil, nil, err
+		}
+		sinks = append(sinks, d)
+	case o.Statsd != "":
 		host, port, err := net.SplitHostPort(o.Statsd)
 		if err != nil {
 			return nil, nil, fmt.Errorf("statsd address %q: %w", o.Statsd, err)
@@ -52,8 +74,11 @@ func OpenStore(ctx context.Context, o StoreOptions) (gostats.Store, *PrometheusS
 		if err != nil {
 			return nil, nil, fmt.Errorf("statsd address %q: port: %w", o.Statsd, err)
 		}
+		if o.StatsdProtocol != "udp" && o.StatsdProtocol != "tcp" {
+			return nil, nil, fmt.Errorf("statsd %s: protocol %q: want udp or tcp", o.Statsd, o.StatsdProtocol)
+		}
 		sinks = append(sinks, gostats.NewNetSink(gostats.WithStatsdHost(host), gostats.WithStatsdPort(p),
-			gostats.WithLogger(statsdLogger{})))
+			gostats.WithStatsdProtocol(o.StatsdProtocol), gostats.WithLogger(statsdLogger{})))
 	}
 	store := gostats.NewStore(sinks, false)
 	if o.Values != nil {

@@ -17,6 +17,9 @@ type ValueStatsOptions struct {
 	// (its series leave /metrics; a later hit starts it again from zero,
 	// which Prometheus reads as a counter reset). 6 when zero.
 	IdleFlushes int
+	// Tags are appended to every counter's name as gostats serializes
+	// them (TagSuffix), as a tagged scope's counters are.
+	Tags map[string]string
 }
 
 func (o ValueStatsOptions) withDefaults() ValueStatsOptions {
@@ -43,6 +46,7 @@ type ValueStats struct {
 	keys     map[string]*ValueKey
 	overflow *ValueKey
 	counters []string     // the counter names of every key
+	suffix   string       // the tags, serialized, after every counter name
 	sink     gostats.Sink // set by Attach
 	freed    uint64
 }
@@ -77,16 +81,16 @@ func (k *ValueKey) Counter(i int) gostats.Counter { return k.counters[i] }
 // NewValueStats returns an empty ValueStats whose overflow key is named
 // overflow. Every key has the counters named by counters.
 func NewValueStats(o ValueStatsOptions, overflow string, counters []string) *ValueStats {
-	v := &ValueStats{o: o.withDefaults(), keys: map[string]*ValueKey{}}
-	v.overflow = newValueKey(overflow, counters)
+	v := &ValueStats{o: o.withDefaults(), keys: map[string]*ValueKey{}, suffix: TagSuffix(o.Tags)}
 	v.counters = counters
+	v.overflow = v.newValueKey(overflow)
 	return v
 }
 
-func newValueKey(name string, counters []string) *ValueKey {
-	k := &ValueKey{name: name, counters: make([]*valueCounter, len(counters))}
-	for i, c := range counters {
-		k.counters[i] = &valueCounter{name: name + "." + c}
+func (v *ValueStats) newValueKey(name string) *ValueKey {
+	k := &ValueKey{name: name, counters: make([]*valueCounter, len(v.counters))}
+	for i, c := range v.counters {
+		k.counters[i] = &valueCounter{name: name + "." + c + v.suffix}
 	}
 	return k
 }
@@ -120,7 +124,7 @@ func (v *ValueStats) Key(name string, build func(*ValueKey) any) *ValueKey {
 		}
 		return v.overflow
 	}
-	k = newValueKey(name, v.counters)
+	k = v.newValueKey(name)
 	k.Value = build(k)
 	v.keys[name] = k
 	return k
