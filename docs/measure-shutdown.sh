@@ -35,26 +35,25 @@ timed_stop() {
 }
 traffic() { "$tmp/floodgate" bench --addr "127.0.0.1:$1" --rate 200 --duration 3s --baseline=false --keys 50 >/dev/null 2>&1 & }
 
+# start_pair runs $bin's engine and a replica streaming to it, under
+# traffic; e and r are their pids.
+start_pair() {
+	"$bin" engine --redis "$redis" --grpc-addr 127.0.0.1:18591 --http-addr 127.0.0.1:18592 >/dev/null 2>&1 &
+	e=$!
+	listening 18591
+	"$bin" rls --redis "$redis" --engine 127.0.0.1:18591 --grpc-addr 127.0.0.1:18581 --http-addr 127.0.0.1:18582 >/dev/null 2>&1 &
+	r=$!
+	listening 18581
+	traffic 18581
+	sleep 1.5
+}
+
 measure() { # measure LABEL BINARY
 	local label=$1 bin=$2 e r s c x
-	"$bin" engine --redis "$redis" --grpc-addr 127.0.0.1:18591 --http-addr 127.0.0.1:18592 >/dev/null 2>&1 &
-	e=$!
-	listening 18591
-	"$bin" rls --redis "$redis" --engine 127.0.0.1:18591 --grpc-addr 127.0.0.1:18581 --http-addr 127.0.0.1:18582 >/dev/null 2>&1 &
-	r=$!
-	listening 18581
-	traffic 18581
-	sleep 1.5
+	start_pair
 	timed_stop "$label engine (a replica streaming to it)" $e
 	timed_stop "$label rls (its engine gone)" $r
-	"$bin" engine --redis "$redis" --grpc-addr 127.0.0.1:18591 --http-addr 127.0.0.1:18592 >/dev/null 2>&1 &
-	e=$!
-	listening 18591
-	"$bin" rls --redis "$redis" --engine 127.0.0.1:18591 --grpc-addr 127.0.0.1:18581 --http-addr 127.0.0.1:18582 >/dev/null 2>&1 &
-	r=$!
-	listening 18581
-	traffic 18581
-	sleep 1.5
+	start_pair
 	timed_stop "$label rls (under traffic, streaming to its engine)" $r
 	timed_stop "$label engine" $e
 	"$bin" serve --redis "$redis" --grpc-addr 127.0.0.1:18681 --http-addr 127.0.0.1:18682 >/dev/null 2>&1 &
