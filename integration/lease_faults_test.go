@@ -112,11 +112,16 @@ func TestLeasesHoldTheLimitWhenAnEngineDies(t *testing.T) {
 	g := grantedOf(t, c, "wide", value)
 	lost := 3 * ((wideLimit-atKill)/6 + 1)
 	t.Logf("engine 0 killed at %d admitted; %d admitted of %d, %d granted in Redis (at most %d lost)", atKill, n, wideLimit, g, lost)
-	if n > wideLimit+wideOverdraft || n < wideLimit-lost {
-		t.Errorf("admitted %d, want within [%d, %d]", n, wideLimit-lost, wideLimit+wideOverdraft)
+	// A replica that finds no engine stream up for a moment (the race
+	// detector slows its move to the other engine) admits its fallback
+	// share meanwhile: the bound is then the fallback's, the overdraft plus
+	// (N−1)·⌈remaining/(2N)⌉ (README, "How it counts").
+	most := wideLimit + wideOverdraft + 2*((wideLimit-atKill+5)/6)
+	if n > most || n < wideLimit-lost {
+		t.Errorf("admitted %d, want within [%d, %d]", n, wideLimit-lost, most)
 	}
-	if g > wideLimit+wideOverdraft || g-n > lost {
-		t.Errorf("%d granted in Redis for %d admitted: over %d, or over %d lost", g, n, wideLimit+wideOverdraft, lost)
+	if g > most || g-n > lost {
+		t.Errorf("%d granted in Redis for %d admitted: over %d, or over %d lost", g, n, most, lost)
 	}
 }
 
