@@ -78,12 +78,17 @@ func redisWith(t testing.TB, extra func() []string) *Server {
 func Memcached(t testing.TB) *Server {
 	t.Helper()
 	return startOnFreePort(t, func(port int) *Server {
-		args := []string{"-l", "127.0.0.1", "-p", strconv.Itoa(port), "-U", "0", "-m", "16"}
-		if os.Geteuid() == 0 {
-			args = append(args, "-u", "root")
-		}
-		return newServer(t, port, need(t, "memcached"), args, nil)
+		return newServer(t, port, need(t, "memcached"), memcachedArgs(port), nil)
 	})
+}
+
+// memcachedArgs run memcached on port of 127.0.0.1 alone, TCP only, small.
+func memcachedArgs(port int, extra ...string) []string {
+	args := []string{"-l", "127.0.0.1", "-p", strconv.Itoa(port), "-U", "0", "-m", "16"}
+	if os.Geteuid() == 0 {
+		args = append(args, "-u", "root")
+	}
+	return append(args, extra...)
 }
 
 // startOnFreePort starts the server build makes on a free port, and on
@@ -123,11 +128,16 @@ func ping(addr string) error {
 	if err != nil {
 		return err
 	}
+	return answersVersion(c)
+}
+
+// answersVersion sends "version" on c, waits for a line back, and closes c.
+func answersVersion(c net.Conn) error {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(500 * time.Millisecond))
 	if _, err := c.Write([]byte("version\r\n")); err != nil {
 		return err
 	}
-	_, err = bufio.NewReader(c).ReadString('\n')
+	_, err := bufio.NewReader(c).ReadString('\n')
 	return err
 }

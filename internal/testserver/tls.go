@@ -1,7 +1,6 @@
 package testserver
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -73,18 +72,12 @@ func tlsBuilt(t testing.TB, bin, dir string) bool {
 	return !strings.Contains(string(out), "Bad directive")
 }
 
-// tlsPing pings over TLS, presenting the client certificates given.
+// tlsPing is ping over TLS, presenting the client certificates given.
 func tlsPing(addr string, roots *x509.CertPool, certs ...tls.Certificate) error {
 	d := &net.Dialer{Timeout: 200 * time.Millisecond}
 	c, err := tls.DialWithDialer(d, "tcp", addr, &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", Certificates: certs})
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(500 * time.Millisecond))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	_, err = bufio.NewReader(c).ReadString('\n')
-	return err
+	return answersVersion(c)
 }
