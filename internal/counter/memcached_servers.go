@@ -3,16 +3,13 @@ package counter
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"maps"
 	"net"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -77,11 +74,11 @@ func ParseMemcached(s string) (MemcachedServers, error) {
 	if err != nil {
 		return ms, errors.New("memcached URL: query: malformed")
 	}
+	var tq *tlsfiles.URLQuery
 	if useTLS {
-		ms.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+		tq = tlsfiles.NewURLQuery()
+		ms.TLS = tq.Config
 	}
-	var certFile, keyFile string
-	skipHostname := false
 	for _, name := range slices.Sorted(maps.Keys(q)) {
 		v := q.Get(name)
 		switch {
@@ -90,47 +87,27 @@ func ParseMemcached(s string) (MemcachedServers, error) {
 		case name == "refresh" && !srv:
 			return ms, errors.New("memcached URL: query refresh: needs memcached+srv://")
 		}
+		if tq != nil {
+			if known, err := tq.Set(name, v); known {
+				if err != nil {
+					return ms, fmt.Errorf("memcached URL: %w", err)
+				}
+				continue
+			}
+		}
 		switch name {
 		case "refresh":
 			if ms.SRVRefresh, err = time.ParseDuration(v); err != nil || ms.SRVRefresh < 0 {
 				return ms, fmt.Errorf("memcached URL: query refresh: %q is not a duration such as 30s", v)
 			}
-		case "tls_ca":
-			pem, err := os.ReadFile(v)
-			if err != nil {
-				return ms, fmt.Errorf("memcached URL: query tls_ca: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return ms, fmt.Errorf("memcached URL: query tls_ca: no PEM certificate in %s", v)
-			}
-			ms.TLS.RootCAs = pool
-		case "tls_cert":
-			certFile = v
-		case "tls_key":
-			keyFile = v
-		case "tls_server_name":
-			ms.TLS.ServerName = v
-		case "tls_skip_hostname_verification":
-			if skipHostname, err = strconv.ParseBool(v); err != nil {
-				return ms, fmt.Errorf("memcached URL: query tls_skip_hostname_verification: %q is not true or false", v)
-			}
 		default:
 			return ms, fmt.Errorf("memcached URL: query %s: unknown parameter", name)
 		}
 	}
-	if (certFile == "") != (keyFile == "") {
-		return ms, errors.New("memcached URL: query tls_cert and tls_key: give both, or neither")
-	}
-	if certFile != "" {
-		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			return ms, fmt.Errorf("memcached URL: query tls_cert, tls_key: %w", err)
+	if tq != nil {
+		if err := tq.Finish(); err != nil {
+			return ms, fmt.Errorf("memcached URL: %w", err)
 		}
-		ms.TLS.Certificates = []tls.Certificate{pair}
-	}
-	if skipHostname {
-		tlsfiles.VerifyChainOnly(ms.TLS)
 	}
 	return ms, nil
 }

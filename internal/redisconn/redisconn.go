@@ -15,14 +15,11 @@
 package redisconn
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"maps"
 	"net"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -212,17 +209,23 @@ func parseQuery(opts *redis.UniversalOptions, m mode, useTLS bool, raw string) e
 	if err != nil {
 		return errors.New("query: malformed")
 	}
-	var tlsConf *tls.Config
+	var tq *tlsfiles.URLQuery
 	if useTLS {
-		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12}
-		opts.TLSConfig = tlsConf
+		tq = tlsfiles.NewURLQuery()
+		opts.TLSConfig = tq.Config
 	}
-	var certFile, keyFile string
-	skipHostname := false
 	for _, name := range slices.Sorted(maps.Keys(q)) {
 		v := q.Get(name)
 		if strings.HasPrefix(name, "tls_") && !useTLS {
 			return fmt.Errorf("query %s: needs a TLS scheme (rediss://...)", name)
+		}
+		if tq != nil {
+			if known, err := tq.Set(name, v); known {
+				if err != nil {
+					return err
+				}
+				continue
+			}
 		}
 		if strings.HasPrefix(name, "sentinel_") && m != sentinel {
 			return fmt.Errorf("query %s: needs redis+sentinel://", name)
@@ -245,36 +248,16 @@ func parseQuery(opts *redis.UniversalOptions, m mode, useTLS bool, raw string) e
 			if opts.ReadTimeout, err = parseDuration(v); err != nil {
 				return fmt.Errorf("query read_timeout: %w", err)
 			}
-		case "tls_ca":
-			pem, err := os.ReadFile(v)
-			if err != nil {
-				return fmt.Errorf("query tls_ca: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return fmt.Errorf("query tls_ca: no PEM certificate in %s", v)
-			}
-			tlsConf.RootCAs = pool
 		case "db":
 			db, err := strconv.Atoi(v)
 			if err != nil || db < 0 {
 				return fmt.Errorf("query db: %q is not a number >= 0", v)
 			}
 			opts.DB = db
-		case "tls_cert":
-			certFile = v
-		case "tls_key":
-			keyFile = v
-		case "tls_skip_hostname_verification":
-			if skipHostname, err = strconv.ParseBool(v); err != nil {
-				return fmt.Errorf("query tls_skip_hostname_verification: %q is not true or false", v)
-			}
 		case "tls_insecure":
-			if tlsConf.InsecureSkipVerify, err = strconv.ParseBool(v); err != nil {
+			if tq.Config.InsecureSkipVerify, err = strconv.ParseBool(v); err != nil {
 				return fmt.Errorf("query tls_insecure: %q is not true or false", v)
 			}
-		case "tls_server_name":
-			tlsConf.ServerName = v
 		case "sentinel_username":
 			opts.SentinelUsername = v
 		case "sentinel_password":
@@ -287,16 +270,10 @@ func parseQuery(opts *redis.UniversalOptions, m mode, useTLS bool, raw string) e
 			return fmt.Errorf("query %s: unknown parameter", name)
 		}
 	}
-	if tlsConf == nil {
+	if tq == nil {
 		return nil
 	}
-	if err := loadClientCert(tlsConf, certFile, keyFile); err != nil {
-		return err
-	}
-	if skipHostname {
-		tlsfiles.VerifyChainOnly(tlsConf)
-	}
-	return nil
+	return tq.Finish()
 }
 
 // parseDuration accepts a Go duration ("500ms") or whole seconds ("5").
