@@ -24,8 +24,11 @@ Commands:
   bench          load-test an RLS and compare it with a constant-OK baseline
   version        print the version and revision (also --version)
 
-With no command, floodgate serves the example policies built into the binary.
-Every flag also reads from FLOODGATE_<FLAG> (for --grpc-addr: FLOODGATE_GRPC_ADDR).
+With no command, floodgate serves the example policies built into the binary, or,
+when envoyproxy/ratelimit's variables (RUNTIME_ROOT, REDIS_URL, ...) are set, what
+they say, as envoyproxy/ratelimit would (serve --ratelimit-env).
+Every flag also reads from FLOODGATE_<FLAG> (for --grpc-addr: FLOODGATE_GRPC_ADDR),
+which wins over envoyproxy/ratelimit's variables.
 Run 'floodgate COMMAND -h' for a command's flags.
 `
 

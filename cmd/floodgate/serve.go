@@ -30,6 +30,7 @@ type serveFlags struct {
 	flush         time.Duration
 	memoryBytes   int
 	maxDecisions  int
+	env           ratelimitEnv
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -45,6 +46,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.flush, "flush-interval", 20*time.Millisecond, "async mode: how often the engine adds hits to the counters and publishes decisions")
 	fs.IntVar(&f.maxDecisions, "max-decisions", 100_000, "async mode: most throttle decisions the engine keeps in force; further ones are refused and counted while their hits are still counted")
 	fs.IntVar(&f.memoryBytes, "counter-memory-bytes", 256<<20, "most bytes the in-process counters hold (without --redis/--memcached); over it counters are evicted and counted")
+	f.env.register(fs)
 }
 
 func (f *serveFlags) check() error {
@@ -70,9 +72,13 @@ func runServe(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := f.env.apply(fs); err != nil {
+		return err
+	}
 	if err := f.rls.log.install(); err != nil {
 		return err
 	}
+	f.env.log()
 	stats, prom, err := f.rls.stats.open(ctx)
 	if err != nil {
 		return fmt.Errorf("stats: %w", err)
