@@ -118,6 +118,9 @@ func (s *Service) policyHealth(ok bool, detail map[string]any) (bool, map[string
 	return ok, out
 }
 
+// PoliciesHandler serves /rlconfig alone, for another listener.
+func (s *Service) PoliciesHandler() http.Handler { return http.HandlerFunc(s.servePolicies) }
+
 func (s *Service) servePolicies(w http.ResponseWriter, r *http.Request) {
 	switch f := r.URL.Query().Get("format"); f {
 	case "", "text":

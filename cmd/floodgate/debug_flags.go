@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net/http"
 
 	gostats "github.com/lyft/gostats"
 
@@ -15,7 +16,8 @@ import (
 // debugFlags open a role's debug listener: pprof and /stats
 // (envoyproxy/ratelimit's DEBUG_HOST/DEBUG_PORT).
 type debugFlags struct {
-	addr string
+	addr   string
+	server *serving.DebugServer // nil without --debug-addr
 }
 
 func (f *debugFlags) register(fs *flag.FlagSet) {
@@ -45,5 +47,13 @@ func (f *debugFlags) start(ctx context.Context, store gostats.Store, text *metri
 	}
 	slog.Info("debug listening", "addr", d.Addr().String())
 	context.AfterFunc(ctx, func() { d.Close() })
+	f.server = d
 	return nil
+}
+
+// handle adds an endpoint to the debug listener, if there is one.
+func (f *debugFlags) handle(path, what string, h http.Handler) {
+	if f.server != nil {
+		f.server.Handle(path, what, h)
+	}
 }

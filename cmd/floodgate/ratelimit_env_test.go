@@ -139,6 +139,10 @@ func TestBareFloodgateTakesEnvoyproxyEnvironment(t *testing.T) {
 			if code := httpStatus(t, "http://"+addrs.debug+"/stats"); code != 200 {
 				t.Errorf("debug /stats: %d", code)
 			}
+			// /rlconfig on the debug port, where envoyproxy/ratelimit has it.
+			if body := getBody(t, "http://"+addrs.debug+"/rlconfig"); !strings.Contains(body, "rl.source_cluster_proxy.destination_cluster_mock: unit=MINUTE requests_per_unit=2") {
+				t.Errorf("debug /rlconfig: %q", body)
+			}
 			testkit.Eventually(t, "the over-limit stat on statsd over TCP", func() bool {
 				return statsd.has("ratelimit.service.rate_limit.rl.source_cluster_proxy.destination_cluster_mock.over_limit:1|c")
 			})

@@ -45,9 +45,10 @@ func (f *rlsFlags) register(fs *flag.FlagSet) {
 	f.serving.register(fs, rlsMaxConnectionAge)
 }
 
-// newService builds the RLS these flags describe over limiter.
+// newService builds the RLS these flags describe over limiter, and adds
+// its /rlconfig to the debug listener, where envoyproxy/ratelimit has it.
 func newService(f *rlsFlags, limiter ratelimit.Limiter, stats gostats.Scope) *ratelimit.Service {
-	return ratelimit.NewService(ratelimit.Options{
+	svc := ratelimit.NewService(ratelimit.Options{
 		Limiter:                limiter,
 		Stats:                  stats,
 		StatsTags:              f.stats.tags,
@@ -60,4 +61,6 @@ func newService(f *rlsFlags, limiter ratelimit.Limiter, stats gostats.Scope) *ra
 		Headers:                f.headers,
 		Metadata:               f.metadata.mode,
 	})
+	f.stats.debug.handle("/rlconfig", "print out the currently loaded configuration for debugging", svc.PoliciesHandler())
+	return svc
 }

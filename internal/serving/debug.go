@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"slices"
+	"sync"
 	"time"
 )
 
@@ -18,10 +20,15 @@ import (
 type DebugServer struct {
 	lis  net.Listener
 	srv  *http.Server
+	mux  *http.ServeMux
 	done chan struct{}
+
+	mu        sync.Mutex
+	endpoints [][2]string // path, what: "/" lists them
 }
 
-// debugEndpoints are what "/" lists, as envoyproxy/ratelimit's does.
+// debugEndpoints are what "/" lists, as envoyproxy/ratelimit's does,
+// before those added by Handle.
 var debugEndpoints = [][2]string{
 	{"/debug/pprof/", "root of various pprof endpoints. hit for help."},
 	{"/debug/pprof/profile", "CPU profiling endpoint"},
@@ -53,15 +60,17 @@ func StartDebug(addr string, writeStats func(io.Writer)) (*DebugServer, error) {
 			writeStats(w)
 		}
 	})
+	// No write timeout: a CPU profile or a trace streams for as long as
+	// its ?seconds= asks.
+	d := &DebugServer{lis: lis, mux: mux, done: make(chan struct{}), endpoints: slices.Clone(debugEndpoints),
+		srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second}}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
-		for _, e := range debugEndpoints {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		for _, e := range d.endpoints {
 			fmt.Fprintf(w, "%s: %s\n", e[0], e[1])
 		}
 	})
-	// No write timeout: a CPU profile or a trace streams for as long as
-	// its ?seconds= asks.
-	d := &DebugServer{lis: lis, done: make(chan struct{}),
-		srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second}}
 	go func() {
 		defer close(d.done)
 		if err := d.srv.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
@@ -70,6 +79,16 @@ func StartDebug(addr string, writeStats func(io.Writer)) (*DebugServer, error) {
 		}
 	}()
 	return d, nil
+}
+
+// Handle adds an endpoint once the role has it to serve (the RLS's
+// /rlconfig, as envoyproxy/ratelimit's debug listener has it), listed on
+// "/" with what it does.
+func (d *DebugServer) Handle(path, what string, h http.Handler) {
+	d.mux.Handle("GET "+path, h)
+	d.mu.Lock()
+	d.endpoints = append(d.endpoints, [2]string{path, what})
+	d.mu.Unlock()
 }
 
 // Addr is the bound address.

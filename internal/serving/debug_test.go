@@ -42,6 +42,16 @@ func TestDebugServer(t *testing.T) {
 	if code, body := get(t, base+"/debug/pprof/goroutine?debug=1"); code != 200 || !strings.Contains(body, "goroutine profile:") {
 		t.Errorf("/debug/pprof/goroutine: %d %.80q", code, body)
 	}
+	d.Handle("/rlconfig", "print out the currently loaded configuration for debugging",
+		http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			io.WriteString(w, "api.path: unit=SECOND requests_per_unit=2\n")
+		}))
+	if code, body := get(t, base+"/rlconfig"); code != 200 || body != "api.path: unit=SECOND requests_per_unit=2\n" {
+		t.Errorf("/rlconfig: %d %q", code, body)
+	}
+	if _, body := get(t, base+"/"); !strings.HasSuffix(body, "/rlconfig: print out the currently loaded configuration for debugging\n") {
+		t.Errorf("/ does not list an added endpoint: %q", body)
+	}
 	if code, _ := get(t, base+"/nothing"); code != 404 {
 		t.Errorf("/nothing: %d, want 404", code)
 	}
