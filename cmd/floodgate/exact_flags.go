@@ -50,7 +50,8 @@ func (f *serveFlags) openExact(stats gostats.Scope) (*serveRole, error) {
 		return nil, fmt.Errorf("counter store %s: %w", loc.Name(), err)
 	}
 	closers := []func() error{store.Close}
-	o := ratelimit.ExactOptions{OnStoreDown: f.exact.onStoreDown, Replicas: f.exact.replicas, Stats: stats}
+	o := ratelimit.ExactOptions{OnStoreDown: f.exact.onStoreDown, Replicas: f.exact.replicas, Stats: stats,
+		StopIncrementOverLimit: f.rls.stopIncr.on}
 	if o.OnStoreDown == ratelimit.StoreDownLocal {
 		local := counter.NewMemoryWith(counter.MemoryOptions{MaxBytes: f.memoryBytes})
 		o.Local = local
