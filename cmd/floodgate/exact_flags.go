@@ -39,8 +39,9 @@ func (f *serveFlags) openExact(stats gostats.Scope) (*serveRole, error) {
 		return nil, errors.New("--redis and --memcached: give one counter store, not both")
 	}
 	loc := counter.Location{RedisURL: first(f.redis.urls()), PerSecondRedisURL: f.perSecond, Batched: true,
-		Memory:  counter.MemoryOptions{MaxBytes: f.memoryBytes},
-		Breaker: &counter.BreakerOptions{Timeout: f.exact.storeTimeout, Stats: stats.Scope("exact"), Logger: slog.Default()}}
+		Memory:    counter.MemoryOptions{MaxBytes: f.memoryBytes},
+		Breaker:   &counter.BreakerOptions{Timeout: f.exact.storeTimeout, Stats: stats.Scope("exact"), Logger: slog.Default()},
+		PoolStats: stats.ScopeWithTags("ratelimit", f.rls.stats.tags)}
 	if err := useMemcached(&loc, f.memcached); err != nil {
 		return nil, err
 	}
