@@ -15,7 +15,7 @@ import (
 )
 
 // Where each key is valid. envoyproxy/ratelimit reads every key at exactly
-// one of these levels; Floodgate adds quota_mode and metadata to descriptors.
+// one of these levels; Floodgate adds metadata to descriptors.
 var (
 	topKeys        = []string{"domain", "descriptors"}
 	descriptorKeys = []string{"key", "value", "rate_limit", "descriptors", "shadow_mode", "detailed_metric", "value_to_metric", "share_threshold", "quota_mode", "metadata"}

@@ -68,8 +68,8 @@ type Limit struct {
 	RequestsPerUnit uint32 // 0 means every request is over the limit
 	Unit            Unit
 	Unlimited       bool
-	ShadowMode      bool // the rule's own shadow_mode
-	QuotaMode       bool
+	ShadowMode      bool     // the rule's own shadow_mode
+	QuotaMode       bool     // over the limit: reported, never denied
 	Replaces        []string // names of limits this one replaces
 	DetailedMetric  bool
 

@@ -34,6 +34,11 @@ type ExactOptions struct {
 	Replicas int
 	// Stats is the root scope: the outcomes go under exact.store_down.
 	Stats gostats.Scope
+	// StopIncrementOverLimit counts, when a request would pass the limit of
+	// any of its descriptors, only those descriptors' hits (envoyproxy/
+	// ratelimit's STOP_CACHE_KEY_INCREMENT_WHEN_OVERLIMIT); it costs a read
+	// round trip per request.
+	StopIncrementOverLimit bool
 }
 
 func (o ExactOptions) withDefaults() ExactOptions {
@@ -74,7 +79,13 @@ func (l *ExactLimiter) Limit(ctx context.Context, items []*Item) error {
 			Expiry: time.Duration(it.Unit.Seconds()) * time.Second,
 		}
 	}
-	err := l.store.Add(ctx, incs, counts)
+	var err error
+	if l.o.StopIncrementOverLimit {
+		err = l.stopIncrementsOverLimit(ctx, items, incs)
+	}
+	if err == nil {
+		err = l.store.Add(ctx, incs, counts)
+	}
 	if errors.Is(err, counter.ErrStoreDown) {
 		return l.storeDown(ctx, items, incs, counts)
 	}

@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -35,25 +36,32 @@ func (h HeaderOptions) withDefaults() HeaderOptions {
 	return h
 }
 
-// add reports the most restrictive limit of the response: the descriptor
-// with the fewest requests remaining.
-func (h HeaderOptions) add(resp *rlsv3.RateLimitResponse) {
+// add reports one descriptor's limit, chosen as envoyproxy/ratelimit's
+// minimumDescriptor (src/service/ratelimit.go): the last descriptor that
+// denies the request (denied, -1 for none), else the first with the fewest
+// requests remaining. A quota descriptor over its limit denies nothing: it
+// competes by what it has left, 0.
+func (h HeaderOptions) add(resp *rlsv3.RateLimitResponse, denied int) {
 	if !h.Enabled {
 		return
 	}
 	var tightest *rlsv3.RateLimitResponse_DescriptorStatus
+	least := uint32(math.MaxUint32)
 	var policies []string
 	for _, st := range resp.Statuses {
 		if st.CurrentLimit == nil {
 			continue
 		}
-		if tightest == nil || st.LimitRemaining < tightest.LimitRemaining {
-			tightest = st
+		if st.LimitRemaining < least {
+			tightest, least = st, st.LimitRemaining
 		}
 		if h.Policy != "" {
 			window := windowSeconds(st.CurrentLimit.Unit)
 			policies = append(policies, strconv.FormatUint(uint64(st.CurrentLimit.RequestsPerUnit), 10)+";w="+strconv.FormatInt(window, 10))
 		}
+	}
+	if denied >= 0 {
+		tightest = resp.Statuses[denied]
 	}
 	if tightest == nil {
 		return

@@ -30,6 +30,11 @@ type Item struct {
 	Key         string
 	WindowStart int64 // Unix seconds
 	Hits        uint64
+	// Quota reports a descriptor in quota mode (its rule's quota_mode, or
+	// the service's QuotaMode): over its limit it does not deny the
+	// request, so a Limiter that spares a denied request's other items
+	// must charge them when only quota items are over.
+	Quota bool
 
 	// Count is set by the Limiter: the window's count including Hits.
 	Count uint64

@@ -104,6 +104,7 @@ func (r *request) match(s *Service, req *rlsv3.RateLimitRequest, now time.Time) 
 			Override:        res.Override,
 			WindowStart:     res.WindowStart,
 			Hits:            hits,
+			Quota:           s.quota || c.limit.QuotaMode,
 		})
 		c.item = len(r.storage) - 1
 		c.stats = s.statsFor(r.served, domain, d.GetEntries(), c.limit)
@@ -144,8 +145,8 @@ func (r *request) respond(s *Service, req *rlsv3.RateLimitRequest, now time.Time
 	}
 	// One allocation for every status of the response.
 	statuses := make([]rlsv3.RateLimitResponse_DescriptorStatus, len(r.checks))
-	var quotas, quotasOver int
 	var overQuota []int
+	denied := -1
 	for i := range r.checks {
 		c := &r.checks[i]
 		st := &statuses[i]
@@ -160,23 +161,28 @@ func (r *request) respond(s *Service, req *rlsv3.RateLimitRequest, now time.Time
 		case c.item < 0:
 			continue
 		}
-		over := s.judge(r.served, c, &r.storage[c.item], st, now)
-		if c.limit.QuotaMode {
-			quotas++
-			if over {
-				quotasOver++
-				overQuota = append(overQuota, i)
-			}
-		} else if over && st.Code == rlsv3.RateLimitResponse_OVER_LIMIT {
-			resp.OverallCode = rlsv3.RateLimitResponse_OVER_LIMIT
+		// A shadow_mode descriptor over its limit is answered OK by judge
+		// and is no quota violation either, as there.
+		if !s.judge(r.served, c, &r.storage[c.item], st, now) || st.Code != rlsv3.RateLimitResponse_OVER_LIMIT {
+			continue
 		}
-	}
-	// Quota descriptors deny only when every one of them is exhausted.
-	if quotas > 0 && quotasOver == quotas {
+		if s.quota || c.limit.QuotaMode {
+			overQuota = append(overQuota, i)
+			continue
+		}
 		resp.OverallCode = rlsv3.RateLimitResponse_OVER_LIMIT
+		denied = i
+	}
+	s.headers.add(resp, denied)
+	// A quota descriptor over its limit never denies (envoyproxy/ratelimit's
+	// src/service/ratelimit.go): its status becomes OK with only its limit
+	// and what remains of it, and its index goes to quotaModeViolations.
+	// The headers above were chosen from its status as counted, as there.
+	for _, i := range overQuota {
+		statuses[i].Code = rlsv3.RateLimitResponse_OK
+		statuses[i].DurationUntilReset = nil
 	}
 	resp.DynamicMetadata = r.metadata(s.metadata, req, overQuota)
-	s.headers.add(resp)
 	return resp
 }
 

@@ -50,6 +50,10 @@ type Options struct {
 	// would have been limited (global_shadow_mode).
 	ShadowMode bool
 
+	// QuotaMode makes every descriptor a quota_mode one (envoyproxy/ratelimit's
+	// QUOTA_MODE): over its limit it is reported, never denied.
+	QuotaMode bool
+
 	// HealthyWithoutPolicies keeps health SERVING while no domain is in
 	// force (envoyproxy/ratelimit's FORCE_START_WITHOUT_INITIAL_CONFIG);
 	// by default such a service is not healthy.
@@ -90,6 +94,7 @@ type Service struct {
 	limiter    Limiter
 	keys       policy.KeyFormat
 	shadow     bool
+	quota      bool // every descriptor in quota mode
 	noPolicyOK bool // healthy while no domain is in force
 	nearRatio  float64
 	metadata   MetadataMode
@@ -111,6 +116,7 @@ func NewService(opts Options) *Service {
 		limiter:    opts.Limiter,
 		keys:       keyFormat(opts),
 		shadow:     opts.ShadowMode,
+		quota:      opts.QuotaMode,
 		noPolicyOK: opts.HealthyWithoutPolicies,
 		nearRatio:  opts.NearLimitRatio,
 		metadata:   opts.Metadata,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -285,19 +286,53 @@ func TestResponses(t *testing.T) {
 	}
 }
 
-func TestQuotaDescriptorsDenyWhenAllAreOver(t *testing.T) {
+// As envoyproxy/ratelimit's src/service/ratelimit.go (shouldRateLimitWorker):
+// a quota_mode descriptor over its limit never makes the answer OVER_LIMIT;
+// its status is OK with its limit and limit_remaining kept (no
+// duration_until_reset), and only an ordinary descriptor denies.
+func TestQuotaDescriptorsNeverDeny(t *testing.T) {
 	r := startRLS(t, Options{}, testPolicy)
 	both := []*ratelimitv3.RateLimitDescriptor{desc("quota_a", "x"), desc("quota_b", "x")}
-	// quota_a alone, then both: quota_a is over, quota_b is not, so no denial.
-	r.call(t, "api", desc("quota_a", "y"))
-	if got := codesOf(r.call(t, "api", desc("quota_a", "y"), desc("quota_b", "y"))); got != "OK OVER_LIMIT OK" {
-		t.Fatalf("one quota of two over: %s, want overall OK", got)
-	}
 	if got := codesOf(r.call(t, "api", both...)); got != "OK OK OK" {
 		t.Fatalf("first: %s", got)
 	}
-	if got := codesOf(r.call(t, "api", both...)); got != "OVER_LIMIT OVER_LIMIT OVER_LIMIT" {
-		t.Fatalf("second: %s, want all over", got)
+	resp := r.call(t, "api", both...)
+	if got := codesOf(resp); got != "OK OK OK" {
+		t.Fatalf("both quotas over: %s, want every status and the answer OK", got)
+	}
+	for i, st := range resp.Statuses {
+		if st.GetCurrentLimit().GetRequestsPerUnit() != 1 || st.LimitRemaining != 0 || st.DurationUntilReset != nil {
+			t.Errorf("status %d = %v, want limit 1, remaining 0 and no duration_until_reset", i, st)
+		}
+	}
+	r.call(t, "api", desc("blocked", "b"))
+	if got := codesOf(r.call(t, "api", desc("quota_a", "x"), desc("blocked", "b"))); got != "OVER_LIMIT OK OVER_LIMIT" {
+		t.Fatalf("a quota and an ordinary descriptor over: %s, want the ordinary one to deny", got)
+	}
+}
+
+// QuotaMode is envoyproxy/ratelimit's QUOTA_MODE: every descriptor in quota
+// mode. quotaModeEnabled still reports only rules with quota_mode, as
+// ratelimitToMetadata does there.
+func TestGlobalQuotaMode(t *testing.T) {
+	r := startRLS(t, Options{QuotaMode: true, Metadata: MetadataRequest}, testPolicy)
+	r.call(t, "api", desc("blocked", "b"))
+	resp := r.call(t, "api", desc("remote_address", "h"), desc("blocked", "b"))
+	if got := codesOf(resp); got != "OK OK OK" {
+		t.Fatalf("global quota mode, one descriptor over: %s, want OK", got)
+	}
+	md := resp.DynamicMetadata.AsMap()
+	if v := md["quotaModeViolations"]; !reflect.DeepEqual(v, []any{float64(1)}) {
+		t.Errorf("quotaModeViolations = %v, want [1]", v)
+	}
+	if md["quotaModeEnabled"] != false {
+		t.Errorf("quotaModeEnabled = %v, want false: no rule has quota_mode", md["quotaModeEnabled"])
+	}
+	// Shadow mode answers OK first: a shadow descriptor over is no violation.
+	r.call(t, "api", desc("shadow", "s"))
+	md = r.call(t, "api", desc("shadow", "s")).DynamicMetadata.AsMap()
+	if v, ok := md["quotaModeViolations"]; ok {
+		t.Errorf("shadow descriptor over: quotaModeViolations = %v, want none", v)
 	}
 }
 
@@ -402,6 +437,38 @@ func TestInvalidRequests(t *testing.T) {
 		_, err := r.client.ShouldRateLimit(context.Background(), tc.req)
 		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("err = %v, want InvalidArgument %q", err, tc.want)
+		}
+	}
+}
+
+func headersOf(resp *rlsv3.RateLimitResponse) map[string]string {
+	got := map[string]string{}
+	for _, h := range resp.ResponseHeadersToAdd {
+		got[h.Key] = h.Value
+	}
+	return got
+}
+
+// The headers describe envoyproxy/ratelimit's minimumDescriptor
+// (src/service/ratelimit.go): the last descriptor that denies, else the
+// first with the fewest remaining; a quota descriptor over its limit only
+// competes by its remaining 0, with the reset of its window.
+func TestResponseHeadersChooseAsEnvoyRatelimit(t *testing.T) {
+	r := startRLS(t, Options{Headers: HeaderOptions{Enabled: true}}, testPolicy)
+	r.call(t, "api", desc("quota_a", "q"))
+	r.call(t, "api", desc("blocked", "b"))
+	for _, tc := range []struct {
+		name  string
+		descs []*ratelimitv3.RateLimitDescriptor
+		want  map[string]string
+	}{
+		{"quota over, ordinary under", []*ratelimitv3.RateLimitDescriptor{desc("remote_address", "h"), desc("quota_a", "q")},
+			map[string]string{"RateLimit-Limit": "1", "RateLimit-Remaining": "0", "RateLimit-Reset": "40"}},
+		{"quota over first, then a denial", []*ratelimitv3.RateLimitDescriptor{desc("quota_a", "q"), desc("blocked", "b")},
+			map[string]string{"RateLimit-Limit": "0", "RateLimit-Remaining": "0", "RateLimit-Reset": "40"}},
+	} {
+		if got := headersOf(r.call(t, "api", tc.descs...)); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: headers %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

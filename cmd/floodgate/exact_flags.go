@@ -39,8 +39,9 @@ func (f *serveFlags) openExact(stats gostats.Scope) (*serveRole, error) {
 		return nil, errors.New("--redis and --memcached: give one counter store, not both")
 	}
 	loc := counter.Location{RedisURL: first(f.redis.urls()), PerSecondRedisURL: f.perSecond, Batched: true,
-		Memory:  counter.MemoryOptions{MaxBytes: f.memoryBytes},
-		Breaker: &counter.BreakerOptions{Timeout: f.exact.storeTimeout, Stats: stats.Scope("exact"), Logger: slog.Default()}}
+		Memory:    counter.MemoryOptions{MaxBytes: f.memoryBytes},
+		Breaker:   &counter.BreakerOptions{Timeout: f.exact.storeTimeout, Stats: stats.Scope("exact"), Logger: slog.Default()},
+		PoolStats: stats.ScopeWithTags("ratelimit", f.rls.stats.tags)}
 	if err := useMemcached(&loc, f.memcached); err != nil {
 		return nil, err
 	}
@@ -50,7 +51,8 @@ func (f *serveFlags) openExact(stats gostats.Scope) (*serveRole, error) {
 		return nil, fmt.Errorf("counter store %s: %w", loc.Name(), err)
 	}
 	closers := []func() error{store.Close}
-	o := ratelimit.ExactOptions{OnStoreDown: f.exact.onStoreDown, Replicas: f.exact.replicas, Stats: stats}
+	o := ratelimit.ExactOptions{OnStoreDown: f.exact.onStoreDown, Replicas: f.exact.replicas, Stats: stats,
+		StopIncrementOverLimit: f.rls.stopIncr.on}
 	if o.OnStoreDown == ratelimit.StoreDownLocal {
 		local := counter.NewMemoryWith(counter.MemoryOptions{MaxBytes: f.memoryBytes})
 		o.Local = local

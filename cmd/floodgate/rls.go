@@ -28,6 +28,9 @@ func runRLS(ctx context.Context, args []string) error {
 	if err := f.log.install(); err != nil {
 		return err
 	}
+	if err := f.stopIncr.check("async"); err != nil {
+		return err
+	}
 	groups := af.groups()
 	if len(groups) == 0 {
 		return errors.New("--engine: an RLS replica needs at least one throttle engine")

@@ -17,6 +17,8 @@ type rlsFlags struct {
 	prefix    string
 	encoding  policy.KeyEncoding
 	shadow    bool
+	quota     quotaFlags
+	stopIncr  stopIncrementFlag
 	nearRatio float64
 	headers   ratelimit.HeaderOptions
 	metadata  metadataFlag
@@ -33,6 +35,8 @@ func (f *rlsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.prefix, "key-prefix", "", "prefix of every counter key")
 	fs.Var(&f.encoding, "key-encoding", "how counter keys join their parts: compat (as envoyproxy/ratelimit; ambiguous through '_') or unambiguous (length-prefixed parts; for new deployments). Engines need the same")
 	fs.BoolVar(&f.shadow, "shadow-mode", false, "answer OK whatever the limits say, counting what would have been limited")
+	f.quota.register(fs)
+	f.stopIncr.register(fs)
 	fs.Float64Var(&f.nearRatio, "near-limit-ratio", 0.8, "fraction of a limit above which hits count as near_limit")
 	fs.BoolVar(&f.headers.Enabled, "response-headers", false, "add RateLimit-Limit/-Remaining/-Reset headers to responses")
 	fs.StringVar(&f.headers.Limit, "header-limit", "RateLimit-Limit", "name of the limit header")
@@ -56,6 +60,7 @@ func newService(f *rlsFlags, limiter ratelimit.Limiter, stats gostats.Scope) *ra
 		KeyPrefix:              f.prefix,
 		KeyEncoding:            f.encoding,
 		ShadowMode:             f.shadow,
+		QuotaMode:              f.quota.global,
 		HealthyWithoutPolicies: f.policies.early.healthyWithoutPolicies(),
 		NearLimitRatio:         f.nearRatio,
 		Headers:                f.headers,

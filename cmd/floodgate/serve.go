@@ -58,7 +58,7 @@ func (f *serveFlags) check() error {
 	case f.perSecond != "" && (f.mode != "exact" || len(f.redis.urls()) == 0):
 		return errors.New("--redis-per-second: exact mode only, beside --redis")
 	}
-	return nil
+	return f.rls.stopIncr.check(f.mode)
 }
 
 // runServe runs the all-in-one process: the RLS and, in async mode, a

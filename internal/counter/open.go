@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	gostats "github.com/lyft/gostats"
+
 	"github.com/floodgate/floodgate/internal/redisconn"
 )
 
@@ -42,6 +44,12 @@ type Location struct {
 	// Timeout bounds a batch too. The in-process store ignores it. Nil: no
 	// breaker (the engine guards its store itself).
 	Breaker *BreakerOptions
+	// PoolStats, when set, is the scope of the Redis client's pool stats,
+	// as envoyproxy/ratelimit names them: redis_pool.cx_active, cx_total,
+	// cx_local_close, and redis_per_second_pool.* for the per-second Redis
+	// (see redisconn.CountConnections). Nil: none.
+	PoolStats gostats.Scope
+	perSecond bool // the per-second Redis of openBySecond
 }
 
 // Name names the store for logs and health: the Redis URL without its
@@ -77,6 +85,13 @@ func Open(l Location) (Store, error) {
 		client, err := redisconn.New(l.RedisURL)
 		if err != nil {
 			return nil, err
+		}
+		if l.PoolStats != nil {
+			pool := "redis_pool"
+			if l.perSecond {
+				pool = "redis_per_second_pool"
+			}
+			redisconn.CountConnections(client, l.PoolStats.Scope(pool))
 		}
 		s = closingRedis{NewRedis(client, l.Prefix), client}
 	case len(l.Memcached) > 0 || l.MemcachedSRV != "":
@@ -123,6 +138,7 @@ func openBySecond(l Location) (Store, error) {
 	}
 	perSecond := l
 	perSecond.RedisURL, perSecond.PerSecondRedisURL = l.PerSecondRedisURL, ""
+	perSecond.perSecond = true
 	l.PerSecondRedisURL = ""
 	if perSecond.Breaker != nil {
 		// Its own name and stats (per_second.counter_down, ...), so that

@@ -17,7 +17,9 @@ type spent struct {
 }
 
 // limitLeases admits a request only if every item's tokens can be spent;
-// a request denied on one item takes nothing from the others.
+// a request denied on one item takes nothing from the others. A quota item
+// out of tokens denies nothing (the service answers it OK), so the request
+// keeps what it took from the others.
 func (l *Limiter) limitLeases(ctx context.Context, items []*ratelimit.Item) error {
 	var buf [4]spent
 	taken := buf[:0]
@@ -28,7 +30,7 @@ func (l *Limiter) limitLeases(ctx context.Context, items []*ratelimit.Item) erro
 			l.lc.st.full.Inc()
 			if l.down == EngineDownDeny {
 				it.Count = overLimit(it)
-				denied = true
+				denied = denied || !it.Quota
 			}
 			continue
 		}
@@ -38,7 +40,7 @@ func (l *Limiter) limitLeases(ctx context.Context, items []*ratelimit.Item) erro
 			continue
 		}
 		it.Count = overLimit(it)
-		denied = true
+		denied = denied || !it.Quota
 	}
 	if denied {
 		// The request is denied: what it took stays with the replica, as

@@ -131,6 +131,38 @@ func TestLeaseDeniedRequestTakesNothing(t *testing.T) {
 	}
 }
 
+// A quota item out of tokens denies nothing (the service answers it OK, as
+// envoyproxy/ratelimit's src/service/ratelimit.go does), so the request
+// spends the other descriptor's tokens as any admitted request does.
+func TestLeaseQuotaItemOverChargesTheOthers(t *testing.T) {
+	store := counter.NewMemory()
+	addr, _ := leaseEngine(t, store, "127.0.0.1:0")
+	l := newLeaseLimiter(t, addr, Options{})
+	testkit.Eventually(t, "engine stream up", func() bool { return l.Health().EngineConnected })
+	now := time.Now()
+	quota := func() *ratelimit.Item {
+		it := leaseItem("small", "quota", 10, policy.Hour, now)
+		it.Quota = true
+		return it
+	}
+	for range 10 {
+		admit(t, l, quota())
+	}
+	for i := range 10 {
+		q, other := quota(), leaseItem("small", "other", 10, policy.Hour, now)
+		admit(t, l, q, other)
+		if q.Count <= 10 {
+			t.Fatalf("request %d: quota item count %d, want over its limit of 10", i+1, q.Count)
+		}
+		if other.Count > 10 {
+			t.Fatalf("request %d: other item count %d, over its limit of 10 too soon", i+1, other.Count)
+		}
+	}
+	if admit(t, l, leaseItem("small", "other", 10, policy.Hour, now)) {
+		t.Fatal("the other descriptor admitted an 11th hit: the requests with the quota item over did not spend its tokens")
+	}
+}
+
 // A replica that stops spending gives its tokens back within two sweeps,
 // so the store's count falls to what was spent.
 func TestLeaseIdleTokensReturn(t *testing.T) {
