@@ -23,6 +23,12 @@ type NodeStatus struct {
 	Streams  int                    `json:"streams"` // open xDS streams
 	LastSeen time.Time              `json:"last_seen"`
 	Types    map[string]*TypeStatus `json:"types"`
+	// ControlPlane names the control plane that holds the node's stream
+	// (the latest one, if it has streams on several).
+	ControlPlane string `json:"control_plane,omitempty"`
+	// ReportedAt is when ControlPlane last wrote this status to the
+	// shared store; a node whose control plane stopped reporting expires.
+	ReportedAt time.Time `json:"reported_at,omitzero"`
 }
 
 // TypeStatus is a node's state for one resource type.
@@ -64,6 +70,9 @@ type AckTracker struct {
 	nacks       stats.Counter
 	undelivered stats.Counter
 	open        stats.Gauge
+
+	// expiry is how long a departed node stays listed.
+	expiry time.Duration
 
 	mu      sync.Mutex
 	nodes   map[string]*NodeStatus
@@ -109,22 +118,20 @@ func NewAckTracker(scope stats.Scope, log *slog.Logger) *AckTracker {
 		nacks:       scope.NewCounter("nack"),
 		undelivered: scope.NewCounter("undelivered"),
 		open:        scope.NewGauge("streams"),
+		expiry:      DefaultNodeExpiry,
 		nodes:       map[string]*NodeStatus{},
 		streams:     map[streamKey]*streamState{},
 	}
 }
 
-// forgetAfter is how long a node with no open stream stays on the status
-// page, so that replicas that come and go do not pile up.
-const forgetAfter = time.Hour
-
 // Nodes returns a copy of every node's status, sorted by ID.
 func (t *AckTracker) Nodes() []NodeStatus {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	now := time.Now()
 	out := make([]NodeStatus, 0, len(t.nodes))
 	for id, n := range t.nodes {
-		if n.Streams == 0 && time.Since(n.LastSeen) > forgetAfter {
+		if departed(*n, now, t.expiry) {
 			delete(t.nodes, id)
 			continue
 		}
@@ -174,6 +181,9 @@ func (t *AckTracker) closeStream(id streamKey) {
 	if n.Streams > 0 {
 		n.Streams--
 	}
+	// Its expiry counts from when it left, not from its last request,
+	// which on a quiet stream may be hours old.
+	n.LastSeen = time.Now()
 	for typeURL, r := range st.last {
 		t.undeliveredLocked(n, typeURL, r)
 	}

@@ -29,8 +29,9 @@ func (o FileStoreOptions) withDefaults() FileStoreOptions {
 // FileStore keeps policies in one local JSON file. Every write replaces the
 // file atomically (write, fsync, rename), so a crash leaves either the old
 // or the new contents. It serves one control plane; replicas that must agree
-// share a RedisStore instead.
+// share a RedisStore instead. Node reports and the audit log stay in memory.
 type FileStore struct {
+	localShared
 	path string
 	opts FileStoreOptions
 	mu   sync.Mutex // serializes read-modify-write within this process
