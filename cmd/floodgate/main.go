@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/floodgate/floodgate/internal/redisconn"
 )
 
 const usage = `usage: floodgate [command] [flags]
@@ -45,6 +47,7 @@ func commands() map[string]command {
 }
 
 func main() {
+	redisconn.LogToSlog() // go-redis's lines follow --log-format too
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:]))
