@@ -70,7 +70,14 @@ func run(ctx context.Context, args []string) int {
 		fmt.Fprintf(os.Stderr, "floodgate: unknown command %q\n\n%s", name, usage)
 		return 2
 	}
+	var stopped func(error)
+	if servingRoles[name] {
+		stopped = logStop(ctx, name)
+	}
 	err := cmd(ctx, rest)
+	if stopped != nil && !errors.Is(err, flag.ErrHelp) && !errors.Is(err, errUsage) {
+		stopped(err)
+	}
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
