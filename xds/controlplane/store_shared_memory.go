@@ -7,8 +7,8 @@ import (
 )
 
 // localShared keeps node reports and the audit log in memory, for the
-// stores that serve one control plane process (MemoryStore, FileStore):
-// they are lost when it stops.
+// stores that serve one control plane process (MemoryStore; FileStore
+// keeps its audit log in its file): they are lost when it stops.
 type localShared struct {
 	mu    sync.Mutex
 	nodes map[string]NodeStatus

@@ -8,14 +8,15 @@ import (
 )
 
 // Every store keeps node reports until they expire, and a bounded audit
-// log, newest first.
+// log, newest first, which the file and Redis stores keep for the next
+// process.
 func TestStoreNodesAndAudit(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	const expiry = time.Minute
 	for _, sc := range storeCases() {
 		t.Run(sc.name, func(t *testing.T) {
-			s, _ := sc.open(t)
+			s, reopen := sc.open(t)
 			defer s.Close()
 			ns, as := s.(NodeStore), s.(AuditStore)
 
@@ -53,6 +54,15 @@ func TestStoreNodesAndAudit(t *testing.T) {
 			}
 			if es, _ := as.Audit(ctx, 1); len(es) != 1 || es[0].Domain != "d4" {
 				t.Fatalf("audit limit 1: %+v", es)
+			}
+			if reopen == nil {
+				return
+			}
+			// A store that outlives its process keeps the log.
+			again := reopen()
+			defer again.Close()
+			if es, err := again.(AuditStore).Audit(ctx, 10); err != nil || len(es) != 3 || es[0].Domain != "d4" {
+				t.Fatalf("audit through another handle: %+v, %v", es, err)
 			}
 		})
 	}
