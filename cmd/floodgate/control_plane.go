@@ -24,6 +24,7 @@ type controlPlaneFlags struct {
 	stats              statsFlags
 	log                logFlags
 	serving            servingFlags
+	status             controlPlaneStatusFlags
 }
 
 func (f *controlPlaneFlags) register(fs *flag.FlagSet) {
@@ -41,6 +42,7 @@ func (f *controlPlaneFlags) register(fs *flag.FlagSet) {
 	f.stats.register(fs)
 	f.log.register(fs)
 	f.serving.register(fs, xdsMaxConnectionAge)
+	f.status.register(fs)
 }
 
 // runControlPlane serves policies over xDS, with the admin API and status
@@ -68,7 +70,7 @@ func runControlPlane(ctx context.Context, args []string) error {
 		return fmt.Errorf("--store: %w", err)
 	}
 	defer store.Close()
-	srv, err := controlplane.NewServer(ctx, controlplane.ServerOptions{
+	opts := controlplane.ServerOptions{
 		Paths:      f.configs.items(),
 		Load:       f.load.options(),
 		DropGuard:  guard,
@@ -81,7 +83,11 @@ func runControlPlane(ctx context.Context, args []string) error {
 		Metrics:    prom.Handler(stats.Flush),
 		Limits:     f.serving.options(nil).Limits,
 		Shutdown:   f.serving.stop(),
-	})
+	}
+	if err := f.status.apply(&opts, stats); err != nil {
+		return err
+	}
+	srv, err := controlplane.NewServer(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/floodgate/floodgate/internal/redisconn"
 )
 
 const usage = `usage: floodgate [command] [flags]
@@ -48,6 +50,7 @@ func commands() map[string]command {
 }
 
 func main() {
+	redisconn.LogToSlog() // go-redis's lines follow --log-format too
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:]))
@@ -70,7 +73,14 @@ func run(ctx context.Context, args []string) int {
 		fmt.Fprintf(os.Stderr, "floodgate: unknown command %q\n\n%s", name, usage)
 		return 2
 	}
+	var stopped func(error)
+	if servingRoles[name] {
+		stopped = logStop(ctx, name)
+	}
 	err := cmd(ctx, rest)
+	if stopped != nil && !errors.Is(err, flag.ErrHelp) && !errors.Is(err, errUsage) {
+		stopped(err)
+	}
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0

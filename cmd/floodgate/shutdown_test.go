@@ -167,6 +167,15 @@ func TestReplicaThenEngineStopOnSIGTERM(t *testing.T) {
 		if !strings.Contains(out, "stopping:") {
 			t.Errorf("%s logged nothing of what it flushed on stop:\n%s", name, out)
 		}
+		checkStopLine(t, name, out)
+	}
+}
+
+// checkStopLine: a role's last words say it stopped and how long it took.
+func checkStopLine(t *testing.T, role, out string) {
+	t.Helper()
+	if !strings.Contains(out, `level=INFO msg="floodgate stopped" role=`+role+" took=") {
+		t.Errorf("%s logged no stop line:\n%s", role, out)
 	}
 }
 
@@ -189,6 +198,16 @@ func TestEngineStopsUnderTrafficOnSIGTERM(t *testing.T) {
 	if n := counted(t, redisSrv.Addr, "sd:"); n < before {
 		t.Fatalf("%d hits answered OK before SIGTERM, %d counted", before, n)
 	}
+	// The replica's hit streams were still open: the engine ended them
+	// itself, so its stop finished inside --shutdown-timeout instead of
+	// waiting on them until the deadline cut them.
+	out := eng.Output()
+	for _, cut := range []string{"were cut", "cut at the deadline"} {
+		if strings.Contains(out, cut) {
+			t.Errorf("the engine's stop ran to its deadline (%q):\n%s", cut, out)
+		}
+	}
+	checkStopLine(t, "engine", out)
 }
 
 // `serve` stopped under traffic exits 0 and has counted every hit it
@@ -208,10 +227,13 @@ func TestServeAndControlPlaneStopOnSIGTERM(t *testing.T) {
 		t.Fatalf("%d hits answered OK, %d counted: %d lost on stop", got, n, got-n)
 	}
 
+	checkStopLine(t, "serve", srv.Output())
+
 	cp := startRole(t, "control-plane", "--store", "memory:", "--config", dir)
 	cpWatch := healthWatch(t, cp.grpcAddr)
 	terminate(t, "control-plane", cp)
 	if err := cpWatch(); err != nil {
 		t.Errorf("the control plane's Watch ended with %v; want it told the server is stopping", err)
 	}
+	checkStopLine(t, "control-plane", cp.Output())
 }

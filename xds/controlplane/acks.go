@@ -23,6 +23,12 @@ type NodeStatus struct {
 	Streams  int                    `json:"streams"` // open xDS streams
 	LastSeen time.Time              `json:"last_seen"`
 	Types    map[string]*TypeStatus `json:"types"`
+	// ControlPlane names the control plane that holds the node's stream
+	// (the latest one, if it has streams on several).
+	ControlPlane string `json:"control_plane,omitempty"`
+	// ReportedAt is when ControlPlane last wrote this status to the
+	// shared store; a node whose control plane stopped reporting expires.
+	ReportedAt time.Time `json:"reported_at,omitzero"`
 }
 
 // TypeStatus is a node's state for one resource type.
@@ -65,10 +71,24 @@ type AckTracker struct {
 	undelivered stats.Counter
 	open        stats.Gauge
 
+	// expiry is how long a departed node stays listed.
+	expiry time.Duration
+
 	mu      sync.Mutex
 	nodes   map[string]*NodeStatus
-	streams map[int64]*streamState
+	streams map[streamKey]*streamState
 }
+
+// streamKey names a stream. go-control-plane numbers SotW and delta streams
+// with two counters that both start at 1: the id alone would make the
+// first delta stream take over the first SotW stream's record.
+type streamKey struct {
+	delta bool
+	id    int64
+}
+
+func sotwStream(id int64) streamKey  { return streamKey{id: id} }
+func deltaStream(id int64) streamKey { return streamKey{delta: true, id: id} }
 
 type streamState struct {
 	node string
@@ -98,22 +118,20 @@ func NewAckTracker(scope stats.Scope, log *slog.Logger) *AckTracker {
 		nacks:       scope.NewCounter("nack"),
 		undelivered: scope.NewCounter("undelivered"),
 		open:        scope.NewGauge("streams"),
+		expiry:      DefaultNodeExpiry,
 		nodes:       map[string]*NodeStatus{},
-		streams:     map[int64]*streamState{},
+		streams:     map[streamKey]*streamState{},
 	}
 }
-
-// forgetAfter is how long a node with no open stream stays on the status
-// page, so that replicas that come and go do not pile up.
-const forgetAfter = time.Hour
 
 // Nodes returns a copy of every node's status, sorted by ID.
 func (t *AckTracker) Nodes() []NodeStatus {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	now := time.Now()
 	out := make([]NodeStatus, 0, len(t.nodes))
 	for id, n := range t.nodes {
-		if n.Streams == 0 && time.Since(n.LastSeen) > forgetAfter {
+		if departed(*n, now, t.expiry) {
 			delete(t.nodes, id)
 			continue
 		}
@@ -139,7 +157,7 @@ func (t *AckTracker) Node(id string) (NodeStatus, bool) {
 	return NodeStatus{}, false
 }
 
-func (t *AckTracker) openStream(id int64) error {
+func (t *AckTracker) openStream(id streamKey) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.streams[id] = &streamState{sent: map[string]sentResponse{}, last: map[string]sentResponse{}}
@@ -147,7 +165,7 @@ func (t *AckTracker) openStream(id int64) error {
 	return nil
 }
 
-func (t *AckTracker) closeStream(id int64) {
+func (t *AckTracker) closeStream(id streamKey) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st, ok := t.streams[id]
@@ -163,6 +181,9 @@ func (t *AckTracker) closeStream(id int64) {
 	if n.Streams > 0 {
 		n.Streams--
 	}
+	// Its expiry counts from when it left, not from its last request,
+	// which on a quiet stream may be hours old.
+	n.LastSeen = time.Now()
 	for typeURL, r := range st.last {
 		t.undeliveredLocked(n, typeURL, r)
 	}
@@ -192,7 +213,7 @@ func (t *AckTracker) undeliveredLocked(n *NodeStatus, typeURL string, r sentResp
 // request records a request; nonce names the response it answers ("" for
 // the first) and errMsg is set on a NACK, for which it returns the version
 // rejected.
-func (t *AckTracker) request(streamID int64, node *core.Node, typeURL, version, nonce, errMsg string) (rejected string) {
+func (t *AckTracker) request(streamID streamKey, node *core.Node, typeURL, version, nonce, errMsg string) (rejected string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := t.streams[streamID]
@@ -255,7 +276,7 @@ func (t *AckTracker) request(streamID int64, node *core.Node, typeURL, version, 
 	return ""
 }
 
-func (t *AckTracker) response(streamID int64, typeURL, version, nonce string, bytes int) {
+func (t *AckTracker) response(streamID streamKey, typeURL, version, nonce string, bytes int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := t.streams[streamID]
@@ -279,11 +300,11 @@ func (t *AckTracker) nodeScope(id string) stats.Scope {
 
 // OnStreamOpen implements sotw.Callbacks.
 func (t *AckTracker) OnStreamOpen(_ context.Context, id int64, _ string) error {
-	return t.openStream(id)
+	return t.openStream(sotwStream(id))
 }
 
 // OnStreamClosed implements sotw.Callbacks.
-func (t *AckTracker) OnStreamClosed(id int64, _ *core.Node) { t.closeStream(id) }
+func (t *AckTracker) OnStreamClosed(id int64, _ *core.Node) { t.closeStream(sotwStream(id)) }
 
 // OnStreamRequest implements sotw.Callbacks. It also keeps a NACK from
 // bringing the rejected version straight back: a NACK names the last good
@@ -291,7 +312,7 @@ func (t *AckTracker) OnStreamClosed(id int64, _ *core.Node) { t.closeStream(id) 
 // one, and the node would reject it again, in a loop. Naming the rejected
 // version instead makes the cache wait for a new one.
 func (t *AckTracker) OnStreamRequest(id int64, req *discovery.DiscoveryRequest) error {
-	rejected := t.request(id, req.GetNode(), req.GetTypeUrl(), req.GetVersionInfo(), req.GetResponseNonce(), req.GetErrorDetail().GetMessage())
+	rejected := t.request(sotwStream(id), req.GetNode(), req.GetTypeUrl(), req.GetVersionInfo(), req.GetResponseNonce(), req.GetErrorDetail().GetMessage())
 	if rejected != "" {
 		req.VersionInfo = rejected
 	}
@@ -300,16 +321,16 @@ func (t *AckTracker) OnStreamRequest(id int64, req *discovery.DiscoveryRequest) 
 
 // OnStreamResponse implements sotw.Callbacks.
 func (t *AckTracker) OnStreamResponse(_ context.Context, id int64, req *discovery.DiscoveryRequest, resp *discovery.DiscoveryResponse) {
-	t.response(id, resp.GetTypeUrl(), resp.GetVersionInfo(), resp.GetNonce(), proto.Size(resp))
+	t.response(sotwStream(id), resp.GetTypeUrl(), resp.GetVersionInfo(), resp.GetNonce(), proto.Size(resp))
 }
 
 // OnDeltaStreamOpen implements delta.Callbacks.
 func (t *AckTracker) OnDeltaStreamOpen(_ context.Context, id int64, _ string) error {
-	return t.openStream(id)
+	return t.openStream(deltaStream(id))
 }
 
 // OnDeltaStreamClosed implements delta.Callbacks.
-func (t *AckTracker) OnDeltaStreamClosed(id int64, _ *core.Node) { t.closeStream(id) }
+func (t *AckTracker) OnDeltaStreamClosed(id int64, _ *core.Node) { t.closeStream(deltaStream(id)) }
 
 // OnStreamDeltaRequest implements delta.Callbacks. A delta ACK carries no
 // version: the one acknowledged is the one its nonce was sent with.
@@ -317,18 +338,18 @@ func (t *AckTracker) OnStreamDeltaRequest(id int64, req *discovery.DeltaDiscover
 	version := ""
 	if req.GetResponseNonce() != "" && req.GetErrorDetail() == nil {
 		t.mu.Lock()
-		if st := t.streams[id]; st != nil {
+		if st := t.streams[deltaStream(id)]; st != nil {
 			version = st.sent[req.GetResponseNonce()].version
 		}
 		t.mu.Unlock()
 	}
-	_ = t.request(id, req.GetNode(), req.GetTypeUrl(), version, req.GetResponseNonce(), req.GetErrorDetail().GetMessage())
+	_ = t.request(deltaStream(id), req.GetNode(), req.GetTypeUrl(), version, req.GetResponseNonce(), req.GetErrorDetail().GetMessage())
 	return nil
 }
 
 // OnStreamDeltaResponse implements delta.Callbacks.
 func (t *AckTracker) OnStreamDeltaResponse(id int64, _ *discovery.DeltaDiscoveryRequest, resp *discovery.DeltaDiscoveryResponse) {
-	t.response(id, resp.GetTypeUrl(), resp.GetSystemVersionInfo(), resp.GetNonce(), proto.Size(resp))
+	t.response(deltaStream(id), resp.GetTypeUrl(), resp.GetSystemVersionInfo(), resp.GetNonce(), proto.Size(resp))
 }
 
 // OnFetchRequest implements rest.Callbacks.

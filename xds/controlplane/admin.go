@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -37,7 +38,13 @@ type Status struct {
 	// StandardDropped lists, per domain, the Floodgate features left out of
 	// its RateLimitConfig.
 	StandardDropped map[string][]string `json:"standard_dropped,omitempty"`
-	Nodes           []NodeStatus        `json:"nodes"`
+	// Nodes are the nodes of every control plane sharing the store.
+	Nodes []NodeStatus `json:"nodes"`
+	// NodesError is why the other control planes' nodes could not be
+	// read: Nodes then lists only this one's.
+	NodesError string `json:"nodes_error,omitempty"`
+	// ControlPlane names the control plane that answered.
+	ControlPlane string `json:"control_plane,omitempty"`
 }
 
 // DomainStatus is one served domain.
@@ -59,7 +66,9 @@ type PolicyDocument struct {
 }
 
 // Status reports what the server serves and what every node runs.
-func (s *Server) Status() Status {
+func (s *Server) Status() Status { return s.status(context.Background()) }
+
+func (s *Server) status(ctx context.Context) Status {
 	s.mu.Lock()
 	st := Status{
 		Version:         s.state.version,
@@ -68,6 +77,7 @@ func (s *Server) Status() Status {
 		Domains:         s.domainsLocked(),
 		StandardOmitted: s.state.omitted,
 		StandardDropped: s.state.dropped,
+		ControlPlane:    s.opts.Name,
 	}
 	if s.state.buildErr != nil {
 		st.Error = s.state.buildErr.Error()
@@ -76,7 +86,11 @@ func (s *Server) Status() Status {
 		st.FileError = s.state.fileErr.Error()
 	}
 	s.mu.Unlock()
-	st.Nodes = s.acks.Nodes()
+	nodes, err := s.fleetNodes(ctx)
+	st.Nodes = nodes
+	if err != nil {
+		st.NodesError = err.Error()
+	}
 	return st
 }
 
@@ -97,6 +111,7 @@ func etag(v int64) string { return strconv.Quote(strconv.FormatInt(v, 10)) }
 // Handler serves the admin API and the status page:
 //
 //	GET    /v1/status             the Status, JSON
+//	GET    /v1/audit              the admin writes, newest first (?limit=N)
 //	GET    /v1/policies           every domain, JSON
 //	GET    /v1/policies/{domain}  one domain: YAML, or JSON if asked; ETag
 //	PUT    /v1/policies/{domain}  create or replace (YAML or JSON body)
@@ -105,7 +120,8 @@ func etag(v int64) string { return strconv.Quote(strconv.FormatInt(v, 10)) }
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
-	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.Status()) })
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.status(r.Context())) })
+	mux.HandleFunc("GET /v1/audit", s.getAudit)
 	mux.HandleFunc("GET /v1/policies", s.listPolicies)
 	mux.HandleFunc("GET /v1/policies/{domain}", s.getPolicy)
 	mux.HandleFunc("PUT /v1/policies/{domain}", s.authorize(s.putPolicy))
@@ -227,7 +243,7 @@ func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request) {
 	if expected == 0 {
 		code = http.StatusCreated
 	}
-	s.written(w, code, domain, rec.Version)
+	s.written(w, r, code, AuditEntry{Action: AuditPut, Domain: domain, OldVersion: s.replaced(domain, expected), NewVersion: rec.Version})
 }
 
 func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request) {
@@ -244,6 +260,7 @@ func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, fmt.Errorf("domain %q not deleted: %w", domain, err))
 		return
 	}
+	old := s.replaced(domain, expected)
 	_, err = s.opts.Store.Delete(r.Context(), domain, expected)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -263,7 +280,7 @@ func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, err)
 		return
 	}
-	s.written(w, http.StatusOK, domain, 0)
+	s.written(w, r, http.StatusOK, AuditEntry{Action: AuditDelete, Domain: domain, OldVersion: old})
 }
 
 // domainsLeftWithout counts the domains served once the admin policy of
@@ -278,12 +295,18 @@ func (s *Server) domainsLeftWithout(domain string) int {
 	return left
 }
 
-// written serves the change at once, so that the reply names the version
-// that carries it.
-func (s *Server) written(w http.ResponseWriter, code int, domain string, version int64) {
+// written records the stored change in the audit log and serves it at
+// once, so that the reply names the version that carries it.
+func (s *Server) written(w http.ResponseWriter, r *http.Request, code int, change AuditEntry) {
+	domain, version := change.Domain, change.NewVersion
 	// Not the request's context: a client that hangs up must not leave the
 	// stored change unserved.
-	if err := s.rebuild(s.ctx); err != nil {
+	err := s.rebuild(s.ctx)
+	if err == nil {
+		change.Served = s.Version()
+	}
+	s.audit(r, change)
+	if err != nil {
 		writeError(w, http.StatusInternalServerError, fmt.Errorf("domain %q stored but not served: %w", domain, err))
 		return
 	}
@@ -342,22 +365,30 @@ func precondition(r *http.Request) (expected int64, explicit bool, err error) {
 func (s *Server) authorize(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		byCert := s.opts.AdminTLS.CAFile != ""
-		if s.opts.AdminToken == "" && !byCert {
+		if s.opts.AdminToken == "" && s.opts.AdminTokens == nil && !byCert {
 			writeError(w, http.StatusForbidden, errors.New("admin API writes are disabled: no admin token or client CA is configured"))
 			return
 		}
 		if byCert && r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
-			next(w, r)
+			next(w, withWriter(r, "cert:"+r.TLS.VerifiedChains[0][0].Subject.String()))
 			return
 		}
-		if tok, ok := bearerToken(r.Header.Get("Authorization")); ok && s.opts.AdminToken != "" &&
-			subtle.ConstantTimeCompare([]byte(tok), []byte(s.opts.AdminToken)) == 1 {
-			next(w, r)
+		if tok, ok := bearerToken(r.Header.Get("Authorization")); ok && s.tokenAdmits(tok) {
+			next(w, withWriter(r, tokenID(tok)))
 			return
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="floodgate"`)
 		writeError(w, http.StatusUnauthorized, errors.New("admin API writes need a bearer token or a client certificate"))
 	}
+}
+
+// tokenAdmits reports whether tok is the admin token or one of the
+// admin token file's.
+func (s *Server) tokenAdmits(tok string) bool {
+	if s.opts.AdminToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.opts.AdminToken)) == 1 {
+		return true
+	}
+	return s.opts.AdminTokens != nil && s.opts.AdminTokens.Contains(tok)
 }
 
 // bearerToken reads the credentials of a Bearer Authorization header. The
@@ -373,7 +404,7 @@ func bearerToken(header string) (string, bool) {
 // warnPlainAdmin warns when the admin token would cross a network in
 // clear text: plain HTTP on an address other hosts can reach.
 func (s *Server) warnPlainAdmin(addr net.Addr) {
-	if s.opts.AdminToken == "" || s.opts.AdminTLS.Enabled() {
+	if (s.opts.AdminToken == "" && s.opts.AdminTokens == nil) || s.opts.AdminTLS.Enabled() {
 		return
 	}
 	tcp, ok := addr.(*net.TCPAddr)

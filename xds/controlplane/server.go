@@ -23,6 +23,7 @@ import (
 	"github.com/floodgate/floodgate/internal/nullstats"
 	"github.com/floodgate/floodgate/internal/serving"
 	"github.com/floodgate/floodgate/internal/tlsfiles"
+	"github.com/floodgate/floodgate/internal/tokenfile"
 	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/xds"
 	"github.com/floodgate/floodgate/xds/policypb"
@@ -50,6 +51,9 @@ type ServerOptions struct {
 	// against AdminTLS.CAFile authorizes them too. With neither, the admin
 	// API is read-only.
 	AdminToken string
+	// AdminTokens, if set, also authorizes writes: any token of the file,
+	// which is re-read when it changes.
+	AdminTokens *tokenfile.File
 	// TLS secures the xDS gRPC listener of Serve; with a CAFile, clients
 	// must present a certificate it signed (mTLS), naming ClientSAN if set.
 	// Rotated files are re-read.
@@ -67,6 +71,19 @@ type ServerOptions struct {
 	// shares. Zero: serving's defaults.
 	Limits   serving.GRPCLimits
 	Shutdown *serving.Shutdown
+	// Name names this control plane among those sharing Store, on the
+	// status page and in the audit log. Default: host name and process id.
+	Name string
+	// NodeExpiry is how long a node that left, or whose control plane
+	// stopped reporting it, stays on the status page. Default
+	// DefaultNodeExpiry.
+	NodeExpiry time.Duration
+	// NodeReportInterval is how often this control plane's nodes are
+	// written to Store for the others to show. Default: NodeExpiry/10,
+	// at most 5s.
+	NodeReportInterval time.Duration
+	// AuditEntries bounds the audit log. Default DefaultAuditEntries.
+	AuditEntries int
 }
 
 func (o ServerOptions) withDefaults() ServerOptions {
@@ -79,6 +96,18 @@ func (o ServerOptions) withDefaults() ServerOptions {
 	o.Stats = nullstats.Or(o.Stats)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Name == "" {
+		o.Name = defaultControlPlaneName()
+	}
+	if o.NodeExpiry <= 0 {
+		o.NodeExpiry = DefaultNodeExpiry
+	}
+	if o.NodeReportInterval <= 0 {
+		o.NodeReportInterval = min(o.NodeExpiry/10, 5*time.Second)
+	}
+	if o.AuditEntries <= 0 {
+		o.AuditEntries = DefaultAuditEntries
 	}
 	return o
 }
@@ -95,6 +124,8 @@ type Server struct {
 	cancel  context.CancelFunc
 	updated stats.Counter
 	failed  stats.Counter
+	// auditFailed counts admin writes stored but not in the audit log.
+	auditFailed stats.Counter
 
 	build sync.Mutex // serializes rebuild
 
@@ -137,13 +168,15 @@ func NewServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 	opts = opts.withDefaults()
 	scope := opts.Stats.Scope("xds").Scope("server")
 	s := &Server{
-		opts:    opts,
-		log:     opts.Logger,
-		cache:   cache.NewSnapshotCache(false, allNodes{}, nil),
-		acks:    NewAckTracker(scope, opts.Logger),
-		updated: scope.NewCounter("snapshot.updated"),
-		failed:  scope.NewCounter("snapshot.rejected"),
+		opts:        opts,
+		log:         opts.Logger,
+		cache:       cache.NewSnapshotCache(false, allNodes{}, nil),
+		acks:        NewAckTracker(scope, opts.Logger),
+		updated:     scope.NewCounter("snapshot.updated"),
+		failed:      scope.NewCounter("snapshot.rejected"),
+		auditFailed: scope.NewCounter("audit.failed"),
 	}
+	s.acks.expiry = opts.NodeExpiry
 	s.state.parsed = map[string]parsedRecord{}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.xds = serverv3.NewServer(s.ctx, s.cache, s.acks)
@@ -217,6 +250,13 @@ func (s *Server) Run(ctx context.Context) error {
 		defer wg.Done()
 		s.opts.Store.Watch(ctx, func() { _ = s.rebuild(ctx) })
 	}()
+	if ns, ok := s.opts.Store.(NodeStore); ok {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.reportNodes(ctx, ns)
+		}()
+	}
 	wg.Wait()
 	return nil
 }

@@ -29,8 +29,10 @@ func (o FileStoreOptions) withDefaults() FileStoreOptions {
 // FileStore keeps policies in one local JSON file. Every write replaces the
 // file atomically (write, fsync, rename), so a crash leaves either the old
 // or the new contents. It serves one control plane; replicas that must agree
-// share a RedisStore instead.
+// share a RedisStore instead. The audit log is kept in the same file; node
+// reports stay in memory.
 type FileStore struct {
+	localShared
 	path string
 	opts FileStoreOptions
 	mu   sync.Mutex // serializes read-modify-write within this process
@@ -64,29 +66,32 @@ func (s *FileStore) Load(context.Context) (Contents, error) {
 func (s *FileStore) Put(_ context.Context, domain, yaml string, expected int64) (Record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, err := s.read()
+	d, err := s.readFile()
 	if err != nil {
 		return Record{}, err
 	}
-	c, rec, err := putRecord(c, domain, yaml, expected)
+	c, rec, err := putRecord(d.Contents, domain, yaml, expected)
 	if err != nil {
 		return Record{}, err
 	}
-	return rec, s.write(c)
+	d.Contents = c
+	return rec, s.write(d)
 }
 
 // Delete implements Store.
 func (s *FileStore) Delete(_ context.Context, domain string, expected int64) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, err := s.read()
+	d, err := s.readFile()
 	if err != nil {
 		return 0, err
 	}
-	if c, err = deleteRecord(c, domain, expected); err != nil {
+	c, err := deleteRecord(d.Contents, domain, expected)
+	if err != nil {
 		return 0, err
 	}
-	return c.Revision, s.write(c)
+	d.Contents = c
+	return c.Revision, s.write(d)
 }
 
 // Watch implements Store by polling the file's revision, so that an edit by
@@ -115,23 +120,65 @@ func (s *FileStore) Watch(ctx context.Context, changed func()) {
 // Close implements Store.
 func (s *FileStore) Close() error { return nil }
 
-func (s *FileStore) read() (Contents, error) {
-	b, err := os.ReadFile(s.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return Contents{}, nil
-	}
-	if err != nil {
-		return Contents{}, fmt.Errorf("file store: %w", err)
-	}
-	var c Contents
-	if err := json.Unmarshal(b, &c); err != nil {
-		return Contents{}, fmt.Errorf("file store %s: %w", s.path, err)
-	}
-	return c, nil
+// fileData is the file: the policies and, after them, the audit log
+// (oldest first), which a file written before it lacks.
+type fileData struct {
+	Contents
+	Audit []AuditEntry `json:"audit,omitempty"`
 }
 
-func (s *FileStore) write(c Contents) error {
-	b, err := json.MarshalIndent(c, "", "  ")
+func (s *FileStore) read() (Contents, error) {
+	d, err := s.readFile()
+	return d.Contents, err
+}
+
+func (s *FileStore) readFile() (fileData, error) {
+	b, err := os.ReadFile(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fileData{}, nil
+	}
+	if err != nil {
+		return fileData{}, fmt.Errorf("file store: %w", err)
+	}
+	var d fileData
+	if err := json.Unmarshal(b, &d); err != nil {
+		return fileData{}, fmt.Errorf("file store %s: %w", s.path, err)
+	}
+	return d, nil
+}
+
+// AppendAudit implements AuditStore.
+func (s *FileStore) AppendAudit(_ context.Context, e AuditEntry, max int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, err := s.readFile()
+	if err != nil {
+		return err
+	}
+	d.Audit = append(d.Audit, e)
+	if over := len(d.Audit) - max; max > 0 && over > 0 {
+		d.Audit = d.Audit[over:]
+	}
+	return s.write(d)
+}
+
+// Audit implements AuditStore.
+func (s *FileStore) Audit(_ context.Context, limit int) ([]AuditEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, err := s.readFile()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AuditEntry, 0, min(limit, len(d.Audit)))
+	for i := len(d.Audit) - 1; i >= 0 && len(out) < limit; i-- {
+		out = append(out, d.Audit[i])
+	}
+	return out, nil
+}
+
+func (s *FileStore) write(d fileData) error {
+	b, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
 		return fmt.Errorf("file store: %w", err)
 	}

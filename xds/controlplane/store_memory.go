@@ -10,6 +10,7 @@ import (
 // MemoryStore keeps policies in memory: they are lost when the process
 // stops. It is the store of tests and of a control plane run without one.
 type MemoryStore struct {
+	localShared
 	mu       sync.Mutex
 	contents Contents
 }

@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/floodgate/floodgate/internal/testkit"
@@ -73,5 +74,9 @@ func TestAdminClientCertificate(t *testing.T) {
 	}
 	if code, body, _ := do(t, anon, "GET", cp.httpURL+"/v1/policies/api", "", ""); code != 200 {
 		t.Fatalf("read without a certificate: %d %s", code, body)
+	}
+	// The audit log names the certificate's subject.
+	if es := auditEntries(t, anon, cp, ""); len(es) != 1 || !strings.HasPrefix(es[0].Who, "cert:") || !strings.Contains(es[0].Who, "CN=") {
+		t.Fatalf("audit of a write by certificate: %+v", es)
 	}
 }
