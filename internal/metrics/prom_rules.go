@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -144,7 +145,7 @@ func buildPromRules() []promRule {
 	add("xds.server.*", counterStat, "", "", "")
 	add("xds.server.snapshot.*", counterStat, "floodgate_xds_snapshots_total", "outcome=$1", "Policy snapshots the control plane built (updated) or refused (rejected).")
 	add("xds.server.streams", gaugeStat, "floodgate_xds_streams", "", "xDS streams open at the control plane.")
-	add("xds.server.admin.*", counterStat, "floodgate_admin_writes_total", "outcome=$1", "Admin API writes: put, delete, rejected.")
+	add("xds.server.admin.*.*", counterStat, "floodgate_admin_writes_total", "method=$1,outcome=$2", "Admin API writes (put, delete), accepted or refused.")
 	add("xds.client.update.*", counterStat, "floodgate_xds_client_updates_total", "outcome=$1", "xDS updates a role applied or rejected.")
 	add("xds.client.connect.failed", counterStat, "floodgate_xds_client_connect_failures_total", "", "Failed connections to the control plane.")
 	add("xds.client.connected", gaugeStat, "floodgate_xds_client_connected", "", "1 while connected to the control plane.")
@@ -230,4 +231,21 @@ func matchPattern(pattern, name []string) ([]string, bool) {
 		}
 	}
 	return caps, len(name) == 0
+}
+
+// FamilyNames are the names of every series the rules can make, with a
+// histogram's _bucket, _sum and _count: what dashboards and alerts may
+// query besides the Go and process collectors'.
+func FamilyNames() []string {
+	var names []string
+	for _, r := range promRules {
+		if r.family == "" || slices.Contains(names, r.family) {
+			continue
+		}
+		names = append(names, r.family)
+		if r.kind == timerStat {
+			names = append(names, r.family+"_bucket", r.family+"_sum", r.family+"_count")
+		}
+	}
+	return names
 }

@@ -81,13 +81,17 @@ func TestBridgeNamesSeriesByRule(t *testing.T) {
 func TestBridgeBoundsSeriesPerFamily(t *testing.T) {
 	p := NewPrometheus(BridgeOptions{MaxSeries: 2})
 	store := gostats.NewStore(p.Bridge, false)
-	for _, node := range []string{"a", "b", "c", "d"} {
-		store.NewCounter("xds.server.node." + node + ".ack").Add(2)
+	// A flush sends counters in no set order: a and b come first here.
+	for _, nodes := range [][]string{{"a", "b"}, {"c", "d", "a"}} {
+		for _, node := range nodes {
+			store.NewCounter("xds.server.node." + node + ".ack").Add(2)
+		}
+		store.Flush()
 	}
 	store.NewCounter("xds.server.node.a.ack").Inc()
 	page := scrape(t, p, store)
 	wantLines(t, page,
-		`floodgate_xds_acks_total{node="a"} 3`,
+		`floodgate_xds_acks_total{node="a"} 5`,
 		`floodgate_xds_acks_total{node="b"} 2`,
 		`floodgate_xds_acks_total{node="other"} 4`)
 	if strings.Contains(page, `node="c"`) {

@@ -95,6 +95,7 @@ type Server struct {
 	cancel  context.CancelFunc
 	updated stats.Counter
 	failed  stats.Counter
+	scope   stats.Scope // xds.server, for the admin API's counts
 
 	build sync.Mutex // serializes rebuild
 
@@ -141,6 +142,7 @@ func NewServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 		log:     opts.Logger,
 		cache:   cache.NewSnapshotCache(false, allNodes{}, nil),
 		acks:    NewAckTracker(scope, opts.Logger),
+		scope:   scope,
 		updated: scope.NewCounter("snapshot.updated"),
 		failed:  scope.NewCounter("snapshot.rejected"),
 	}
