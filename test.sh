@@ -10,6 +10,9 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-sentinel >/dev/null || need+=(redis-sentinel)
 command -v redis-cli >/dev/null || need+=(redis-tools)
 command -v memcached >/dev/null || need+=(memcached)
+# promtool checks every role's /metrics and deploy/prometheus/alerts.yaml
+# (without it those checks are skipped, client_golang's lint still runs).
+command -v promtool >/dev/null || need+=(prometheus)
 if ((${#need[@]})); then
 	echo "installing ${need[*]}" >&2
 	sudo=""

@@ -103,6 +103,7 @@ type RedisBus struct {
 	refreshed, reconnects      stats.Counter
 	refreshChecked             stats.Counter
 	decodeErrs, received       stats.Counter
+	connected                  stats.Gauge // 1 while a subscription is live
 	catchUpPages               stats.Counter
 
 	mu      sync.Mutex
@@ -142,6 +143,7 @@ func NewRedisBus(o RedisBusOptions) (*RedisBus, error) {
 		reconnects:     sc.NewCounter("reconnects"),
 		decodeErrs:     sc.NewCounter("decode_errors"),
 		received:       sc.NewCounter("received"),
+		connected:      sc.NewGauge("connected"),
 		inForce:        make(map[string]Decision),
 		done:           make(chan struct{}),
 	}
@@ -482,8 +484,8 @@ func (b *RedisBus) session(ctx context.Context, i int, apply func(Decision)) (co
 		return false, err
 	}
 	b.endpoint.Store(int32(i))
-	b.live.Add(1)
-	defer b.live.Add(-1)
+	b.connected.Set(uint64(b.live.Add(1)))
+	defer func() { b.connected.Set(uint64(b.live.Add(-1))) }()
 	b.log.Info("decision subscription live", "endpoint", b.name(i))
 
 	pingSent := time.Time{}

@@ -13,7 +13,9 @@ import (
 // ServerStats counts a gRPC server's unary calls as envoyproxy/ratelimit's
 // server reporter does (src/metrics/metrics.go): under ratelimit_server,
 // per method, <Method>.total_requests and the timer <Method>.response_time
-// in whole milliseconds; ShouldRateLimit's are the ones dashboards read.
+// in milliseconds, to the microsecond so that a histogram of answers
+// from memory is not all zero; ShouldRateLimit's are the ones dashboards
+// read.
 type ServerStats struct {
 	scope   gostats.Scope
 	methods sync.Map // full method -> *methodStats
@@ -38,7 +40,7 @@ func (s *ServerStats) UnaryInterceptor() grpc.UnaryServerInterceptor {
 		m := s.method(info.FullMethod)
 		m.totalRequests.Inc()
 		resp, err := handler(ctx, req)
-		m.responseTime.AddValue(float64(time.Since(start).Milliseconds()))
+		m.responseTime.AddValue(float64(time.Since(start).Microseconds()) / 1000)
 		return resp, err
 	}
 }

@@ -1,9 +1,9 @@
 package ratelimit
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -24,10 +24,10 @@ import (
 // counters kept for good (476 MiB and a 51.7 MB /metrics in the issue).
 func TestValueStatsAreBounded(t *testing.T) {
 	const maxKeys, values, idle = 1000, 50_000, 3
-	prom := metrics.NewPrometheusSink()
-	store := gostats.NewStore(prom, false)
+	prom := metrics.NewPrometheus(metrics.BridgeOptions{})
+	store := gostats.NewStore(prom.Bridge, false)
 	vs := NewValueStats(metrics.ValueStatsOptions{MaxKeys: maxKeys, IdleFlushes: idle})
-	vs.Attach(store, prom)
+	vs.Attach(store, prom.Bridge)
 	mem := counter.NewMemory()
 	t.Cleanup(func() { mem.Close() })
 	svc := NewService(Options{Limiter: NewExactLimiter(mem), Stats: store, ValueStats: vs, Now: func() time.Time { return testNow }})
@@ -46,13 +46,13 @@ func TestValueStatsAreBounded(t *testing.T) {
 		t.Fatalf("value stats hold %d keys, want the bound %d", n, maxKeys)
 	}
 	page := scrape(store, prom)
-	valueSeries := strings.Count(page, "_tenant_t") + strings.Count(page, "_remote_address_t")
+	valueSeries := strings.Count(page, `key1="tenant_t`) + strings.Count(page, `key1="remote_address_t`)
 	if valueSeries == 0 || valueSeries > maxKeys*len(ruleCounterNames) {
 		t.Fatalf("/metrics has %d per-value series, want 1..%d", valueSeries, maxKeys*len(ruleCounterNames))
 	}
 	// Two descriptors a request: 2*values hits in all, maxKeys keys' worth
 	// of them on their own series, the rest on the overflow key.
-	overflow := fmt.Sprintf("ratelimit_service_detailed_overflow_total_hits %d", 2*values-maxKeys)
+	overflow := fmt.Sprintf(`ratelimit_service_rate_limit_total_hits{domain="other",key1="other",key2="other"} %d`, 2*values-maxKeys)
 	if !strings.Contains(page, overflow+"\n") {
 		t.Fatalf("/metrics lacks %q", overflow)
 	}
@@ -68,7 +68,7 @@ func TestValueStatsAreBounded(t *testing.T) {
 		t.Fatalf("after %d idle flushes %d keys remain", idle, n)
 	}
 	page = scrape(store, prom)
-	if strings.Contains(page, "_tenant_t") || strings.Contains(page, "_remote_address_t") {
+	if strings.Contains(page, `key1="tenant_t`) || strings.Contains(page, `key1="remote_address_t`) {
 		t.Fatalf("freed keys still on /metrics")
 	}
 	// Room again: a new value gets its own series.
@@ -76,15 +76,14 @@ func TestValueStatsAreBounded(t *testing.T) {
 		Descriptors: []*ratelimitv3.RateLimitDescriptor{desc("tenant", "later")}}); err != nil {
 		t.Fatal(err)
 	}
-	if page := scrape(store, prom); !strings.Contains(page, "ratelimit_service_rate_limit_api_tenant_later_total_hits 1\n") {
+	if page := scrape(store, prom); !strings.Contains(page, `ratelimit_service_rate_limit_total_hits{domain="api",key1="tenant_later",key2=""} 1`+"\n") {
 		t.Fatalf("a value after the freeing has no series of its own")
 	}
 }
 
-// scrape flushes the store and returns /metrics.
-func scrape(store gostats.Store, prom *metrics.PrometheusSink) string {
-	store.Flush()
-	var b bytes.Buffer
-	prom.Write(&b)
-	return b.String()
+// scrape serves /metrics, flushing the store first.
+func scrape(store gostats.Store, prom *metrics.Prometheus) string {
+	rec := httptest.NewRecorder()
+	prom.Handler(store.Flush).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	return rec.Body.String()
 }

@@ -137,7 +137,7 @@ func TestServeAndClient(t *testing.T) {
 	var body bytes.Buffer
 	body.ReadFrom(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(body.String(), "ratelimit_service_rate_limit_api_path__v1_login_remote_address_over_limit 10") {
+	if !strings.Contains(body.String(), `ratelimit_service_rate_limit_over_limit{domain="api",key1="path_/v1/login",key2="remote_address"} 10`) {
 		t.Errorf("/metrics lacks the login rule's over_limit:\n%s", body.String())
 	}
 }

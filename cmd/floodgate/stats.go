@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	gostats "github.com/lyft/gostats"
@@ -28,8 +30,9 @@ type statsFlags struct {
 	// tags are extraTags parsed; set by open.
 	tags map[string]string
 	// values holds the RLS's stats named by request values; made by open.
-	values *metrics.ValueStats
-	debug  debugFlags
+	values  *metrics.ValueStats
+	debug   debugFlags
+	metrics metricsFlags
 }
 
 func (f *statsFlags) register(fs *flag.FlagSet) {
@@ -40,12 +43,13 @@ func (f *statsFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.disabled, "disable-stats", false, "send stats nowhere, /metrics included")
 	fs.DurationVar(&f.interval, "stats-interval", 10*time.Second, "how often stats are flushed to statsd")
 	f.debug.register(fs)
+	f.metrics.register(fs)
 	fs.IntVar(&f.valueStats, "max-value-stats", 10_000, "most stats keys named by request values (detailed_metric, value_to_metric, a descriptor's own limit) at once; more are counted under ratelimit.service.detailed_overflow, and keys idle for 6 flushes are freed")
 }
 
 // open builds the stats store and starts its flusher, and the debug
 // listener if asked, both stopped with ctx.
-func (f *statsFlags) open(ctx context.Context) (gostats.Store, *metrics.PrometheusSink, error) {
+func (f *statsFlags) open(ctx context.Context) (gostats.Store, *metrics.Prometheus, error) {
 	tags, err := metrics.ParseTags(f.extraTags)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--stats-extra-tags: %w", err)
@@ -56,6 +60,7 @@ func (f *statsFlags) open(ctx context.Context) (gostats.Store, *metrics.Promethe
 	store, prom, err := metrics.OpenStore(ctx, metrics.StoreOptions{
 		Statsd: f.statsd, StatsdProtocol: f.protocol, DogStatsd: f.dogStatsd, Disabled: f.disabled,
 		FlushInterval: f.interval, Values: f.values, Text: text,
+		Prometheus: metrics.BridgeOptions{MaxSeries: f.metrics.maxSeries, TagKeys: slices.Collect(maps.Keys(tags))},
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("--statsd: %w", err)
@@ -64,6 +69,9 @@ func (f *statsFlags) open(ctx context.Context) (gostats.Store, *metrics.Promethe
 	store.AddStatGenerator(gostats.NewRuntimeStats(store.ScopeWithTags("ratelimit", tags).Scope("go")))
 	if err := f.debug.start(ctx, store, text); err != nil {
 		return nil, nil, fmt.Errorf("--debug-addr: %w", err)
+	}
+	if err := f.metrics.start(ctx, prom.Handler(store.Flush)); err != nil {
+		return nil, nil, err
 	}
 	return store, prom, nil
 }

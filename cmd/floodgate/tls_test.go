@@ -185,8 +185,8 @@ func TestRolesOverMutualTLS(t *testing.T) {
 	startReplica(badToken)
 	testkit.Eventually(t, "the engine to refuse and count the replica with the wrong token", func() bool {
 		_, body, err := httpsGet(pki, "https://"+engHTTP+"/metrics")
-		return err == nil && strings.Contains(body, "engine_streams_refused_bad_token ") &&
-			!strings.Contains(body, "engine_streams_refused_bad_token 0")
+		return err == nil && strings.Contains(body, `floodgate_engine_streams_refused_total{reason="bad_token"} `) &&
+			!strings.Contains(body, `floodgate_engine_streams_refused_total{reason="bad_token"} 0`)
 	})
 	cancel()
 	waitExits(t, exits, 3)

@@ -31,6 +31,8 @@ type StoreOptions struct {
 	Values *ValueStats
 	// Text, if set, receives every stat too, for a debug listener's /stats.
 	Text *TextSink
+	// Prometheus bounds /metrics' series and names the extra tags' labels.
+	Prometheus BridgeOptions
 }
 
 func (o StoreOptions) withDefaults() StoreOptions {
@@ -43,13 +45,13 @@ func (o StoreOptions) withDefaults() StoreOptions {
 	return o
 }
 
-// OpenStore builds a process's stats store, flushing to a PrometheusSink
-// (returned, for /metrics) and to statsd when configured, and starts its
+// OpenStore builds a process's stats store, flushing to a Prometheus
+// registry's Bridge (returned, for /metrics) and to statsd when configured, and starts its
 // flusher, which stops with ctx.
-func OpenStore(ctx context.Context, o StoreOptions) (gostats.Store, *PrometheusSink, error) {
+func OpenStore(ctx context.Context, o StoreOptions) (gostats.Store, *Prometheus, error) {
 	o = o.withDefaults()
-	prom := NewPrometheusSink()
-	sinks := Fanout{prom}
+	prom := NewPrometheus(o.Prometheus)
+	sinks := Fanout{prom.Bridge}
 	if o.Text != nil {
 		sinks = append(sinks, o.Text)
 	}

@@ -43,9 +43,7 @@ func TestOpenStoreFlushesToStatsdOverTCP(t *testing.T) {
 	store.NewCounter("open_store_test").Add(3)
 	receiveLine(t, got, "open_store_test:3|c")
 	testkit.Eventually(t, "the counter on /metrics", func() bool {
-		var b strings.Builder
-		prom.Write(&b)
-		return strings.Contains(b.String(), "open_store_test 3")
+		return strings.Contains(scrape(t, prom, nil), `floodgate_stat_total{stat="open_store_test"} 3`)
 	})
 }
 
@@ -145,11 +143,8 @@ func TestOpenStoreDisabledSendsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	store.NewCounter("disabled_test").Add(1)
-	store.Flush()
-	var b strings.Builder
-	prom.Write(&b)
-	if strings.Contains(b.String(), "disabled_test") {
-		t.Errorf("/metrics has a disabled stat:\n%s", b.String())
+	if page := scrape(t, prom, store); strings.Contains(page, "disabled_test") {
+		t.Errorf("/metrics has a disabled stat:\n%s", page)
 	}
 	select {
 	case line := <-got:

@@ -3,6 +3,7 @@ package metrics
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 )
 
@@ -16,6 +17,11 @@ type TextSink struct {
 	counters map[string]uint64
 	gauges   map[string]uint64
 	timers   map[string]*timer
+}
+
+type timer struct {
+	count uint64
+	sum   float64
 }
 
 // NewTextSink returns an empty sink.
@@ -49,7 +55,7 @@ func (s *TextSink) FlushTimer(name string, value float64) {
 
 func (s *TextSink) Flush() {}
 
-// Forget drops names freed by a ValueStats, as PrometheusSink does.
+// Forget drops names freed by a ValueStats, as the Bridge does.
 func (s *TextSink) Forget(names ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -78,4 +84,13 @@ func (s *TextSink) Write(w io.Writer) {
 	for _, n := range sortedKeys(s.timers) {
 		fmt.Fprintf(w, "%s: count=%d sum=%g\n", n, s.timers[n].count, s.timers[n].sum)
 	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

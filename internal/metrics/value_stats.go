@@ -189,7 +189,7 @@ func (v *ValueStats) flushKey(k *ValueKey) bool {
 	return hit
 }
 
-// A Forgetter is a sink that holds series (PrometheusSink) and can drop
+// A Forgetter is a sink that holds series (the Bridge) and can drop
 // those of freed keys.
 type Forgetter interface {
 	Forget(names ...string)

@@ -124,8 +124,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/audit", s.getAudit)
 	mux.HandleFunc("GET /v1/policies", s.listPolicies)
 	mux.HandleFunc("GET /v1/policies/{domain}", s.getPolicy)
-	mux.HandleFunc("PUT /v1/policies/{domain}", s.authorize(s.putPolicy))
-	mux.HandleFunc("DELETE /v1/policies/{domain}", s.authorize(s.deletePolicy))
+	mux.HandleFunc("PUT /v1/policies/{domain}", countWrites(s.scope, "put", s.authorize(s.putPolicy)))
+	mux.HandleFunc("DELETE /v1/policies/{domain}", countWrites(s.scope, "delete", s.authorize(s.deletePolicy)))
 	if s.opts.Metrics != nil {
 		mux.Handle("GET /metrics", s.opts.Metrics)
 	}

@@ -126,6 +126,7 @@ type Server struct {
 	failed  stats.Counter
 	// auditFailed counts admin writes stored but not in the audit log.
 	auditFailed stats.Counter
+	scope       stats.Scope // xds.server, for the admin API's counts
 
 	build sync.Mutex // serializes rebuild
 
@@ -172,6 +173,7 @@ func NewServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 		log:         opts.Logger,
 		cache:       cache.NewSnapshotCache(false, allNodes{}, nil),
 		acks:        NewAckTracker(scope, opts.Logger),
+		scope:       scope,
 		updated:     scope.NewCounter("snapshot.updated"),
 		failed:      scope.NewCounter("snapshot.rejected"),
 		auditFailed: scope.NewCounter("audit.failed"),
