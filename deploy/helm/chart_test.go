@@ -373,7 +373,9 @@ func checkMounts(t *testing.T, d appsv1.Deployment, m manifests) {
 		if !ok || !strings.HasPrefix(val, "/") {
 			continue
 		}
-		if !slices.ContainsFunc(c.VolumeMounts, func(vm corev1.VolumeMount) bool { return strings.HasPrefix(val, vm.MountPath+"/") || val == vm.MountPath }) {
+		if !slices.ContainsFunc(c.VolumeMounts, func(vm corev1.VolumeMount) bool {
+			return strings.HasPrefix(val, vm.MountPath+"/") || val == vm.MountPath
+		}) {
 			t.Errorf("deployment %s: %s names a file under no volume mount", d.Name, a)
 		}
 	}
