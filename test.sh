@@ -24,6 +24,9 @@ command -v go >/dev/null || { echo "go not found: install Go 1.26 or later" >&2;
 
 go vet ./...
 go test -count=1 -timeout 15m "$@" ./...
+# The Helm chart's tests are a module of their own (they need the Kubernetes
+# API types, which Floodgate does not); they build helm with go install.
+(cd deploy/helm && go vet ./... && go test -count=1 -timeout 10m "$@" ./...)
 
 # Every fuzz target then searches beyond its corpus (testdata/fuzz) for a
 # short while: FUZZTIME=0 skips that, a longer FUZZTIME searches further.
