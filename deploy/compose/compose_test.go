@@ -23,14 +23,6 @@ import (
 
 const repoRoot = "../.."
 
-// providedElsewhere are files the deployment mounts that are written with
-// the dashboard and the alert rules. Their absence skips the test (after
-// every other check ran) instead of failing it.
-var providedElsewhere = map[string]bool{
-	"../grafana/floodgate.json": true,
-	"../prometheus/alerts.yaml": true,
-}
-
 type composeFile struct {
 	Name     string              `yaml:"name"`
 	Services map[string]*service `yaml:"services"`
@@ -132,7 +124,6 @@ func cmp(s, def string) string {
 // TestComposeFilesExist: every file a service mounts is in the repository.
 func TestComposeFilesExist(t *testing.T) {
 	c := loadCompose(t)
-	var missingElsewhere []string
 	for name, s := range c.Services {
 		for _, v := range s.Volumes {
 			host, _, ok := strings.Cut(v, ":")
@@ -140,16 +131,9 @@ func TestComposeFilesExist(t *testing.T) {
 				continue // a named volume
 			}
 			if _, err := os.Stat(host); err != nil {
-				if providedElsewhere[host] {
-					missingElsewhere = append(missingElsewhere, host)
-					continue
-				}
 				t.Errorf("%s mounts %s: %v", name, host, err)
 			}
 		}
-	}
-	if len(missingElsewhere) > 0 {
-		t.Skipf("not in this tree yet: %v (written with the dashboard and alert rules)", missingElsewhere)
 	}
 }
 
@@ -406,17 +390,12 @@ func TestPrometheusConfig(t *testing.T) {
 	var cfg map[string]any
 	readYAML(t, "prometheus.yml", &cfg)
 	var rules []any
-	var skipped []string
 	for _, r := range cfg["rule_files"].([]any) {
 		host, ok := mounted[r.(string)]
 		if !ok {
 			t.Fatalf("rule file %s is not mounted into prometheus", r)
 		}
 		abs, _ := filepath.Abs(host)
-		if _, err := os.Stat(abs); err != nil && providedElsewhere[host] {
-			skipped = append(skipped, host)
-			continue
-		}
 		rules = append(rules, abs)
 	}
 	cfg["rule_files"] = rules
@@ -430,9 +409,6 @@ func TestPrometheusConfig(t *testing.T) {
 		t.Fatalf("promtool check config: %v\n%s", err, res)
 	}
 	t.Logf("promtool check config:\n%s", res)
-	if len(skipped) > 0 {
-		t.Logf("rule files not in this tree yet, left out: %v", skipped)
-	}
 }
 
 // envoyBootstrap is the part of an Envoy bootstrap the port checks read.
