@@ -24,6 +24,7 @@ type controlPlaneFlags struct {
 	stats              statsFlags
 	log                logFlags
 	serving            servingFlags
+	dashboard          dashboardFlags
 }
 
 func (f *controlPlaneFlags) register(fs *flag.FlagSet) {
@@ -41,6 +42,7 @@ func (f *controlPlaneFlags) register(fs *flag.FlagSet) {
 	f.stats.register(fs)
 	f.log.register(fs)
 	f.serving.register(fs, xdsMaxConnectionAge)
+	f.dashboard.register(fs)
 }
 
 // runControlPlane serves policies over xDS, with the admin API and status
@@ -68,7 +70,13 @@ func runControlPlane(ctx context.Context, args []string) error {
 		return fmt.Errorf("--store: %w", err)
 	}
 	defer store.Close()
-	srv, err := controlplane.NewServer(ctx, controlplane.ServerOptions{
+	var srv *controlplane.Server
+	routes, stopDashboard, err := f.dashboard.controlPlaneRoutes(ctx, func() *controlplane.Server { return srv }, stats)
+	if err != nil {
+		return err
+	}
+	defer stopDashboard()
+	srv, err = controlplane.NewServer(ctx, controlplane.ServerOptions{
 		Paths:      f.configs.items(),
 		Load:       f.load.options(),
 		DropGuard:  guard,
@@ -79,6 +87,7 @@ func runControlPlane(ctx context.Context, args []string) error {
 		Stats:      stats,
 		Logger:     slog.Default(),
 		Metrics:    prom.Handler(stats.Flush),
+		Routes:     routes,
 		Limits:     f.serving.options(nil).Limits,
 		Shutdown:   f.serving.stop(),
 	})
