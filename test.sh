@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs Floodgate's tests. They start real Redis and memcached servers on
-# loopback, so this installs the servers first when they are missing
-# (Debian/Ubuntu, apt-get).
+# loopback and drive the dashboard in headless Chromium, so this installs
+# the servers and the browser first when they are missing (Debian/Ubuntu,
+# apt-get).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -10,6 +11,7 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-sentinel >/dev/null || need+=(redis-sentinel)
 command -v redis-cli >/dev/null || need+=(redis-tools)
 command -v memcached >/dev/null || need+=(memcached)
+command -v chromium >/dev/null || command -v chromium-browser >/dev/null || need+=(chromium)
 if ((${#need[@]})); then
 	echo "installing ${need[*]}" >&2
 	sudo=""

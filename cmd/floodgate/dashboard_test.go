@@ -41,19 +41,9 @@ func TestDashboardShowsAThrottledKey(t *testing.T) {
 	b.run(t, "the page to load live", chromedp.Navigate("http://"+httpAddr+"/ui/"),
 		chromedp.WaitVisible(`#live.live`), chromedp.WaitVisible(`#domains tr[data-domain="shop"]`))
 
-	rls := rlsv3.NewRateLimitServiceClient(rlsConn(t, grpcAddr))
-	req := &rlsv3.RateLimitRequest{Domain: "shop", Descriptors: []*ratelimitcommon.RateLimitDescriptor{
-		{Entries: []*ratelimitcommon.RateLimitDescriptor_Entry{{Key: "user", Value: "alice"}}}}}
-	testkit.Eventually(t, "alice to be over her limit", func() bool {
-		resp, err := rls.ShouldRateLimit(context.Background(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.GetOverallCode() == rlsv3.RateLimitResponse_OVER_LIMIT
-	})
+	overLimit(t, grpcAddr, "alice")
 	b.run(t, "alice's key in the throttled table", chromedp.WaitVisible(`#throttles tr[data-key*="user_alice"]`))
 	b.run(t, "the shop's rates", chromedp.WaitVisible(`#counts tr[data-domain="shop"]`))
-	b.screenshot(t)
 	b.noErrors(t)
 }
 
@@ -67,15 +57,15 @@ func startDashboardServe(t *testing.T, dir string) (grpcAddr, httpAddr string) {
 
 // startDashboardControlPlane runs the control plane with an admin token
 // and one admin policy, and returns its addresses.
-func startDashboardControlPlane(t *testing.T) (grpcAddr, httpAddr string) {
+func startDashboardControlPlane(t *testing.T, args ...string) (grpcAddr, httpAddr string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := func() string { return fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t)) }
 	grpcAddr, httpAddr = addr(), addr()
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"control-plane", "--grpc-addr", grpcAddr, "--http-addr", httpAddr,
-			"--store", "memory:", "--admin-token", "s3cret", "--log-level", "warn"})
+		done <- run(ctx, append([]string{"control-plane", "--grpc-addr", grpcAddr, "--http-addr", httpAddr,
+			"--store", "memory:", "--admin-token", "s3cret", "--log-level", "error"}, args...))
 	}()
 	t.Cleanup(func() { cancel(); waitExits(t, done, 1) })
 	waitHTTP(t, "http://"+httpAddr+"/v1/status")
@@ -103,26 +93,7 @@ func putPolicy(t *testing.T, httpAddr, token, body string) (int, string) {
 func TestDashboardShowsANack(t *testing.T) {
 	b := newBrowser(t)
 	grpcAddr, httpAddr := startDashboardControlPlane(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stream, err := discovery.NewAggregatedDiscoveryServiceClient(rlsConn(t, grpcAddr)).StreamAggregatedResources(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	node := &core.Node{Id: "picky-rls", Cluster: "edge"}
-	if err := stream.Send(&discovery.DiscoveryRequest{Node: node, TypeUrl: xds.PolicyType}); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := stream.Recv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The node rejects the version it was sent, as a client that cannot
-	// apply it does.
-	if err := stream.Send(&discovery.DiscoveryRequest{Node: node, TypeUrl: xds.PolicyType, ResponseNonce: resp.GetNonce(),
-		ErrorDetail: &rpcstatus.Status{Code: 3, Message: "picky-rls cannot apply shop"}}); err != nil {
-		t.Fatal(err)
-	}
+	nackingNode(t, grpcAddr, "picky-rls")
 
 	b.run(t, "the NACK on the page", chromedp.Navigate("http://"+httpAddr+"/ui/"),
 		chromedp.WaitVisible(`#nodes tr[data-node="picky-rls"][data-nacked="true"]`))
@@ -158,4 +129,88 @@ func TestDashboardEditShowsTheValidationError(t *testing.T) {
 		t.Fatalf("page shows %q, the API says %q", shown, apiErr.Error)
 	}
 	b.noErrors(t)
+}
+
+// nackingNode connects an xDS node that rejects the policies it is sent,
+// with the error "<id> cannot apply shop", until t ends.
+func nackingNode(t *testing.T, grpcAddr, id string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	stream, err := discovery.NewAggregatedDiscoveryServiceClient(rlsConn(t, grpcAddr)).StreamAggregatedResources(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := &core.Node{Id: id, Cluster: "edge"}
+	if err := stream.Send(&discovery.DiscoveryRequest{Node: node, TypeUrl: xds.PolicyType}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The node rejects the version it was sent, as a client that cannot
+	// apply it does.
+	if err := stream.Send(&discovery.DiscoveryRequest{Node: node, TypeUrl: xds.PolicyType, ResponseNonce: resp.GetNonce(),
+		ErrorDetail: &rpcstatus.Status{Code: 3, Message: id + " cannot apply shop"}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The control plane's page shows the fleet: a serve fed over xDS, acked,
+// beside a node that NACKs, and the key the serve's engine throttled,
+// heard on the decision bus.
+func TestDashboardOnTheControlPlaneShowsTheFleet(t *testing.T) {
+	b := newBrowser(t)
+	rds := testserver.Redis(t)
+	redisURL := "redis://" + rds.Addr + "/0"
+	cpGRPC, cpHTTP := startDashboardControlPlane(t, "--decisions-redis", redisURL)
+	grpcAddr, _, _ := startServeHTTPUnhealthy(t, "--xds", cpGRPC, "--node-id", "rls-1", "--xds-wait", "100ms", "--redis", redisURL)
+	nackingNode(t, cpGRPC, "picky-rls")
+
+	b.run(t, "the page to load live", chromedp.Navigate("http://"+cpHTTP+"/ui/"), chromedp.WaitVisible(`#live.live`))
+	overLimit(t, grpcAddr, "bob")
+	b.run(t, "the fleet on the page",
+		chromedp.WaitVisible(`#throttles tr[data-key*="user_bob"]`),
+		chromedp.WaitVisible(`#nodes tr[data-node="rls-1"][data-nacked="false"]`),
+		chromedp.WaitVisible(`#nodes tr[data-node="picky-rls"][data-nacked="true"]`),
+		chromedp.Click(`#domains tr[data-domain="shop"] button.view`),
+		chromedp.WaitVisible(`#policy-edit`))
+	b.run(t, "the decision bus healthy", chromedp.WaitVisible(`#components tr[data-kind="bus"] td.good`))
+	b.screenshot(t)
+	b.noErrors(t)
+}
+
+// overLimit calls ShouldRateLimit for user=value on the shop domain until
+// it is OVER_LIMIT.
+func overLimit(t *testing.T, grpcAddr, value string) {
+	t.Helper()
+	rls := rlsv3.NewRateLimitServiceClient(rlsConn(t, grpcAddr))
+	req := &rlsv3.RateLimitRequest{Domain: "shop", Descriptors: []*ratelimitcommon.RateLimitDescriptor{
+		{Entries: []*ratelimitcommon.RateLimitDescriptor_Entry{{Key: "user", Value: value}}}}}
+	testkit.Eventually(t, value+" to be over the limit", func() bool {
+		resp, err := rls.ShouldRateLimit(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetOverallCode() == rlsv3.RateLimitResponse_OVER_LIMIT
+	})
+}
+
+// startServeHTTPUnhealthy is startServeHTTP for a serve that may not be
+// healthy yet (its policies still to come over xDS): it waits for the
+// HTTP address to answer at all.
+func startServeHTTPUnhealthy(t *testing.T, args ...string) (grpcAddr, httpAddr string, stop func()) {
+	t.Helper()
+	grpcAddr = fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t))
+	httpAddr = fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t))
+	stop = startServeOn(t, grpcAddr, httpAddr, args...)
+	testkit.Eventually(t, "serve's HTTP address to answer", func() bool {
+		resp, err := http.Get("http://" + httpAddr + "/ui/state")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	return grpcAddr, httpAddr, stop
 }

@@ -78,7 +78,7 @@ function render(st) {
   fill("nodes", nodes, 7, "no node connected");
 
   fill("components", (st.components || []).map((c) =>
-    el("tr", {}, el("td", {}, c.kind), el("td", {}, c.name),
+    el("tr", { "data-kind": c.kind }, el("td", {}, c.kind), el("td", {}, c.name),
       el("td", { class: c.healthy ? "good" : "bad" }, c.healthy ? "healthy" : "unhealthy"), el("td", {}, c.detail))),
   4, "none known");
 
