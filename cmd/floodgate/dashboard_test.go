@@ -43,7 +43,11 @@ func TestDashboardShowsAThrottledKey(t *testing.T) {
 
 	overLimit(t, grpcAddr, "alice")
 	b.run(t, "alice's key in the throttled table", chromedp.WaitVisible(`#throttles tr[data-key*="user_alice"]`))
-	b.run(t, "the shop's rates", chromedp.WaitVisible(`#counts tr[data-domain="shop"]`))
+	b.run(t, "the shop's rates and the lease flow", chromedp.WaitVisible(`#counts tr[data-domain="shop"]`),
+		chromedp.WaitVisible(`#flows tr[data-flow="tokens granted"]`))
+	if granted := b.text(t, `#flows tr[data-flow="tokens granted"] td:nth-child(2)`); granted == "0" || granted == "" {
+		t.Errorf("tokens granted %q: want the tokens the engine granted alice's key", granted)
+	}
 	b.noErrors(t)
 }
 

@@ -31,6 +31,16 @@ func serveDashboard(ctx context.Context, srv *serving.Server, svc *ratelimit.Ser
 		},
 		Components: func() []dashboard.Component { return r.components() },
 	}
+	if r.engine != nil {
+		src.Flows = func() []dashboard.Flow {
+			fs := r.engine.LeaseFlow()
+			out := make([]dashboard.Flow, len(fs))
+			for i, f := range fs {
+				out[i] = dashboard.Flow(f)
+			}
+			return out
+		}
+	}
 	srv.Mux.Handle("GET /v1/domain-counts", counts)
 	stop = func() {}
 	if r.bus != nil {

@@ -84,7 +84,7 @@ function render(st) {
 
   const flowsBefore = Object.fromEntries((prev?.flows || []).map((f) => [f.name, f.value]));
   fill("flows", (st.flows || []).map((f) =>
-    el("tr", {}, el("td", {}, f.name), el("td", { class: "num" }, f.value), el("td", { class: "num" }, rate(f.value, flowsBefore[f.name], seconds)))),
+    el("tr", { "data-flow": f.name }, el("td", {}, f.name), el("td", { class: "num" }, f.value), el("td", { class: "num" }, rate(f.value, flowsBefore[f.name], seconds)))),
   3, "no lease or token flow");
   prev = st;
 }
