@@ -32,7 +32,7 @@ func (f *controlPlaneFlags) register(fs *flag.FlagSet) {
 	f.load.register(fs, "strict-config")
 	f.drop.register(fs)
 	fs.StringVar(&f.grpcAddr, "grpc-addr", "127.0.0.1:18000", "xDS gRPC `address`")
-	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:18080", "HTTP `address` of the admin API, /v1/status and /metrics")
+	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:18080", "HTTP `address` of the admin API, /v1/status, /metrics and the dashboard (/ui/)")
 	fs.StringVar(&f.storeURL, "store", "file:floodgate-policies.json", "where admin API writes are kept: redis://... (shared by control-plane replicas), file:PATH, or memory:")
 	fs.StringVar(&f.token, "admin-token", "", "bearer `token` that authorizes admin API writes; empty: writes need a verified client certificate")
 	f.registerTLS(fs)
