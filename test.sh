@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs Floodgate's tests. They start real Redis and memcached servers on
-# loopback, so this installs the servers first when they are missing
-# (Debian/Ubuntu, apt-get).
+# loopback and drive the dashboard in headless Chromium, so this installs
+# the servers and the browser first when they are missing (Debian/Ubuntu,
+# apt-get).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -13,6 +14,8 @@ command -v memcached >/dev/null || need+=(memcached)
 # promtool checks every role's /metrics and deploy/prometheus/alerts.yaml
 # (without it those checks are skipped, client_golang's lint still runs).
 command -v promtool >/dev/null || need+=(prometheus)
+# The dashboard's tests drive a headless Chromium.
+command -v chromium >/dev/null || command -v chromium-browser >/dev/null || need+=(chromium)
 if ((${#need[@]})); then
 	echo "installing ${need[*]}" >&2
 	sudo=""

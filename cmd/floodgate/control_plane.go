@@ -25,6 +25,7 @@ type controlPlaneFlags struct {
 	log                logFlags
 	serving            servingFlags
 	status             controlPlaneStatusFlags
+	dashboard          dashboardFlags
 }
 
 func (f *controlPlaneFlags) register(fs *flag.FlagSet) {
@@ -32,7 +33,7 @@ func (f *controlPlaneFlags) register(fs *flag.FlagSet) {
 	f.load.register(fs, "strict-config")
 	f.drop.register(fs)
 	fs.StringVar(&f.grpcAddr, "grpc-addr", "127.0.0.1:18000", "xDS gRPC `address`")
-	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:18080", "HTTP `address` of the admin API, /v1/status and /metrics")
+	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:18080", "HTTP `address` of the admin API, /v1/status, /metrics and the dashboard (/ui/)")
 	fs.StringVar(&f.storeURL, "store", "file:floodgate-policies.json", "where admin API writes are kept: redis://... (shared by control-plane replicas), file:PATH, or memory:")
 	fs.StringVar(&f.token, "admin-token", "", "bearer `token` that authorizes admin API writes; empty: writes need a verified client certificate")
 	f.registerTLS(fs)
@@ -43,6 +44,7 @@ func (f *controlPlaneFlags) register(fs *flag.FlagSet) {
 	f.log.register(fs)
 	f.serving.register(fs, xdsMaxConnectionAge)
 	f.status.register(fs)
+	f.dashboard.register(fs)
 }
 
 // runControlPlane serves policies over xDS, with the admin API and status
@@ -70,6 +72,12 @@ func runControlPlane(ctx context.Context, args []string) error {
 		return fmt.Errorf("--store: %w", err)
 	}
 	defer store.Close()
+	var srv *controlplane.Server
+	routes, stopDashboard, err := f.dashboard.controlPlaneRoutes(ctx, func() *controlplane.Server { return srv }, stats)
+	if err != nil {
+		return err
+	}
+	defer stopDashboard()
 	opts := controlplane.ServerOptions{
 		Paths:      f.configs.items(),
 		Load:       f.load.options(),
@@ -81,13 +89,14 @@ func runControlPlane(ctx context.Context, args []string) error {
 		Stats:      stats,
 		Logger:     slog.Default(),
 		Metrics:    prom.Handler(stats.Flush),
+		Routes:     routes,
 		Limits:     f.serving.options(nil).Limits,
 		Shutdown:   f.serving.stop(),
 	}
 	if err := f.status.apply(&opts, stats); err != nil {
 		return err
 	}
-	srv, err := controlplane.NewServer(ctx, opts)
+	srv, err = controlplane.NewServer(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	gostats "github.com/lyft/gostats"
+	"google.golang.org/grpc"
 
 	"github.com/floodgate/floodgate/decisions"
 	"github.com/floodgate/floodgate/internal/serving"
@@ -91,7 +92,8 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer lis.Close()
-	so := f.rls.serving.options(stats, rlsServerOptions(f.rls.stats.serverStats(stats))...)
+	counts := &ratelimit.DomainCounts{NearLimitRatio: f.rls.nearRatio}
+	so := f.rls.serving.options(stats, rlsServerOptions(f.rls.stats.serverStats(stats), grpc.ChainUnaryInterceptor(counts.Interceptor()))...)
 	if err := f.rls.tls.apply(&so, stats); err != nil {
 		return err
 	}
@@ -108,6 +110,7 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	serveRLS(ctx, srv, svc, r.health, prom.Handler(stats.Flush))
+	defer serveDashboard(ctx, srv, svc, r, counts)()
 	slog.Info("floodgate serving", "mode", f.mode, "domains", snap.Domains())
 	return serve(ctx, srv, lis)
 }
@@ -117,6 +120,7 @@ type serveRole struct {
 	limiter ratelimit.Limiter
 	health  ratelimit.Health          // nil: always healthy
 	engine  *decisions.Engine         // async mode only
+	bus     decisions.Subscriber      // async mode only
 	close   func(ctx context.Context) // within ctx's deadline
 }
 

@@ -46,6 +46,7 @@ func (f *serveFlags) openAsync(stats gostats.Scope) (*serveRole, error) {
 		closers = append(closers, func(context.Context) { b.Close() })
 		bus = b.Bus
 	}
+	r.bus = bus
 	r.engine, err = decisions.NewEngine(decisions.EngineOptions{Counter: store, CounterName: counterName(counterURL, f.memcached), Publisher: bus, KeyPrefix: f.rls.prefix, KeyEncoding: f.rls.encoding,
 		FlushInterval: f.flush, MaxDecisions: f.maxDecisions, Stats: stats, Logger: slog.Default()})
 	if err != nil {

@@ -129,6 +129,9 @@ func (s *Server) Handler() http.Handler {
 	if s.opts.Metrics != nil {
 		mux.Handle("GET /metrics", s.opts.Metrics)
 	}
+	for pattern, h := range s.opts.Routes {
+		mux.Handle(pattern, h)
+	}
 	return mux
 }
 

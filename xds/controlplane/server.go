@@ -66,6 +66,10 @@ type ServerOptions struct {
 	Logger *slog.Logger
 	// Metrics, if set, is served at GET /metrics beside the admin API.
 	Metrics http.Handler
+	// Routes are more read-only pages on the HTTP address, by ServeMux
+	// pattern ("/ui/" the dashboard, "GET /v1/throttles"); the caller
+	// builds them, so this package imports none of their sources.
+	Routes map[string]http.Handler
 	// Limits bound Serve's gRPC server (streams, calls in flight, message
 	// size, keepalive, connection age); Shutdown is the deadline its stop
 	// shares. Zero: serving's defaults.
