@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	gostats "github.com/lyft/gostats"
 
@@ -35,6 +36,7 @@ func (f *dashboardFlags) controlPlaneRoutes(ctx context.Context, srv func() *con
 		Domains: func() []dashboard.Domain { return statusDomains(srv().Status()) },
 		Nodes:   func() []dashboard.Node { return statusNodes(srv().Status()) },
 		Policy:  func(domain string) (string, string, bool, error) { return srv().PolicyYAML(domain) },
+		Audit:   func() []dashboard.AdminWrite { return adminWrites(ctx, srv()) },
 	}
 	routes := map[string]http.Handler{}
 	stop := func() {}
@@ -111,6 +113,25 @@ func throttles(b *decisions.ThrottleBoard) []dashboard.Throttle {
 	out := make([]dashboard.Throttle, len(ts))
 	for i, t := range ts {
 		out[i] = dashboard.Throttle(t)
+	}
+	return out
+}
+
+// dashboardAuditRows is how many admin writes the page lists.
+const dashboardAuditRows = 20
+
+// adminWrites are the newest admin writes; none while the store does not
+// answer (the page says so rather than stalling).
+func adminWrites(ctx context.Context, srv *controlplane.Server) []dashboard.AdminWrite {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	entries, err := srv.Audit(ctx, dashboardAuditRows)
+	if err != nil {
+		return nil
+	}
+	out := make([]dashboard.AdminWrite, len(entries))
+	for i, e := range entries {
+		out[i] = dashboard.AdminWrite{Time: e.Time, Who: e.Who, Action: e.Action, Domain: e.Domain, OldVersion: e.OldVersion, NewVersion: e.NewVersion}
 	}
 	return out
 }

@@ -132,6 +132,16 @@ func TestDashboardEditShowsTheValidationError(t *testing.T) {
 	if shown != apiErr.Error {
 		t.Fatalf("page shows %q, the API says %q", shown, apiErr.Error)
 	}
+
+	// A good edit is saved, and lands in the admin writes with who made it.
+	good := "domain: shop\ndescriptors:\n  - key: user\n    rate_limit: {unit: minute, requests_per_unit: 4}\n"
+	b.run(t, "a good edit saved and audited", chromedp.SetValue(`#policy-yaml`, good),
+		chromedp.Click(`#policy-save`),
+		chromedp.WaitVisible(`#policy-ok`),
+		chromedp.WaitVisible(`#audit tr[data-domain="shop"][data-action="put"]`))
+	if who := b.text(t, `#audit tr[data-domain="shop"] td.key`); !strings.HasPrefix(who, "token:") || strings.Contains(who, "s3cret") {
+		t.Errorf("the audit row names the writer %q, want token:<hash> and never the token", who)
+	}
 	b.noErrors(t)
 }
 

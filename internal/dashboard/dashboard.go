@@ -25,6 +25,7 @@ type Sources struct {
 	Throttles  func() []Throttle
 	Counts     func() []DomainCount
 	Flows      func() []Flow
+	Audit      func() []AdminWrite
 	// Policy returns one domain's policy as YAML and its version (the
 	// admin API's ETag, which a write sends back in If-Match); ok is false
 	// for a domain not in force.
@@ -111,6 +112,7 @@ func (h *Handler) State() State {
 	add("throttles", s.Throttles != nil, func() { st.Throttles = s.Throttles() })
 	add("counts", s.Counts != nil, func() { st.Counts = s.Counts() })
 	add("flows", s.Flows != nil, func() { st.Flows = s.Flows() })
+	add("audit", s.Audit != nil, func() { st.Audit = s.Audit() })
 	return st
 }
 

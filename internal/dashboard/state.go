@@ -21,6 +21,18 @@ type State struct {
 	Throttles  []Throttle    `json:"throttles"`
 	Counts     []DomainCount `json:"counts"`
 	Flows      []Flow        `json:"flows"`
+	Audit      []AdminWrite  `json:"audit"`
+}
+
+// AdminWrite is one policy write through the admin API.
+type AdminWrite struct {
+	Time   time.Time `json:"time"`
+	Who    string    `json:"who"` // token:<hash> or cert:<subject>
+	Action string    `json:"action"`
+	Domain string    `json:"domain"`
+	// OldVersion and NewVersion are the domain's admin versions; 0: none.
+	OldVersion int64 `json:"old_version"`
+	NewVersion int64 `json:"new_version"`
 }
 
 // Domain is one policy domain in force.

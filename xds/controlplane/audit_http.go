@@ -66,14 +66,24 @@ func (s *Server) getAudit(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = min(n, limit)
 	}
+	entries, err := s.Audit(r.Context(), limit)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+}
+
+// Audit returns the newest limit admin writes, newest first; none when
+// the store keeps no audit log.
+func (s *Server) Audit(ctx context.Context, limit int) ([]AuditEntry, error) {
 	entries := []AuditEntry{}
 	if as, ok := s.opts.Store.(AuditStore); ok {
-		got, err := as.Audit(r.Context(), limit)
+		got, err := as.Audit(ctx, limit)
 		if err != nil {
-			writeError(w, http.StatusServiceUnavailable, err)
-			return
+			return nil, err
 		}
 		entries = append(entries, got...)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+	return entries, nil
 }

@@ -30,7 +30,7 @@ function rate(now, before, seconds) {
 
 function ago(t, now) {
   const s = Math.round((Date.parse(t) - now) / 1000);
-  return s >= 0 ? `in ${s}s` : `${-s}s ago`;
+  return s > 0 ? `in ${s}s` : s === 0 ? "now" : `${-s}s ago`;
 }
 
 function render(st) {
@@ -38,7 +38,7 @@ function render(st) {
   const seconds = prev ? (now - Date.parse(prev.now)) / 1000 : 0;
   $("title").textContent = st.title;
   $("version").textContent = st.version ? `policy version ${st.version}` : "";
-  for (const s of ["domains", "nodes", "components", "throttles", "counts", "flows"]) {
+  for (const s of ["domains", "nodes", "components", "throttles", "counts", "flows", "audit"]) {
     $("sec-" + s).hidden = !st.sections.includes(s);
   }
 
@@ -86,6 +86,11 @@ function render(st) {
   fill("flows", (st.flows || []).map((f) =>
     el("tr", { "data-flow": f.name }, el("td", {}, f.name), el("td", { class: "num" }, f.value), el("td", { class: "num" }, rate(f.value, flowsBefore[f.name], seconds)))),
   3, "no lease or token flow");
+
+  fill("audit", (st.audit || []).map((a) =>
+    el("tr", { "data-domain": a.domain, "data-action": a.action }, el("td", {}, ago(a.time, now)), el("td", { class: "key" }, a.who),
+      el("td", {}, a.action), el("td", {}, a.domain), el("td", {}, `${a.old_version} → ${a.new_version}`))),
+  5, "no admin write yet");
   prev = st;
 }
 
