@@ -100,6 +100,7 @@ func runControlPlane(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	prom.Registry.MustRegister(srv.StatusCollector())
 	return f.serve(ctx, srv)
 }
 
