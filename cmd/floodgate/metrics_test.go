@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -98,7 +97,7 @@ func TestEveryRoleMetrics(t *testing.T) {
 // problem, client_golang's and promtool's.
 func scrapeLinted(t *testing.T, role, url string) string {
 	t.Helper()
-	page := get(t, url)
+	page := getBody(t, url)
 	problems, err := promlint.New(strings.NewReader(page)).Lint()
 	if err != nil {
 		t.Fatalf("%s: /metrics does not parse: %v", role, err)
@@ -135,7 +134,7 @@ func wantSeries(t *testing.T, role, url string, series ...string) {
 	t.Helper()
 	var page string
 	testkit.Eventually(t, role+"'s /metrics to hold "+strings.Join(series, ", "), func() bool {
-		page = get(t, url)
+		page = getBody(t, url)
 		for _, s := range series {
 			if !strings.Contains(page, s) {
 				return false
@@ -143,15 +142,4 @@ func wantSeries(t *testing.T, role, url string, series ...string) {
 		}
 		return true
 	})
-}
-
-func get(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return string(body)
 }
