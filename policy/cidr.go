@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -29,32 +30,40 @@ func parseCIDR(s string) (netip.Prefix, error) {
 }
 
 // cidrTable finds the longest configured prefix holding an address. It keeps
-// one hash map per prefix length in use, longest first, so a lookup costs at
-// most one map probe per distinct length (33 for IPv4, 129 for IPv6), however
-// many prefixes there are, and never allocates.
+// one hash map per prefix length in use, longest first, keyed by the masked
+// address as integers, so a lookup costs at most one map probe per distinct
+// length (33 for IPv4, 129 for IPv6), however many prefixes there are, and
+// never allocates.
 type cidrTable struct {
-	v4, v6 []cidrLength
+	v4 []cidrLength[uint32]
+	v6 []cidrLength[[2]uint64]
 }
 
-type cidrLength struct {
+type cidrLength[A comparable] struct {
 	bits     int
-	prefixes map[netip.Prefix]*node
+	prefixes map[A]*node
 }
 
-// add records prefix p; the first node added for a prefix wins (the checker
-// rejects duplicates, so this only matters for configs it has not seen).
+// add records prefix p, already masked; the first node added for a prefix
+// wins (the checker rejects duplicates, so this only matters for configs it
+// has not seen).
 func (t *cidrTable) add(p netip.Prefix, n *node) {
-	lens := &t.v6
 	if p.Addr().Is4() {
-		lens = &t.v4
+		t.v4 = addLength(t.v4, p.Bits(), v4Key(p.Addr(), p.Bits()), n)
+	} else {
+		t.v6 = addLength(t.v6, p.Bits(), v6Key(p.Addr(), p.Bits()), n)
 	}
-	i, found := slices.BinarySearchFunc(*lens, p.Bits(), func(l cidrLength, bits int) int { return bits - l.bits })
+}
+
+func addLength[A comparable](lens []cidrLength[A], bits int, key A, n *node) []cidrLength[A] {
+	i, found := slices.BinarySearchFunc(lens, bits, func(l cidrLength[A], bits int) int { return bits - l.bits })
 	if !found {
-		*lens = slices.Insert(*lens, i, cidrLength{bits: p.Bits(), prefixes: map[netip.Prefix]*node{}})
+		lens = slices.Insert(lens, i, cidrLength[A]{bits: bits, prefixes: map[A]*node{}})
 	}
-	if _, dup := (*lens)[i].prefixes[p]; !dup {
-		(*lens)[i].prefixes[p] = n
+	if _, dup := lens[i].prefixes[key]; !dup {
+		lens[i].prefixes[key] = n
 	}
+	return lens
 }
 
 // match returns the node of the longest prefix holding value, or nil when
@@ -64,16 +73,38 @@ func (t *cidrTable) match(value string) *node {
 	if err != nil {
 		return nil
 	}
-	a = a.Unmap().WithZone("")
-	lens := t.v6
+	a = a.Unmap()
 	if a.Is4() {
-		lens = t.v4
+		for _, l := range t.v4 {
+			if n, ok := l.prefixes[v4Key(a, l.bits)]; ok {
+				return n
+			}
+		}
+		return nil
 	}
-	for _, l := range lens {
-		p, _ := a.Prefix(l.bits)
-		if n, ok := l.prefixes[p]; ok {
+	for _, l := range t.v6 {
+		if n, ok := l.prefixes[v6Key(a, l.bits)]; ok {
 			return n
 		}
 	}
 	return nil
 }
+
+// v4Key is the first bits bits of IPv4 address a, the rest zero.
+func v4Key(a netip.Addr, bits int) uint32 {
+	b := a.As4()
+	return binary.BigEndian.Uint32(b[:]) & mask32(bits)
+}
+
+// v6Key is the first bits bits of IPv6 address a, the rest zero.
+func v6Key(a netip.Addr, bits int) [2]uint64 {
+	b := a.As16()
+	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+	if bits <= 64 {
+		return [2]uint64{hi & mask64(bits), 0}
+	}
+	return [2]uint64{hi, lo & mask64(bits-64)}
+}
+
+func mask32(bits int) uint32 { return ^uint32(0) << (32 - bits) } // a shift by 32 gives 0
+func mask64(bits int) uint64 { return ^uint64(0) << (64 - bits) }

@@ -252,7 +252,7 @@ func (b *builder) level(ds []Descriptor, statsPrefix string, up *above) map[stri
 			g.cidrs.add(p, n)
 		case kind == MatchRegex:
 			re, _ := compileRegex(d.Value)
-			g.patterns = append(g.patterns, patternNode{re: re, node: n})
+			g.patterns = append(g.patterns, newRegexNode(re, n))
 		case wild:
 			g.patterns = append(g.patterns, patternNode{wildcard: newWildcard(d.Value), node: n})
 		default:

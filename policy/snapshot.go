@@ -1,6 +1,9 @@
 package policy
 
-import "regexp"
+import (
+	"regexp"
+	"strings"
+)
 
 // Snapshot is a compiled, immutable set of policies. A nil *Snapshot is
 // valid and holds no domains.
@@ -31,13 +34,22 @@ type keyGroup struct {
 // patternNode is a wildcard (re nil) or a `match: regex` value.
 type patternNode struct {
 	wildcard
-	re   *regexp.Regexp
-	node *node
+	re *regexp.Regexp
+	// literal is the text every match of re starts with: the regex is
+	// anchored at the start, so a value without it is refused by one
+	// comparison instead of a run of the regex engine.
+	literal string
+	node    *node
+}
+
+func newRegexNode(re *regexp.Regexp, n *node) patternNode {
+	lit, _ := re.LiteralPrefix()
+	return patternNode{re: re, literal: lit, node: n}
 }
 
 func (p *patternNode) match(v string) bool {
 	if p.re != nil {
-		return p.re.MatchString(v)
+		return strings.HasPrefix(v, p.literal) && p.re.MatchString(v)
 	}
 	return p.wildcard.match(v)
 }
