@@ -28,7 +28,7 @@ func TestExactModeWindowsOfSeveralUnits(t *testing.T) {
 	}
 	defer client.Close()
 	// 7 minutes into a 10-minute window aligned to the epoch.
-	start := time.Now().Truncate(10*time.Minute).Add(7 * time.Minute)
+	start := time.Now().Truncate(10 * time.Minute).Add(7 * time.Minute)
 	var offset atomic.Int64
 	now := func() time.Time { return start.Add(time.Duration(offset.Load())) }
 	r := startRLS(t, Options{Limiter: NewExactLimiter(counter.NewRedis(client, "")), Now: now, KeyPrefix: "tenmin_"}, tenMinutePolicy)
