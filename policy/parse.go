@@ -337,6 +337,9 @@ func (r *reader) rateLimits(f field, d *Descriptor, path string) ([]RateLimit, b
 		r.rateLimitFields(n, &rl, d, path, prefix+".")
 		out = append(out, rl)
 	}
+	if len(out) == 0 {
+		return nil, ok // an empty list is no list, as a null rate_limit is none
+	}
 	return out, ok
 }
 
