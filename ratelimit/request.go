@@ -198,7 +198,7 @@ func (s *Service) judge(sv *served, c *check, it *Item, st *rlsv3.RateLimitRespo
 	if after > hits {
 		before = after - hits
 	}
-	st.CurrentLimit = sv.currentLimit(c.limit, it.RequestsPerUnit, it.Unit)
+	st.CurrentLimit = sv.currentLimit(c.limit, it.RequestsPerUnit, it.Unit, it.UnitMultiplier)
 	st.DurationUntilReset = resetDuration(it.WindowStart + it.WindowSeconds() - now.Unix())
 	c.stats.totalHits.Add(hits)
 

@@ -38,6 +38,9 @@ func TestExactModeWindowsOfSeveralUnits(t *testing.T) {
 	if got := first.DurationUntilReset.AsDuration(); got != 3*time.Minute {
 		t.Errorf("duration_until_reset = %v, want the 3 minutes left of the 10-minute window", got)
 	}
+	if cl := first.CurrentLimit; cl.GetUnitMultiplier().GetValue() != 10 || cl.GetRequestsPerUnit() != 2 {
+		t.Errorf("current_limit = %v, want 2 per 10 minutes", cl)
+	}
 	r.call(t, "report", key)
 	offset.Store(int64(2 * time.Minute)) // past a minute boundary, inside the window
 	if got := codesOf(r.call(t, "report", key)); got != "OVER_LIMIT OVER_LIMIT" {
