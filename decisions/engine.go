@@ -244,7 +244,7 @@ func (e *Engine) Ingest(b *enginepb.HitBatch) uint64 {
 				continue
 			}
 			p = &pendingHit{domain: domain, limit: res.RequestsPerUnit, windowEnd: end,
-				expiry: time.Duration(res.Unit.Seconds()) * time.Second}
+				expiry: time.Duration(res.WindowSeconds()) * time.Second}
 			e.pending[string(key)] = p
 		}
 		p.hits = policy.AddHits(p.hits, n)

@@ -65,7 +65,7 @@ func (e *Engine) Grant(ctx context.Context, req *enginepb.LeaseRequest) *enginep
 			continue
 		}
 		key := string(policy.AppendKey(buf[:0], e.keys, a.GetDomain(), a.GetEntries(), &res))
-		window := time.Duration(res.Unit.Seconds()) * time.Second
+		window := time.Duration(res.WindowSeconds()) * time.Second
 		// A key's share is taken over every active replica, not only those
 		// that asked this engine for it: the others may ask another.
 		holders, known := e.holders.touchKey(key, holder, nowNano, res.WindowEnd())

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
+	"strings"
 )
 
 // MaxPlainKey is the longest counter key kept as built. A longer one (a
@@ -38,7 +39,54 @@ func AppendKey[E Entry](b []byte, f KeyFormat, domain string, entries []E, r *Re
 		b = append(b, r.Unit.String()...)
 		b = append(b, '_')
 	}
+	switch {
+	case r.Limit != nil:
+		b = appendTag(b, f.Encoding, r.Limit.keyTag)
+	case r.Override && r.UnitMultiplier > 1:
+		// Windows of N units never share the counter of one-unit ones.
+		b = appendMultiplierTag(b, f.Encoding, r.UnitMultiplier)
+	}
 	return appendWindow(b, start, body, r.WindowStart)
+}
+
+// limitKeyTag is what sets a limit's counter apart from another limit of the
+// same descriptor whose window may start at the same second: "x<N>" for
+// windows of N > 1 units (a 10-minute window starting at 12:00 must not
+// share the counter of the 1-minute one), "token_bucket" (its counter holds
+// a time, not a count), "n=<name>" for an entry of rate_limits (each has its
+// own counter; by name, so reordering the list keeps the counts). A fixed
+// or sliding window of one unit outside rate_limits has none, so its key is
+// envoyproxy/ratelimit's; a sliding window counts in the fixed window's
+// counters, so switching between the two keeps the counts.
+func limitKeyTag(l *Limit) string {
+	var parts []string
+	if l.Algorithm == TokenBucket {
+		parts = append(parts, "token_bucket")
+	}
+	if l.UnitMultiplier > 1 {
+		parts = append(parts, "x"+strconv.FormatUint(uint64(l.UnitMultiplier), 10))
+	}
+	if l.listName != "" {
+		parts = append(parts, "n="+l.listName) // last: a name may hold ','
+	}
+	return strings.Join(parts, ",")
+}
+
+// appendTag writes a non-empty tag before the window: "@tag_", or in the
+// unambiguous encoding "@<len>:tag_". '@' cannot start a part of the
+// unambiguous encoding (a length), nor does it follow one in compat keys
+// unless a value holds it, which compat keys accept as their ambiguity.
+func appendTag(b []byte, enc KeyEncoding, tag string) []byte {
+	if tag == "" {
+		return b
+	}
+	b = append(b, '@')
+	if enc == KeyUnambiguous {
+		b = strconv.AppendInt(b, int64(len(tag)), 10)
+		b = append(b, ':')
+	}
+	b = append(b, tag...)
+	return append(b, '_')
 }
 
 // AppendCacheKey appends the counter key of a matched limit in the form of
@@ -111,4 +159,19 @@ func appendWindow(b []byte, start, body int, windowStart int64) []byte {
 	b = hex.AppendEncode(b, sum[:16])
 	b = append(b, '_')
 	return strconv.AppendInt(b, windowStart, 10)
+}
+
+// appendMultiplierTag is appendTag(b, enc, "x<n>") without building the
+// tag: an override's n comes with the request.
+func appendMultiplierTag(b []byte, enc KeyEncoding, n uint32) []byte {
+	var digits [10]byte
+	d := strconv.AppendUint(digits[:0], uint64(n), 10)
+	b = append(b, '@')
+	if enc == KeyUnambiguous {
+		b = strconv.AppendInt(b, int64(len(d)+1), 10)
+		b = append(b, ':')
+	}
+	b = append(b, 'x')
+	b = append(b, d...)
+	return append(b, '_')
 }

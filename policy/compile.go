@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -156,8 +157,10 @@ func checkReplaces(ps []*Config) Errors {
 	names := map[string]bool{}
 	for _, c := range ps {
 		walk(c.Descriptors, "", func(d *Descriptor, _ string) {
-			if d.RateLimit != nil && d.RateLimit.Name != "" {
-				names[d.RateLimit.Name] = true
+			for _, la := range d.limits() {
+				if la.rl.Name != "" {
+					names[la.rl.Name] = true
+				}
 			}
 		})
 	}
@@ -165,13 +168,12 @@ func checkReplaces(ps []*Config) Errors {
 	for _, c := range ps {
 		ck := checker{source: c.Source}
 		walk(c.Descriptors, "", func(d *Descriptor, path string) {
-			if d.RateLimit == nil {
-				return
-			}
-			for i, name := range d.RateLimit.Replaces {
-				if name != "" && name != d.RateLimit.Name && !names[name] {
-					at, _ := d.at("rate_limit.replaces." + strconv.Itoa(i))
-					ck.add(at, path, "replaces %q, but no rate_limit in domain %q has that name", name, c.Domain)
+			for _, la := range d.limits() {
+				for i, name := range la.rl.Replaces {
+					if name != "" && name != la.rl.Name && !names[name] {
+						at, _ := d.at(la.prefix + "replaces." + strconv.Itoa(i))
+						ck.add(at, path, "replaces %q, but no rate_limit in domain %q has that name", name, c.Domain)
+					}
 				}
 			}
 		})
@@ -215,9 +217,10 @@ func (b *builder) level(ds []Descriptor, statsPrefix string, up *above) map[stri
 			g = &keyGroup{}
 			groups[d.Key] = g
 		}
-		wild := strings.Contains(d.Value, "*")
+		kind, _ := ParseMatchKind(d.Match)
+		wild := kind == MatchExact && strings.Contains(d.Value, "*")
 		shared := ""
-		if wild && d.ShareThreshold {
+		if d.ShareThreshold && d.Value != "" && (wild || kind != MatchExact) {
 			shared = d.Value
 		}
 		here := &above{
@@ -229,7 +232,10 @@ func (b *builder) level(ds []Descriptor, statsPrefix string, up *above) map[stri
 
 		n := &node{}
 		if d.RateLimit != nil {
-			n.limit = b.limit(d, statsKey, here)
+			n.limits = []*Limit{b.limit(d, d.RateLimit, statsKey, false, here)}
+		}
+		for j := range d.RateLimits {
+			n.limits = append(n.limits, b.limit(d, &d.RateLimits[j], statsKey+"."+d.RateLimits[j].Name, true, here))
 		}
 		if len(d.Descriptors) > 0 {
 			n.children = b.level(d.Descriptors, statsKey, here)
@@ -237,8 +243,18 @@ func (b *builder) level(ds []Descriptor, statsPrefix string, up *above) map[stri
 		switch {
 		case d.Value == "":
 			g.keyOnly = n
+		case kind == MatchCIDR:
+			// Checked before building: the parse cannot fail here.
+			p, _ := parseCIDR(d.Value)
+			if g.cidrs == nil {
+				g.cidrs = &cidrTable{}
+			}
+			g.cidrs.add(p, n)
+		case kind == MatchRegex:
+			re, _ := compileRegex(d.Value)
+			g.patterns = append(g.patterns, newRegexNode(re, n))
 		case wild:
-			g.wildcards = append(g.wildcards, wildcardNode{wildcard: newWildcard(d.Value), node: n})
+			g.patterns = append(g.patterns, patternNode{wildcard: newWildcard(d.Value), node: n})
 		default:
 			if g.exact == nil {
 				g.exact = map[string]*node{}
@@ -249,17 +265,21 @@ func (b *builder) level(ds []Descriptor, statsPrefix string, up *above) map[stri
 	return groups
 }
 
-func (b *builder) limit(d *Descriptor, statsKey string, path *above) *Limit {
-	rl := d.RateLimit
+// limit compiles one configured limit; inList marks an entry of
+// rate_limits, whose counter is keyed by its name.
+func (b *builder) limit(d *Descriptor, rl *RateLimit, statsKey string, inList bool, path *above) *Limit {
 	unit, _ := ParseUnit(rl.Unit)
 	if rl.Unlimited {
 		unit = UnitUnknown
 	}
+	alg, _ := ParseAlgorithm(rl.Algorithm)
 	l := &Limit{
 		Domain:          b.domain,
 		Name:            rl.Name,
 		RequestsPerUnit: rl.RequestsPerUnit,
 		Unit:            unit,
+		Algorithm:       alg,
+		UnitMultiplier:  rl.UnitMultiplier,
 		Unlimited:       rl.Unlimited,
 		ShadowMode:      d.ShadowMode,
 		QuotaMode:       d.QuotaMode,
@@ -273,6 +293,13 @@ func (b *builder) limit(d *Descriptor, statsKey string, path *above) *Limit {
 		Metadata:        d.Metadata,
 		Index:           len(b.snap.Limits),
 	}
+	if alg == TokenBucket {
+		l.Burst = cmp.Or(rl.Burst, rl.RequestsPerUnit)
+	}
+	if inList {
+		l.listName = rl.Name
+	}
+	l.keyTag = limitKeyTag(l)
 	b.snap.Limits = append(b.snap.Limits, l)
 	return l
 }

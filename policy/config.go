@@ -1,5 +1,7 @@
 package policy
 
+import "strconv"
+
 // Config is one domain's policies as written in one YAML file (or pushed over
 // xDS or the admin API). It is the source form; Compile turns a set of
 // Configs into a Snapshot.
@@ -27,9 +29,15 @@ func (c *Config) Sources() []string {
 
 // Descriptor is one level of the descriptor tree.
 type Descriptor struct {
-	Key            string
-	Value          string // "" for key-only; may hold '*' wildcards
-	RateLimit      *RateLimit
+	Key   string
+	Value string // "" for key-only; may hold '*' wildcards
+	// Match is how Value is compared, as written: "" or "exact" (the
+	// default, with '*' wildcards), "cidr" or "regex"; validated by Compile.
+	Match     string
+	RateLimit *RateLimit
+	// RateLimits are several limits a request must all pass; a descriptor
+	// has RateLimit or RateLimits, never both. Each needs a Name.
+	RateLimits     []RateLimit
 	Descriptors    []Descriptor
 	ShadowMode     bool
 	DetailedMetric bool
@@ -64,4 +72,35 @@ type RateLimit struct {
 	Unit            string // as written; validated by Compile
 	Unlimited       bool
 	Replaces        []string
+	// Algorithm is as written: "" (fixed_window), "fixed_window",
+	// "sliding_window" or "token_bucket"; validated by Compile.
+	Algorithm string
+	// Burst is a token bucket's size; 0 when not written (then
+	// RequestsPerUnit).
+	Burst uint32
+	// UnitMultiplier makes windows of that many units; 0 when not written
+	// (one unit).
+	UnitMultiplier uint32
 }
+
+// limitAt is one configured limit of a descriptor with the prefix its
+// fields' positions are recorded under ("rate_limit." or "rate_limits.2.").
+type limitAt struct {
+	rl     *RateLimit
+	prefix string
+}
+
+// limits lists the descriptor's rate_limit or rate_limits entries.
+func (d *Descriptor) limits() []limitAt {
+	if d.RateLimit != nil {
+		return []limitAt{{d.RateLimit, "rate_limit."}}
+	}
+	out := make([]limitAt, len(d.RateLimits))
+	for i := range d.RateLimits {
+		out[i] = limitAt{&d.RateLimits[i], "rate_limits." + strconv.Itoa(i) + "."}
+	}
+	return out
+}
+
+// hasLimit reports whether the descriptor configures any limit.
+func (d *Descriptor) hasLimit() bool { return d.RateLimit != nil || len(d.RateLimits) > 0 }

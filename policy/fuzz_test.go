@@ -21,6 +21,8 @@ func FuzzParse(f *testing.F) {
 		"[1, {a: b}]",
 		"domain: !!binary aGVsbG8=\n",
 		aliasBomb(),
+		"domain: d\ndescriptors:\n  - key: a\n    value: 10.0.0.0/8\n    match: cidr\n    rate_limits:\n      - {unit: second, name: x, algorithm: token_bucket, burst: 3}\n      - {unit: minute, name: y, unit_multiplier: 10}\n",
+		"domain: d\ndescriptors:\n  - key: a\n    value: '^a$'\n    match: regex\n    share_threshold: true\n    rate_limits: []\n",
 	} {
 		f.Add([]byte(seed))
 	}

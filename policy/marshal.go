@@ -17,7 +17,9 @@ type (
 	yamlDescriptor struct {
 		Key            string           `yaml:"key"`
 		Value          string           `yaml:"value,omitempty"`
+		Match          string           `yaml:"match,omitempty"`
 		RateLimit      *yamlRateLimit   `yaml:"rate_limit,omitempty"`
+		RateLimits     []yamlRateLimit  `yaml:"rate_limits,omitempty"`
 		ShadowMode     bool             `yaml:"shadow_mode,omitempty"`
 		DetailedMetric bool             `yaml:"detailed_metric,omitempty"`
 		ValueToMetric  bool             `yaml:"value_to_metric,omitempty"`
@@ -31,6 +33,9 @@ type (
 		Unit            string        `yaml:"unit,omitempty"`
 		RequestsPerUnit *uint32       `yaml:"requests_per_unit,omitempty"`
 		Unlimited       bool          `yaml:"unlimited,omitempty"`
+		Algorithm       string        `yaml:"algorithm,omitempty"`
+		Burst           uint32        `yaml:"burst,omitempty"`
+		UnitMultiplier  uint32        `yaml:"unit_multiplier,omitempty"`
 		Replaces        []yamlReplace `yaml:"replaces,omitempty"`
 	}
 	yamlReplace struct {
@@ -67,6 +72,7 @@ func toYAML(ds []Descriptor) []yamlDescriptor {
 		y := yamlDescriptor{
 			Key:            d.Key,
 			Value:          d.Value,
+			Match:          d.Match,
 			ShadowMode:     d.ShadowMode,
 			DetailedMetric: d.DetailedMetric,
 			ValueToMetric:  d.ValueToMetric,
@@ -77,17 +83,26 @@ func toYAML(ds []Descriptor) []yamlDescriptor {
 		if d.Metadata != nil {
 			y.Metadata = d.Metadata
 		}
-		if rl := d.RateLimit; rl != nil {
-			y.RateLimit = &yamlRateLimit{Name: rl.Name, Unit: rl.Unit, Unlimited: rl.Unlimited}
-			if !rl.Unlimited || rl.RequestsPerUnit != 0 {
-				rpu := rl.RequestsPerUnit
-				y.RateLimit.RequestsPerUnit = &rpu
-			}
-			for _, name := range rl.Replaces {
-				y.RateLimit.Replaces = append(y.RateLimit.Replaces, yamlReplace{Name: name})
-			}
+		if d.RateLimit != nil {
+			y.RateLimit = rateLimitYAML(d.RateLimit)
+		}
+		for j := range d.RateLimits {
+			y.RateLimits = append(y.RateLimits, *rateLimitYAML(&d.RateLimits[j]))
 		}
 		out[i] = y
 	}
 	return out
+}
+
+func rateLimitYAML(rl *RateLimit) *yamlRateLimit {
+	y := &yamlRateLimit{Name: rl.Name, Unit: rl.Unit, Unlimited: rl.Unlimited,
+		Algorithm: rl.Algorithm, Burst: rl.Burst, UnitMultiplier: rl.UnitMultiplier}
+	if !rl.Unlimited || rl.RequestsPerUnit != 0 {
+		rpu := rl.RequestsPerUnit
+		y.RequestsPerUnit = &rpu
+	}
+	for _, name := range rl.Replaces {
+		y.Replaces = append(y.Replaces, yamlReplace{Name: name})
+	}
+	return y
 }

@@ -18,13 +18,16 @@ import (
 // one of these levels; Floodgate adds metadata to descriptors.
 var (
 	topKeys        = []string{"domain", "descriptors"}
-	descriptorKeys = []string{"key", "value", "rate_limit", "descriptors", "shadow_mode", "detailed_metric", "value_to_metric", "share_threshold", "quota_mode", "metadata"}
-	rateLimitKeys  = []string{"unit", "requests_per_unit", "unlimited", "name", "replaces"}
+	descriptorKeys = []string{"key", "value", "match", "rate_limit", "rate_limits", "descriptors", "shadow_mode", "detailed_metric", "value_to_metric", "share_threshold", "quota_mode", "metadata"}
+	rateLimitKeys  = []string{"unit", "requests_per_unit", "unlimited", "name", "replaces", "algorithm", "burst", "unit_multiplier"}
 	replacesKeys   = []string{"name"}
 	everyKnownKey  = append(append(append([]string{}, topKeys...), descriptorKeys...), rateLimitKeys...)
+	// floodgateKeys are Floodgate's extensions that envoyproxy/ratelimit
+	// does not know.
+	floodgateKeys = []string{"metadata", "match", "rate_limits", "algorithm", "burst", "unit_multiplier"}
 	// envoyKeys are the keys envoyproxy/ratelimit accepts at any level
-	// (its validKeys): every key but Floodgate's metadata.
-	envoyKeys       = slices.DeleteFunc(slices.Clone(everyKnownKey), func(k string) bool { return k == "metadata" })
+	// (its validKeys): every key but Floodgate's own.
+	envoyKeys       = slices.DeleteFunc(slices.Clone(everyKnownKey), func(k string) bool { return contains(floodgateKeys, k) })
 	yamlErrorLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 )
 
@@ -245,8 +248,12 @@ func (r *reader) descriptor(n *yaml.Node, parent string) Descriptor {
 		switch f.name {
 		case "key", "value":
 			continue
+		case "match":
+			d.Match, ok = r.str(f, path)
 		case "rate_limit":
 			d.RateLimit, ok = r.rateLimit(f, &d, path)
+		case "rate_limits":
+			d.RateLimits, ok = r.rateLimits(f, &d, path)
 		case "descriptors":
 			d.Descriptors = r.descriptors(f, path)
 		case "shadow_mode":
@@ -268,7 +275,7 @@ func (r *reader) descriptor(n *yaml.Node, parent string) Descriptor {
 		at.invalid = !ok
 		d.fieldAt[f.name] = at
 	}
-	if r.lenient && d.Metadata != nil && d.RateLimit == nil {
+	if r.lenient && d.Metadata != nil && !d.hasLimit() {
 		at := d.fieldAt["metadata"]
 		r.warns = append(r.warns, &Error{Source: r.source, Line: at.line, Column: at.col, Descriptor: path,
 			Problem: "metadata is ignored: it has no rate_limit to belong to"})
@@ -302,7 +309,44 @@ func (r *reader) rateLimit(f field, d *Descriptor, path string) (*RateLimit, boo
 		return nil, false
 	}
 	rl := &RateLimit{}
-	for _, g := range r.fields(f.val, path) {
+	r.rateLimitFields(f.val, rl, d, path, "rate_limit.")
+	return rl, true
+}
+
+// rateLimits reads a rate_limits list: several rate_limit maps.
+func (r *reader) rateLimits(f field, d *Descriptor, path string) ([]RateLimit, bool) {
+	if isNull(f.val) {
+		return nil, true
+	}
+	if f.val.Kind != yaml.SequenceNode {
+		r.errorAt(f.val, path, "rate_limits must be a list of rate_limit maps, got %s", kindName(f.val))
+		return nil, false
+	}
+	out := make([]RateLimit, 0, len(f.val.Content))
+	ok := true
+	for _, item := range f.val.Content {
+		n := resolve(item)
+		if n == nil || n.Kind != yaml.MappingNode {
+			r.errorAt(item, path, "each rate_limits entry must be a map like {unit: second, requests_per_unit: 10, name: per_second}, got %s", kindName(n))
+			ok = false
+			continue
+		}
+		prefix := "rate_limits." + strconv.Itoa(len(out))
+		d.fieldAt[prefix] = position{line: n.Line, col: n.Column}
+		var rl RateLimit
+		r.rateLimitFields(n, &rl, d, path, prefix+".")
+		out = append(out, rl)
+	}
+	if len(out) == 0 {
+		return nil, ok // an empty list is no list, as a null rate_limit is none
+	}
+	return out, ok
+}
+
+// rateLimitFields reads the fields of one rate_limit map into rl, recording
+// their positions under prefix.
+func (r *reader) rateLimitFields(m *yaml.Node, rl *RateLimit, d *Descriptor, path, prefix string) {
+	for _, g := range r.fields(m, path) {
 		at := position{line: g.key.Line, col: g.key.Column}
 		ok := true
 		switch g.name {
@@ -315,20 +359,25 @@ func (r *reader) rateLimit(f field, d *Descriptor, path string) (*RateLimit, boo
 		case "name":
 			rl.Name, ok = r.str(g, path)
 		case "replaces":
-			rl.Replaces, ok = r.replaces(g, d, path)
+			rl.Replaces, ok = r.replaces(g, d, path, prefix)
+		case "algorithm":
+			rl.Algorithm, ok = r.str(g, path)
+		case "burst":
+			rl.Burst, ok = r.count(g, path)
+		case "unit_multiplier":
+			rl.UnitMultiplier, ok = r.count(g, path)
 		default:
 			r.unknownKey(g, path, "in rate_limit", rateLimitKeys)
 			continue
 		}
 		at.invalid = !ok
-		d.fieldAt["rate_limit."+g.name] = at
+		d.fieldAt[prefix+g.name] = at
 	}
-	return rl, true
 }
 
 // replaces reads `replaces: [{name: x}, ...]`, recording where each entry
 // sits so that a bad name can be pointed at.
-func (r *reader) replaces(f field, d *Descriptor, path string) ([]string, bool) {
+func (r *reader) replaces(f field, d *Descriptor, path, prefix string) ([]string, bool) {
 	if isNull(f.val) {
 		return nil, true
 	}
@@ -353,7 +402,7 @@ func (r *reader) replaces(f field, d *Descriptor, path string) ([]string, bool) 
 			}
 			name, good = r.str(g, path)
 		}
-		d.fieldAt["rate_limit.replaces."+strconv.Itoa(len(names))] = position{line: n.Line, col: n.Column, invalid: !good}
+		d.fieldAt[prefix+"replaces."+strconv.Itoa(len(names))] = position{line: n.Line, col: n.Column, invalid: !good}
 		names = append(names, name)
 	}
 	return names, ok

@@ -51,27 +51,39 @@ func ParseUnit(s string) (Unit, bool) {
 	return UnitUnknown, false
 }
 
-// WindowStart is the start (Unix seconds) of the window of unit u that holds now.
-func (u Unit) WindowStart(nowUnix int64) int64 {
-	d := u.Seconds()
-	if d == 0 {
-		return nowUnix
-	}
-	return nowUnix / d * d
-}
+// WindowStart is the start (Unix seconds) of the window of unit u that
+// holds now. A limit's window may span several units: use
+// Limit.WindowStart or Resolved.WindowStart for a limit's.
+func (u Unit) WindowStart(nowUnix int64) int64 { return WindowStartOf(u, 1, nowUnix) }
 
-// Limit is one compiled rate_limit: the rule a request descriptor matched.
-// It is shared by every request that matches it and must not be modified.
+// Limit is one compiled rate_limit (or one entry of rate_limits): a rule a
+// request descriptor matched. It is shared by every request that matches it
+// and must not be modified.
+//
+// Several limits per descriptor: a descriptor with rate_limits compiles to
+// one Limit per entry, each with its own Name, StatsKey, Index and counter
+// key (see AppendKey), in config order. FindAll and Resolved.Limits return
+// them all; Find and Resolved.Limit return the first, which is all that a
+// caller that knows one limit per descriptor sees.
 type Limit struct {
 	Domain          string
 	Name            string // rate_limit.name; empty when not configured
 	RequestsPerUnit uint32 // 0 means every request is over the limit
 	Unit            Unit
-	Unlimited       bool
-	ShadowMode      bool     // the rule's own shadow_mode
-	QuotaMode       bool     // over the limit: reported, never denied
-	Replaces        []string // names of limits this one replaces
-	DetailedMetric  bool
+	// Algorithm is how the limit counts; the zero value is FixedWindow.
+	Algorithm Algorithm
+	// Burst is the bucket size of a TokenBucket: the configured burst, or
+	// RequestsPerUnit when none is. 0 for the other algorithms.
+	Burst uint32
+	// UnitMultiplier makes each window that many units long; 0 and 1 both
+	// mean one unit. Use WindowSeconds and WindowStart, never Unit.Seconds,
+	// for the limit's window.
+	UnitMultiplier uint32
+	Unlimited      bool
+	ShadowMode     bool     // the rule's own shadow_mode
+	QuotaMode      bool     // over the limit: reported, never denied
+	Replaces       []string // names of limits this one replaces
+	DetailedMetric bool
 
 	// StatsKey names the rule in stats: domain then the configured path,
 	// "domain.key_value.key2", as envoyproxy/ratelimit does.
@@ -100,7 +112,24 @@ type Limit struct {
 
 	// Index is the rule's position in Snapshot.Limits, dense from 0.
 	Index int
+
+	// listName is the name of an entry of rate_limits ("" for rate_limit),
+	// and keyTag what sets the limit's counter key apart (see AppendKey).
+	listName string
+	keyTag   string
 }
+
+// WindowSeconds is the length of the limit's window: UnitMultiplier units.
+func (l *Limit) WindowSeconds() int64 { return WindowSeconds(l.Unit, l.UnitMultiplier) }
+
+// WindowStart is the start (Unix seconds) of the limit's window holding
+// nowUnix, aligned to the epoch.
+func (l *Limit) WindowStart(nowUnix int64) int64 {
+	return WindowStartOf(l.Unit, l.UnitMultiplier, nowUnix)
+}
+
+// InList reports whether the limit is an entry of a rate_limits list.
+func (l *Limit) InList() bool { return l.listName != "" }
 
 // Entry is one key/value pair of a request descriptor.
 type Entry interface {

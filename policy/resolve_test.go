@@ -40,12 +40,12 @@ func TestResolve(t *testing.T) {
 		{name: "unlimited", domain: "api", entries: req("free", "x")},
 		{name: "no rule", domain: "api", entries: req("other", "x")},
 		{name: "unknown domain", domain: "web", entries: req("user", "u1")},
-		{name: "override", domain: "api", entries: req("path", "files/a"), own: &Override{7, Second},
+		{name: "override", domain: "api", entries: req("path", "files/a"), own: &Override{RequestsPerUnit: 7, Unit: Second},
 			counted: true, override: true, rpu: 7, unit: Second, start: now, key: "rl_api_path_files/a_1700000030"},
 		// Ignored: the rule applies, as if the request carried no override.
-		{name: "override with an unknown unit", domain: "api", entries: req("user", "u1"), own: &Override{7, UnitUnknown},
+		{name: "override with an unknown unit", domain: "api", entries: req("user", "u1"), own: &Override{RequestsPerUnit: 7, Unit: UnitUnknown},
 			counted: true, rpu: 10, unit: Minute, start: 1699999980, key: "rl_api_user_u1_1699999980"},
-		{name: "override in an unknown domain", domain: "web", entries: req("user", "u1"), own: &Override{7, Second}},
+		{name: "override in an unknown domain", domain: "web", entries: req("user", "u1"), own: &Override{RequestsPerUnit: 7, Unit: Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

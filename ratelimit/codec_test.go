@@ -23,7 +23,7 @@ import (
 func TestCodecRoundTrips(t *testing.T) {
 	small := &rlsv3.RateLimitResponse{OverallCode: rlsv3.RateLimitResponse_OVER_LIMIT,
 		Statuses: []*rlsv3.RateLimitResponse_DescriptorStatus{{Code: rlsv3.RateLimitResponse_OVER_LIMIT,
-			CurrentLimit: limitProto("login", 10, 2), LimitRemaining: 0, DurationUntilReset: resetDuration(42)}}}
+			CurrentLimit: limitProto("login", 10, 2, 0), LimitRemaining: 0, DurationUntilReset: resetDuration(42)}}}
 	large := proto.Clone(small).(*rlsv3.RateLimitResponse)
 	md, _ := structpb.NewStruct(map[string]any{"blob": string(make([]byte, 64<<10))})
 	large.DynamicMetadata = md

@@ -76,7 +76,7 @@ func (l *ExactLimiter) Limit(ctx context.Context, items []*Item) error {
 		incs[i] = counter.Increment{
 			Key:    it.Key,
 			Hits:   it.Hits,
-			Expiry: time.Duration(it.Unit.Seconds()) * time.Second,
+			Expiry: time.Duration(it.WindowSeconds()) * time.Second,
 		}
 	}
 	var err error

@@ -56,7 +56,7 @@ func (h HeaderOptions) add(resp *rlsv3.RateLimitResponse, denied int) {
 			tightest, least = st, st.LimitRemaining
 		}
 		if h.Policy != "" {
-			window := windowSeconds(st.CurrentLimit.Unit)
+			window := windowSeconds(st.CurrentLimit.Unit) * int64(max(st.CurrentLimit.GetUnitMultiplier().GetValue(), 1))
 			policies = append(policies, strconv.FormatUint(uint64(st.CurrentLimit.RequestsPerUnit), 10)+";w="+strconv.FormatInt(window, 10))
 		}
 	}

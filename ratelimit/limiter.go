@@ -18,6 +18,8 @@ type Item struct {
 	// descriptor's own `limit` override.
 	RequestsPerUnit uint32
 	Unit            policy.Unit
+	// UnitMultiplier makes the window that many units long (0 and 1: one).
+	UnitMultiplier uint32
 	// Override reports that RequestsPerUnit and Unit come from the
 	// descriptor's own `limit`; the async limiter passes them on to the
 	// engine, which otherwise applies its own policy.
@@ -39,6 +41,10 @@ type Item struct {
 	// Count is set by the Limiter: the window's count including Hits.
 	Count uint64
 }
+
+// WindowSeconds is the length of the item's window: every limiter sizes
+// windows and expiries by it, never by Unit alone.
+func (it *Item) WindowSeconds() int64 { return policy.WindowSeconds(it.Unit, it.UnitMultiplier) }
 
 // A Limiter counts the hits of matched descriptors. The exact limiter counts
 // synchronously in a shared store; the async limiter answers from the local

@@ -101,6 +101,7 @@ func (r *request) match(s *Service, req *rlsv3.RateLimitRequest, now time.Time) 
 			Limit:           c.limit,
 			RequestsPerUnit: res.RequestsPerUnit,
 			Unit:            res.Unit,
+			UnitMultiplier:  res.UnitMultiplier,
 			Override:        res.Override,
 			WindowStart:     res.WindowStart,
 			Hits:            hits,
@@ -197,8 +198,8 @@ func (s *Service) judge(sv *served, c *check, it *Item, st *rlsv3.RateLimitRespo
 	if after > hits {
 		before = after - hits
 	}
-	st.CurrentLimit = sv.currentLimit(c.limit, it.RequestsPerUnit, it.Unit)
-	st.DurationUntilReset = resetDuration(it.WindowStart + it.Unit.Seconds() - now.Unix())
+	st.CurrentLimit = sv.currentLimit(c.limit, it.RequestsPerUnit, it.Unit, it.UnitMultiplier)
+	st.DurationUntilReset = resetDuration(it.WindowStart + it.WindowSeconds() - now.Unix())
 	c.stats.totalHits.Add(hits)
 
 	// A limit of 0 is always over, even for a check that counts nothing.
@@ -246,6 +247,7 @@ func overrideLimit(domain string, entries []*ratelimitEntry, r *policy.Resolved)
 		Domain:          domain,
 		RequestsPerUnit: r.RequestsPerUnit,
 		Unit:            r.Unit,
+		UnitMultiplier:  r.UnitMultiplier,
 		Depth:           len(entries),
 	}
 }

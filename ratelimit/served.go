@@ -5,6 +5,7 @@ import (
 
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/floodgate/floodgate/policy"
 )
@@ -26,7 +27,7 @@ func (s *Service) newServed(snap *policy.Snapshot) *served {
 	sv.limits = make([]*rlsv3.RateLimitResponse_RateLimit, len(snap.Limits))
 	sv.stats = make([]*ruleStats, len(snap.Limits))
 	for _, l := range snap.Limits {
-		sv.limits[l.Index] = limitProto(l.Name, l.RequestsPerUnit, l.Unit)
+		sv.limits[l.Index] = limitProto(l.Name, l.RequestsPerUnit, l.Unit, l.UnitMultiplier)
 		sv.stats[l.Index] = s.rules.get(l.StatsKey)
 	}
 	return sv
@@ -40,15 +41,21 @@ func (sv *served) holds(l *policy.Limit) bool {
 
 // currentLimit is the rule's shared message, or a new one for a limit the
 // snapshot does not hold.
-func (sv *served) currentLimit(l *policy.Limit, rpu uint32, unit policy.Unit) *rlsv3.RateLimitResponse_RateLimit {
+func (sv *served) currentLimit(l *policy.Limit, rpu uint32, unit policy.Unit, multiplier uint32) *rlsv3.RateLimitResponse_RateLimit {
 	if sv.holds(l) {
 		return sv.limits[l.Index]
 	}
-	return limitProto(l.Name, rpu, unit)
+	return limitProto(l.Name, rpu, unit, multiplier)
 }
 
-func limitProto(name string, rpu uint32, unit policy.Unit) *rlsv3.RateLimitResponse_RateLimit {
-	return &rlsv3.RateLimitResponse_RateLimit{Name: name, RequestsPerUnit: rpu, Unit: responseUnit(unit)}
+// limitProto is a current_limit; unit_multiplier is set only for windows of
+// several units, so a one-unit limit's message stays envoyproxy/ratelimit's.
+func limitProto(name string, rpu uint32, unit policy.Unit, multiplier uint32) *rlsv3.RateLimitResponse_RateLimit {
+	m := &rlsv3.RateLimitResponse_RateLimit{Name: name, RequestsPerUnit: rpu, Unit: responseUnit(unit)}
+	if multiplier > 1 {
+		m.UnitMultiplier = wrapperspb.UInt32(multiplier)
+	}
+	return m
 }
 
 // resetDurations caches duration_until_reset messages by whole second, as

@@ -12,28 +12,72 @@ import (
 
 // ToRateLimitConfig converts a domain's policies to the standard
 // RateLimitConfig resource, named by domain, for xDS-fed rate-limit services
-// that do not know Floodgate's own resource.
+// that do not know Floodgate's own resource. It is ToStandard without the
+// list of omissions.
+func ToRateLimitConfig(c *policy.Config) (rc *rlsconf.RateLimitConfig, dropped []string, err error) {
+	st, err := ToStandard(c)
+	return st.Config, st.Dropped, err
+}
+
+// Standard is a domain converted to the standard RateLimitConfig resource,
+// with what the conversion left out.
+type Standard struct {
+	Config *rlsconf.RateLimitConfig
+	// Dropped names each Floodgate key the domain uses that the resource
+	// has no field for, sorted ("algorithm", "share_threshold", ...).
+	Dropped []string
+	// Omitted says, for each descriptor, what of its policy a service
+	// reading the resource does not enforce, in config order:
+	// "omitted: domain api descriptor user: algorithm sliding_window (served
+	// as a fixed window)".
+	Omitted []string
+}
+
+// ToStandard converts a domain's policies to the standard RateLimitConfig.
 //
 // Every unit has a RateLimitConfig equivalent (WEEK came with the module
 // version envoyproxy/ratelimit itself builds with); an unknown unit is an
-// error and the caller leaves the domain out. Floodgate's
-// extensions (value_to_metric, share_threshold, quota_mode, metadata) have no
-// field either; they are left out and listed in dropped so the caller can
-// report them.
-func ToRateLimitConfig(c *policy.Config) (rc *rlsconf.RateLimitConfig, dropped []string, err error) {
-	seen := map[string]bool{}
-	descs, err := toRateLimitDescriptors(c.Descriptors, "", seen)
+// error and the caller leaves the domain out. The resource carries fixed
+// windows of one unit, one limit per descriptor and exact or '*' values, so
+// of Floodgate's extensions:
+//   - algorithm sliding_window or token_bucket is served as a fixed window
+//     of the same rate, and burst is left out;
+//   - unit_multiplier is left out (the proto in go.mod has no field for it):
+//     the limit is served per one unit;
+//   - of rate_limits the first limit is served, the others left out;
+//   - a descriptor with match: cidr or regex is left out with those below
+//     it: its value would be read as an exact value, or as a wildcard;
+//   - value_to_metric, share_threshold, quota_mode and metadata are left out.
+//
+// Each is named in Dropped, and each descriptor's loss in Omitted.
+func ToStandard(c *policy.Config) (Standard, error) {
+	cv := converter{domain: c.Domain, dropped: map[string]bool{}}
+	descs, err := cv.descriptors(c.Descriptors, "")
 	if err != nil {
-		return nil, nil, fmt.Errorf("domain %q: %w", c.Domain, err)
+		return Standard{}, fmt.Errorf("domain %q: %w", c.Domain, err)
 	}
-	for f := range seen {
-		dropped = append(dropped, f)
+	st := Standard{
+		Config:  &rlsconf.RateLimitConfig{Name: c.Domain, Domain: c.Domain, Descriptors: descs},
+		Omitted: cv.omitted,
 	}
-	sort.Strings(dropped)
-	return &rlsconf.RateLimitConfig{Name: c.Domain, Domain: c.Domain, Descriptors: descs}, dropped, nil
+	for f := range cv.dropped {
+		st.Dropped = append(st.Dropped, f)
+	}
+	sort.Strings(st.Dropped)
+	return st, nil
 }
 
-func toRateLimitDescriptors(ds []policy.Descriptor, path string, dropped map[string]bool) ([]*rlsconf.RateLimitDescriptor, error) {
+type converter struct {
+	domain  string
+	dropped map[string]bool
+	omitted []string
+}
+
+func (cv *converter) omit(path, format string, args ...any) {
+	cv.omitted = append(cv.omitted, fmt.Sprintf("omitted: domain %s descriptor %s: ", cv.domain, path)+fmt.Sprintf(format, args...))
+}
+
+func (cv *converter) descriptors(ds []policy.Descriptor, path string) ([]*rlsconf.RateLimitDescriptor, error) {
 	if len(ds) == 0 {
 		return nil, nil
 	}
@@ -45,6 +89,11 @@ func toRateLimitDescriptors(ds []policy.Descriptor, path string, dropped map[str
 			p += "_" + d.Value
 		}
 		p = strings.TrimPrefix(p, ".")
+		if kind, _ := policy.ParseMatchKind(d.Match); kind != policy.MatchExact {
+			cv.dropped["match"] = true
+			cv.omit(p, "match %s (the descriptor and those below it are not served)", kind)
+			continue
+		}
 		rd := &rlsconf.RateLimitDescriptor{
 			Key:            d.Key,
 			Value:          d.Value,
@@ -52,34 +101,33 @@ func toRateLimitDescriptors(ds []policy.Descriptor, path string, dropped map[str
 			DetailedMetric: d.DetailedMetric,
 		}
 		if d.ValueToMetric {
-			dropped["value_to_metric"] = true
+			cv.dropped["value_to_metric"] = true
 		}
 		if d.ShareThreshold {
-			dropped["share_threshold"] = true
+			cv.dropped["share_threshold"] = true
 		}
 		if d.QuotaMode {
-			dropped["quota_mode"] = true
+			cv.dropped["quota_mode"] = true
 		}
 		if len(d.Metadata) > 0 {
-			dropped["metadata"] = true
+			cv.dropped["metadata"] = true
 		}
-		if rl := d.RateLimit; rl != nil {
-			unit, err := toRateLimitUnit(rl)
+		rl := d.RateLimit
+		if len(d.RateLimits) > 0 {
+			rl = &d.RateLimits[0]
+			cv.dropped["rate_limits"] = true
+			for _, other := range d.RateLimits[1:] {
+				cv.omit(p, "rate_limits %s (only %s is served)", other.Name, rl.Name)
+			}
+		}
+		if rl != nil {
+			rp, err := cv.policy(rl, p)
 			if err != nil {
 				return nil, fmt.Errorf("descriptor %s: %w", p, err)
 			}
-			rp := &rlsconf.RateLimitPolicy{
-				Unit:            unit,
-				RequestsPerUnit: rl.RequestsPerUnit,
-				Unlimited:       rl.Unlimited,
-				Name:            rl.Name,
-			}
-			for _, r := range rl.Replaces {
-				rp.Replaces = append(rp.Replaces, &rlsconf.RateLimitReplace{Name: r})
-			}
 			rd.RateLimit = rp
 		}
-		children, err := toRateLimitDescriptors(d.Descriptors, p, dropped)
+		children, err := cv.descriptors(d.Descriptors, p)
 		if err != nil {
 			return nil, err
 		}
@@ -87,6 +135,35 @@ func toRateLimitDescriptors(ds []policy.Descriptor, path string, dropped map[str
 		out = append(out, rd)
 	}
 	return out, nil
+}
+
+func (cv *converter) policy(rl *policy.RateLimit, path string) (*rlsconf.RateLimitPolicy, error) {
+	unit, err := toRateLimitUnit(rl)
+	if err != nil {
+		return nil, err
+	}
+	if alg, ok := policy.ParseAlgorithm(rl.Algorithm); ok && alg != policy.FixedWindow {
+		cv.dropped["algorithm"] = true
+		cv.omit(path, "algorithm %s (served as a fixed window)", alg)
+	}
+	if rl.Burst != 0 {
+		cv.dropped["burst"] = true
+		cv.omit(path, "burst %d", rl.Burst)
+	}
+	if rl.UnitMultiplier > 1 {
+		cv.dropped["unit_multiplier"] = true
+		cv.omit(path, "unit_multiplier %d (served as windows of one %s)", rl.UnitMultiplier, strings.ToLower(rl.Unit))
+	}
+	rp := &rlsconf.RateLimitPolicy{
+		Unit:            unit,
+		RequestsPerUnit: rl.RequestsPerUnit,
+		Unlimited:       rl.Unlimited,
+		Name:            rl.Name,
+	}
+	for _, r := range rl.Replaces {
+		rp.Replaces = append(rp.Replaces, &rlsconf.RateLimitReplace{Name: r})
+	}
+	return rp, nil
 }
 
 func toRateLimitUnit(rl *policy.RateLimit) (rlsconf.RateLimitUnit, error) {

@@ -54,8 +54,8 @@ func (t *leaseTable) get(it *ratelimit.Item, overdraft int64) *lease {
 	}
 	l := &lease{
 		key:       strings.Clone(it.Key), // it.Key lives in a reused buffer
-		windowEnd: it.WindowStart + it.Unit.Seconds(),
-		window:    it.Unit.Seconds(),
+		windowEnd: it.WindowStart + it.WindowSeconds(),
+		window:    it.WindowSeconds(),
 		limit:     uint64(it.RequestsPerUnit),
 		credit:    overdraft,
 		sync:      overdraft == 0,

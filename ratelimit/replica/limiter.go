@@ -188,7 +188,7 @@ func (l *Limiter) Limit(ctx context.Context, items []*ratelimit.Item) error {
 	nowUnix := l.now().Unix()
 	deny := l.down == EngineDownDeny && !l.reporter.Connected()
 	for _, it := range items {
-		r := l.cache.Hit(it.Key, it.WindowStart+it.Unit.Seconds(), it.Hits, nowUnix)
+		r := l.cache.Hit(it.Key, it.WindowStart+it.WindowSeconds(), it.Hits, nowUnix)
 		it.Count = policy.AddHits(policy.AddHits(r.EngineCount, r.Local), it.Hits)
 		over := uint64(it.RequestsPerUnit) + 1
 		if r.Throttled && it.Count < over {

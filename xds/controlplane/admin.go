@@ -38,6 +38,12 @@ type Status struct {
 	// StandardDropped lists, per domain, the Floodgate features left out of
 	// its RateLimitConfig.
 	StandardDropped map[string][]string `json:"standard_dropped,omitempty"`
+	// StandardOmissions says, descriptor by descriptor, what the
+	// RateLimitConfig resources do not carry ("omitted: domain api
+	// descriptor user: algorithm sliding_window (served as a fixed
+	// window)"), so that an operator of a service reading them sees which
+	// limits it enforces differently.
+	StandardOmissions []string `json:"standard_omissions,omitempty"`
 	// Nodes are the nodes of every control plane sharing the store.
 	Nodes []NodeStatus `json:"nodes"`
 	// NodesError is why the other control planes' nodes could not be
@@ -71,13 +77,14 @@ func (s *Server) Status() Status { return s.status(context.Background()) }
 func (s *Server) status(ctx context.Context) Status {
 	s.mu.Lock()
 	st := Status{
-		Version:         s.state.version,
-		Revision:        s.state.contents.Revision,
-		UpdatedAt:       s.state.updatedAt,
-		Domains:         s.domainsLocked(),
-		StandardOmitted: s.state.omitted,
-		StandardDropped: s.state.dropped,
-		ControlPlane:    s.opts.Name,
+		Version:           s.state.version,
+		Revision:          s.state.contents.Revision,
+		UpdatedAt:         s.state.updatedAt,
+		Domains:           s.domainsLocked(),
+		StandardOmitted:   s.state.omitted,
+		StandardDropped:   s.state.dropped,
+		StandardOmissions: s.state.omissions,
+		ControlPlane:      s.opts.Name,
 	}
 	if s.state.buildErr != nil {
 		st.Error = s.state.buildErr.Error()
@@ -336,7 +343,7 @@ func (s *Server) validateWith(cfg *policy.Config) error {
 	if _, err := policy.CompileWith(configs, s.opts.Load.CompileOptions); err != nil {
 		return err
 	}
-	res, _, _, err := buildResources(configs)
+	res, _, err := buildResources(configs)
 	if err != nil {
 		return err
 	}

@@ -150,6 +150,7 @@ type state struct {
 	buildErr  error // last failed rebuild, nil once one succeeds
 	omitted   map[string]string
 	dropped   map[string][]string
+	omissions []string
 	updatedAt time.Time
 }
 
@@ -341,7 +342,7 @@ func (s *Server) rebuildLocked(ctx context.Context) error {
 	if _, err := policy.CompileWith(configs, s.opts.Load.CompileOptions); err != nil {
 		return err
 	}
-	res, omitted, dropped, err := buildResources(configs)
+	res, standard, err := buildResources(configs)
 	if err != nil {
 		return err
 	}
@@ -372,8 +373,9 @@ func (s *Server) rebuildLocked(ctx context.Context) error {
 	s.state.parsed = nextParsed
 	s.state.configs = configs
 	s.state.sources = sources
-	s.state.omitted = omitted
-	s.state.dropped = dropped
+	s.state.omitted = standard.omitted
+	s.state.dropped = standard.dropped
+	s.state.omissions = standard.omissions
 	s.state.version = version
 	if !same {
 		s.state.updatedAt = time.Now()
@@ -437,27 +439,36 @@ func merge(files []*policy.Config, records []Record, parsed map[string]parsedRec
 
 // buildResources makes one Policy and, where the standard type can express
 // it, one RateLimitConfig per domain.
-func buildResources(configs []*policy.Config) (map[string][]types.Resource, map[string]string, map[string][]string, error) {
+func buildResources(configs []*policy.Config) (map[string][]types.Resource, standardLoss, error) {
 	res := map[string][]types.Resource{xds.PolicyType: {}, xds.RateLimitConfigType: {}}
-	omitted := map[string]string{}
-	dropped := map[string][]string{}
+	loss := standardLoss{omitted: map[string]string{}, dropped: map[string][]string{}}
 	for _, c := range configs {
 		y, err := policy.Marshal(c)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("domain %q: %w", c.Domain, err)
+			return nil, standardLoss{}, fmt.Errorf("domain %q: %w", c.Domain, err)
 		}
 		res[xds.PolicyType] = append(res[xds.PolicyType], &policypb.Policy{Domain: c.Domain, Yaml: string(y), Source: c.Source})
-		rc, lost, err := xds.ToRateLimitConfig(c)
+		st, err := xds.ToStandard(c)
 		if err != nil {
-			omitted[c.Domain] = err.Error()
+			loss.omitted[c.Domain] = err.Error()
 			continue
 		}
-		if len(lost) > 0 {
-			dropped[c.Domain] = lost
+		if len(st.Dropped) > 0 {
+			loss.dropped[c.Domain] = st.Dropped
 		}
-		res[xds.RateLimitConfigType] = append(res[xds.RateLimitConfigType], rc)
+		loss.omissions = append(loss.omissions, st.Omitted...)
+		res[xds.RateLimitConfigType] = append(res[xds.RateLimitConfigType], st.Config)
 	}
-	return res, omitted, dropped, nil
+	return res, loss, nil
+}
+
+// standardLoss is what the RateLimitConfig resources leave out: domains
+// (omitted, with the reason), Floodgate keys per domain (dropped), and
+// each descriptor's loss (omissions), as /v1/status shows them.
+type standardLoss struct {
+	omitted   map[string]string
+	dropped   map[string][]string
+	omissions []string
 }
 
 // hashResources fingerprints the served content, so that replicas of the

@@ -1,0 +1,53 @@
+package ratelimit
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/floodgate/floodgate/internal/counter"
+	"github.com/floodgate/floodgate/internal/redisconn"
+	"github.com/floodgate/floodgate/internal/testserver"
+)
+
+const tenMinutePolicy = `
+domain: report
+descriptors:
+  - key: report
+    rate_limit: {unit: minute, unit_multiplier: 10, requests_per_unit: 2}
+`
+
+// A window of 10 minutes counts for 10 minutes in exact mode on Redis: a
+// minute boundary inside it resets nothing, its end does, and
+// duration_until_reset runs to its end.
+func TestExactModeWindowsOfSeveralUnits(t *testing.T) {
+	srv := testserver.Redis(t)
+	client, err := redisconn.New("redis://" + srv.Addr + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	// 7 minutes into a 10-minute window aligned to the epoch.
+	start := time.Now().Truncate(10 * time.Minute).Add(7 * time.Minute)
+	var offset atomic.Int64
+	now := func() time.Time { return start.Add(time.Duration(offset.Load())) }
+	r := startRLS(t, Options{Limiter: NewExactLimiter(counter.NewRedis(client, "")), Now: now, KeyPrefix: "tenmin_"}, tenMinutePolicy)
+	key := desc("report", "r1")
+
+	first := r.call(t, "report", key).Statuses[0]
+	if got := first.DurationUntilReset.AsDuration(); got != 3*time.Minute {
+		t.Errorf("duration_until_reset = %v, want the 3 minutes left of the 10-minute window", got)
+	}
+	if cl := first.CurrentLimit; cl.GetUnitMultiplier().GetValue() != 10 || cl.GetRequestsPerUnit() != 2 {
+		t.Errorf("current_limit = %v, want 2 per 10 minutes", cl)
+	}
+	r.call(t, "report", key)
+	offset.Store(int64(2 * time.Minute)) // past a minute boundary, inside the window
+	if got := codesOf(r.call(t, "report", key)); got != "OVER_LIMIT OVER_LIMIT" {
+		t.Errorf("3rd hit 2 minutes later, same 10-minute window: %s", got)
+	}
+	offset.Store(int64(3 * time.Minute)) // the next window
+	if got := codesOf(r.call(t, "report", key)); got != "OK OK" {
+		t.Errorf("first hit of the next window: %s", got)
+	}
+}
