@@ -282,4 +282,3 @@ func testChecks(t *testing.T, open func(t *testing.T) Checker) {
 		}
 	})
 }
-
