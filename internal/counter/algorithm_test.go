@@ -1,12 +1,14 @@
 package counter
 
 import (
+	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/internal/testserver"
 )
 
@@ -38,10 +40,16 @@ func TestRedisAlgorithms(t *testing.T) {
 func TestRedisClusterAlgorithms(t *testing.T) {
 	nodes := testserver.RedisCluster(t, 3)
 	url := "redis+cluster://" + nodes[0].Addr + "," + nodes[1].Addr
-	testAlgorithms(t, func(t *testing.T) algoStore { return NewRedis(redisClient(t, url), testPrefix(t)) })
+	t.Run("keys in several slots", func(t *testing.T) {
+		testAlgorithms(t, func(t *testing.T) algoStore { return NewRedis(redisClient(t, url), testPrefix(t)) })
+	})
+	// A prefix that is a hash tag puts every key in one slot: one script.
+	t.Run("keys in one slot", func(t *testing.T) {
+		testAlgorithms(t, func(t *testing.T) algoStore { return NewRedis(redisClient(t, url), "{"+testPrefix(t)+"}") })
+	})
 }
 
-// minuteLimit is a limit of n a minute on key k at now.
+// windowLimit is a limit of n per win on key k (window start appended) at now.
 func windowLimit(alg Algorithm, k string, n uint64, win time.Duration, now time.Time) Limit {
 	start := now.Unix() / int64(win/time.Second) * int64(win/time.Second)
 	return Limit{Algorithm: alg, Key: k + "_" + itoa(start), PrevKey: k + "_" + itoa(start-int64(win/time.Second)),
@@ -281,4 +289,31 @@ func testChecks(t *testing.T, open func(t *testing.T) Checker) {
 			}
 		}
 	})
+}
+
+// A breaker over batching over Redis, as exact mode and the engine stack
+// them, passes the algorithms through.
+func TestBreakerAlgorithms(t *testing.T) {
+	url := "redis://" + testserver.Redis(t).Addr
+	testAlgorithms(t, func(t *testing.T) algoStore {
+		r := NewRedis(redisClient(t, url), testPrefix(t))
+		b := NewBreaker(NewBatching(r, BatchingOptions{}), r, BreakerOptions{Logger: testkit.Quiet})
+		t.Cleanup(func() { b.Close() })
+		return b
+	})
+}
+
+// A store that only adds makes the breaker's checks and grants fail with
+// ErrUnsupported, and an open breaker fails them at once.
+func TestBreakerAlgorithmsOverAStoreThatOnlyAdds(t *testing.T) {
+	f := &failingStore{}
+	b := NewBreaker(f, f, BreakerOptions{Logger: testkit.Quiet})
+	defer b.Close()
+	l := windowLimit(SlidingWindow, "u", 1, time.Minute, testEpoch)
+	if _, err := b.Check(ctx(t), testEpoch, []Limit{l}, make([]Verdict, 1)); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("Check = %v, want ErrUnsupported", err)
+	}
+	if err := b.GrantBucket(ctx(t), testEpoch, []BucketGrant{{Key: "u", Limit: 1, Window: time.Second}}, make([]Granted, 1)); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("GrantBucket = %v, want ErrUnsupported", err)
+	}
 }

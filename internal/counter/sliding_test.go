@@ -49,3 +49,21 @@ func TestSlidingEstimateAtTheBoundary(t *testing.T) {
 		t.Fatalf("estimate a quarter in = %d, want 3 + ceil(10 × 3/4)", got)
 	}
 }
+
+// Redis Cluster's slot of a key: CRC16/XMODEM ("123456789" is 0x31C3) of
+// the key or of its hash tag.
+func TestHashSlot(t *testing.T) {
+	for key, want := range map[string]uint16{
+		"123456789":          0x31C3 % 16384,
+		"{123456789}_a":      0x31C3 % 16384,
+		"x{123456789}{other": 0x31C3 % 16384,
+		"{}123456789":        hashSlot("{}123456789"), // an empty tag hashes the whole key
+	} {
+		if got := hashSlot(key); got != want {
+			t.Errorf("hashSlot(%q) = %d, want %d", key, got, want)
+		}
+	}
+	if hashSlot("{}123456789") == hashSlot("123456789") {
+		t.Error("an empty hash tag was taken as the tag")
+	}
+}
