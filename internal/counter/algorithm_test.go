@@ -73,12 +73,12 @@ func check(t *testing.T, s Checker, now time.Time, limits ...Limit) (bool, []Ver
 	return ok, out
 }
 
-// admitted counts the requests of hits 1 admitted out of n at now.
-func admitted(t *testing.T, s Checker, now time.Time, n int, l Limit) int {
+// admitted counts the requests admitted out of n at now.
+func admitted(t *testing.T, s Checker, now time.Time, n int, limits ...Limit) int {
 	t.Helper()
 	got := 0
 	for range n {
-		if ok, _ := check(t, s, now, l); ok {
+		if ok, _ := check(t, s, now, limits...); ok {
 			got++
 		}
 	}
@@ -315,5 +315,26 @@ func TestBreakerAlgorithmsOverAStoreThatOnlyAdds(t *testing.T) {
 	}
 	if err := b.GrantBucket(ctx(t), testEpoch, []BucketGrant{{Key: "u", Limit: 1, Window: time.Second}}, make([]Granted, 1)); !errors.Is(err, ErrUnsupported) {
 		t.Fatalf("GrantBucket = %v, want ErrUnsupported", err)
+	}
+}
+
+// Limits of a second and longer ones split over two stores: each part is
+// checked in its store, a denial of the per-second part charges nothing in
+// the other.
+func TestBySecondChecks(t *testing.T) {
+	sec, other := NewMemory(), NewMemory()
+	b := &BySecond{PerSecond: sec, Other: other}
+	defer b.Close()
+	at := testEpoch.Add(10 * time.Second)
+	limits := []Limit{windowLimit(SlidingWindow, "s", 2, time.Second, at), windowLimit(FixedWindow, "m", 10, time.Minute, at)}
+	if got := admitted(t, b, at, 5, limits...); got != 2 {
+		t.Fatalf("admitted %d, want 2 (the per-second limit)", got)
+	}
+	_, v := check(t, other, at, Limit{Algorithm: FixedWindow, Key: limits[1].Key, Limit: 10, Window: time.Minute, WindowStart: limits[1].WindowStart})
+	if v[0].Count != 2 {
+		t.Fatalf("minute count = %d, want 2: denied requests charge nothing", v[0].Count)
+	}
+	if _, v := check(t, sec, at, Limit{Algorithm: SlidingWindow, Key: limits[0].Key, PrevKey: limits[0].PrevKey, Limit: 2, Window: time.Second, WindowStart: limits[0].WindowStart}); v[0].Count != 2 {
+		t.Fatalf("second count = %d, want 2 in the per-second store", v[0].Count)
 	}
 }
