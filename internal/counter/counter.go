@@ -1,5 +1,7 @@
-// Package counter holds fixed-window hit counters shared by every process that
-// counts: the RLS in exact mode and the throttle engine.
+// Package counter holds the hit counters shared by every process that
+// counts, the RLS in exact mode and the throttle engine: fixed windows
+// (Store), sliding windows, token buckets and several limits charged all
+// or none (Checker), and lease grants for each (Granter, AlgoGranter).
 package counter
 
 import (

@@ -59,6 +59,10 @@ type Granted struct {
 	// Total is the window's granted count after this call: charges
 	// included, returns taken off.
 	Total uint64
+	// Used is what the limit is judged on after this call, set by an
+	// AlgoGranter (see there); Grant leaves it 0: a fixed window is judged
+	// on Total.
+	Used uint64
 }
 
 // A Granter grants tokens atomically per key: concurrent grants from any

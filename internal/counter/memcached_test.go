@@ -128,3 +128,12 @@ func TestMemcachedExpiration(t *testing.T) {
 		}
 	}
 }
+
+func TestMemcachedChecks(t *testing.T) {
+	servers := []string{testserver.Memcached(t).Addr, testserver.Memcached(t).Addr}
+	testChecks(t, func(t *testing.T) Checker {
+		m := NewMemcached(servers, testPrefix(t))
+		t.Cleanup(func() { m.Close() })
+		return m
+	})
+}

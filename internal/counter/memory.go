@@ -63,7 +63,8 @@ func (o MemoryOptions) withDefaults() MemoryOptions {
 func counterBytes(key string) int { return len(key) + 96 }
 
 type memoryCounter struct {
-	count   uint64
+	count   uint64        // a token bucket's TAT: its whole µs
+	rem     uint64        // a token bucket's TAT: the rest, in 1/rate µs
 	expires time.Duration // since Memory.start
 }
 
