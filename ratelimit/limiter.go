@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"time"
 
 	ratelimitv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
 
@@ -38,8 +39,42 @@ type Item struct {
 	// must charge them when only quota items are over.
 	Quota bool
 
+	// Algorithm is how the limit counts (an override is a fixed window);
+	// Burst is a token bucket's size.
+	Algorithm policy.Algorithm
+	Burst     uint32
+	// PrevKey is a sliding window's counter of the window before; it
+	// points into the same reused buffer as Key.
+	PrevKey string
+	// Now is the request's time by the service's clock: limiters that
+	// decide by time (sliding windows, token buckets) read it.
+	Now time.Time
+	// Group is the index of the request descriptor the item counts for.
+	// A descriptor with several limits (rate_limits) has one item per
+	// limit, adjacent, with one Group: a Limiter admits them all or none,
+	// and charges none when one denies.
+	Group int
+	// Several reports that the item is one of several limits of its
+	// descriptor.
+	Several bool
+
 	// Count is set by the Limiter: the window's count including Hits.
 	Count uint64
+	// Decided is set by a Limiter that judged the item itself (every
+	// algorithm but the fixed window, and every limit of a descriptor with
+	// several): then Over, Remaining and ResetAfter are its verdict, and
+	// Count what it counted (a sliding window's estimate, a bucket's
+	// tokens in use).
+	Decided    bool
+	Over       bool
+	Remaining  uint64
+	ResetAfter time.Duration
+}
+
+// DecidesItself reports whether a Limiter must judge the item with
+// counter.Checker rather than compare a fixed window's count.
+func (it *Item) DecidesItself() bool {
+	return it.Algorithm != policy.FixedWindow || it.Several
 }
 
 // WindowSeconds is the length of the item's window: every limiter sizes
