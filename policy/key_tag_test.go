@@ -46,7 +46,7 @@ descriptors:
 		{"sliding window shares the fixed window's counters", "sliding", 0, nil, "rl_k_sliding_v_1700000400", "rl_1:k_7:sliding_1:v_1700000400"},
 		{"unit_multiplier 1 is one unit", "one", 0, nil, "rl_k_one_v_1700000400", "rl_1:k_3:one_1:v_1700000400"},
 		{"ten-unit window", "ten", 0, nil, "rl_k_ten_v_@x10_1700000400", "rl_1:k_3:ten_1:v_@3:x10_1700000400"},
-		{"token bucket", "bucket", 0, nil, "rl_k_bucket_v_@token_bucket_1700000400", "rl_1:k_6:bucket_1:v_@12:token_bucket_1700000400"},
+		{"token bucket: one counter, no window", "bucket", 0, nil, "rl_k_bucket_v_@token_bucket_0", "rl_1:k_6:bucket_1:v_@12:token_bucket_0"},
 		{"first of rate_limits", "both", 0, nil, "rl_k_both_v_@n=per_minute_1700000400", "rl_1:k_4:both_1:v_@12:n=per_minute_1700000400"},
 		{"second of rate_limits", "both", 1, nil, "rl_k_both_v_@x10,n=per_10_minutes_1700000400", "rl_1:k_4:both_1:v_@20:x10,n=per_10_minutes_1700000400"},
 		{"override of N units", "plain", 0, &Override{RequestsPerUnit: 3, Unit: Minute, UnitMultiplier: 10}, "rl_k_plain_v_@x10_1700000400", "rl_1:k_5:plain_1:v_%3/MINUTE_@3:x10_1700000400"},

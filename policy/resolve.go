@@ -79,7 +79,13 @@ func (r *Resolved) Nth(i int, unixTime int64) Resolved {
 	return n
 }
 
+// windowStart is the start of the window holding unixTime; 0 for a token
+// bucket, which has no window: its one counter, the theoretical arrival
+// time, lives as long as the key is used.
 func (r *Resolved) windowStart(unixTime int64) int64 {
+	if r.Algorithm == TokenBucket {
+		return 0
+	}
 	return WindowStartOf(r.Unit, r.UnitMultiplier, unixTime)
 }
 

@@ -18,8 +18,11 @@ type check struct {
 	limit    *policy.Limit
 	resolved policy.Resolved
 	replaced bool // another matched limit names this one in `replaces`
-	item     int  // index in request.items, -1 when nothing is counted
-	stats    *ruleStats
+	// item is the index in request.items of the descriptor's first item,
+	// -1 when nothing is counted; a descriptor with several limits has
+	// nItems, one per limit.
+	item   int
+	nItems int
 }
 
 // request holds the per-request working state; it is pooled so that a
@@ -28,9 +31,10 @@ type request struct {
 	served  *served
 	checks  []check
 	storage []Item
+	stats   []*ruleStats // of each item's limit
 	items   []*Item
 	keyBuf  []byte // every counter key of the request, end to end
-	keyEnds []int  // where each item's key ends in keyBuf
+	keyEnds []int  // where each item's key, then its previous window's, ends in keyBuf
 }
 
 func (r *request) reset() {
@@ -38,7 +42,8 @@ func (r *request) reset() {
 	clear(r.checks)
 	clear(r.storage)
 	clear(r.items)
-	r.checks, r.storage, r.items = r.checks[:0], r.storage[:0], r.items[:0]
+	clear(r.stats)
+	r.checks, r.storage, r.items, r.stats = r.checks[:0], r.storage[:0], r.items[:0], r.stats[:0]
 }
 
 // match resolves every descriptor to its limit and builds the items the
@@ -93,32 +98,62 @@ func (r *request) match(s *Service, req *rlsv3.RateLimitRequest, now time.Time) 
 			s.stats.hitsClamped.Inc()
 			hits = capped
 		}
-		r.keyBuf = policy.AppendKey(r.keyBuf, s.keys, domain, d.GetEntries(), res)
-		r.keyEnds = append(r.keyEnds, len(r.keyBuf))
-		r.storage = append(r.storage, Item{
-			Domain:          domain,
-			Entries:         d.GetEntries(),
-			Limit:           c.limit,
-			RequestsPerUnit: res.RequestsPerUnit,
-			Unit:            res.Unit,
-			UnitMultiplier:  res.UnitMultiplier,
-			Override:        res.Override,
-			WindowStart:     res.WindowStart,
-			Hits:            hits,
-			Quota:           s.quota || c.limit.QuotaMode,
-		})
-		c.item = len(r.storage) - 1
-		c.stats = s.statsFor(r.served, domain, d.GetEntries(), c.limit)
+		c.item = len(r.storage)
+		c.nItems = max(len(res.Limits), 1)
+		for n := range c.nItems {
+			ri := *res
+			if n > 0 {
+				ri = res.Nth(n, nowUnix)
+			}
+			r.keyBuf = policy.AppendKey(r.keyBuf, s.keys, domain, d.GetEntries(), &ri)
+			r.keyEnds = append(r.keyEnds, len(r.keyBuf))
+			if ri.Algorithm == policy.SlidingWindow {
+				prev := ri
+				prev.WindowStart -= ri.WindowSeconds()
+				r.keyBuf = policy.AppendKey(r.keyBuf, s.keys, domain, d.GetEntries(), &prev)
+			}
+			r.keyEnds = append(r.keyEnds, len(r.keyBuf))
+			l := c.limit
+			if ri.Limit != nil {
+				l = ri.Limit
+			}
+			r.storage = append(r.storage, Item{
+				Domain:          domain,
+				Entries:         d.GetEntries(),
+				Limit:           l,
+				RequestsPerUnit: ri.RequestsPerUnit,
+				Unit:            ri.Unit,
+				UnitMultiplier:  ri.UnitMultiplier,
+				Algorithm:       ri.Algorithm,
+				Burst:           ri.Burst,
+				Override:        ri.Override,
+				WindowStart:     ri.WindowStart,
+				Hits:            hits,
+				Quota:           s.quota || l.QuotaMode,
+				Now:             now,
+				Group:           i,
+				Several:         c.nItems > 1,
+			})
+			r.stats = append(r.stats, s.statsFor(r.served, domain, d.GetEntries(), l))
+		}
 	}
 	// Keys are views of keyBuf, taken once it has stopped growing; they are
 	// valid until the request is put back in the pool.
 	begin := 0
 	for i := range r.storage {
-		end := r.keyEnds[i]
-		r.storage[i].Key = unsafe.String(unsafe.SliceData(r.keyBuf[begin:end]), end-begin)
-		begin = end
+		end, prevEnd := r.keyEnds[2*i], r.keyEnds[2*i+1]
+		r.storage[i].Key = view(r.keyBuf, begin, end)
+		if prevEnd > end {
+			r.storage[i].PrevKey = view(r.keyBuf, end, prevEnd)
+		}
+		begin = prevEnd
 		r.items = append(r.items, &r.storage[i])
 	}
+}
+
+// view is b[begin:end] as a string that shares b's memory.
+func view(b []byte, begin, end int) string {
+	return unsafe.String(unsafe.SliceData(b[begin:end]), end-begin)
 }
 
 // applyReplaces drops every matched limit whose name another matched limit
@@ -164,7 +199,7 @@ func (r *request) respond(s *Service, req *rlsv3.RateLimitRequest, now time.Time
 		}
 		// A shadow_mode descriptor over its limit is answered OK by judge
 		// and is no quota violation either, as there.
-		if !s.judge(r.served, c, &r.storage[c.item], st, now) || st.Code != rlsv3.RateLimitResponse_OVER_LIMIT {
+		if !r.judgeAll(s, c, st, now) || st.Code != rlsv3.RateLimitResponse_OVER_LIMIT {
 			continue
 		}
 		if s.quota || c.limit.QuotaMode {
@@ -187,10 +222,39 @@ func (r *request) respond(s *Service, req *rlsv3.RateLimitRequest, now time.Time
 	return resp
 }
 
-// judge fills one descriptor status from its count and keeps the rule's
-// stats the way envoyproxy/ratelimit does. It reports whether the
-// descriptor is over its limit.
-func (s *Service) judge(sv *served, c *check, it *Item, st *rlsv3.RateLimitResponse_DescriptorStatus, now time.Time) bool {
+// judgeAll fills a descriptor's status from its items. With several
+// limits the status is the one that decided: the first limit over, or
+// else the one with the least remaining.
+func (r *request) judgeAll(s *Service, c *check, st *rlsv3.RateLimitResponse_DescriptorStatus, now time.Time) bool {
+	if c.nItems == 1 {
+		return s.judge(r.served, r.stats[c.item], &r.storage[c.item], st, now)
+	}
+	var over bool
+	for n := range c.nItems {
+		j := c.item + n
+		each := &rlsv3.RateLimitResponse_DescriptorStatus{Code: rlsv3.RateLimitResponse_OK}
+		o := s.judge(r.served, r.stats[j], &r.storage[j], each, now)
+		switch {
+		case o && !over:
+			over = true
+			setStatus(st, each)
+		case !over && (n == 0 || each.LimitRemaining < st.LimitRemaining):
+			setStatus(st, each)
+		}
+	}
+	return over
+}
+
+// setStatus makes dst say what src says.
+func setStatus(dst, src *rlsv3.RateLimitResponse_DescriptorStatus) {
+	dst.Code, dst.CurrentLimit = src.Code, src.CurrentLimit
+	dst.LimitRemaining, dst.DurationUntilReset = src.LimitRemaining, src.DurationUntilReset
+}
+
+// judge fills one descriptor status from its count (or its Limiter's
+// verdict) and keeps the rule's stats the way envoyproxy/ratelimit does.
+// It reports whether the item is over its limit.
+func (s *Service) judge(sv *served, stats *ruleStats, it *Item, st *rlsv3.RateLimitResponse_DescriptorStatus, now time.Time) bool {
 	limit := uint64(it.RequestsPerUnit)
 	near := uint64(math.Floor(float64(limit) * s.nearRatio))
 	after, hits := it.Count, it.Hits
@@ -198,27 +262,52 @@ func (s *Service) judge(sv *served, c *check, it *Item, st *rlsv3.RateLimitRespo
 	if after > hits {
 		before = after - hits
 	}
-	st.CurrentLimit = sv.currentLimit(c.limit, it.RequestsPerUnit, it.Unit, it.UnitMultiplier)
+	st.CurrentLimit = sv.currentLimit(it.Limit, it.RequestsPerUnit, it.Unit, it.UnitMultiplier)
+	stats.totalHits.Add(hits)
+	if it.Decided {
+		return s.judgeVerdict(stats, it, st, near)
+	}
 	st.DurationUntilReset = resetDuration(it.WindowStart + it.WindowSeconds() - now.Unix())
-	c.stats.totalHits.Add(hits)
 
 	// A limit of 0 is always over, even for a check that counts nothing.
 	if after <= limit && limit > 0 {
 		st.LimitRemaining = uint32(limit - after)
 		if after > near {
-			c.stats.nearLimit.Add(after - max(near, before))
+			stats.nearLimit.Add(after - max(near, before))
 		}
-		c.stats.withinLimit.Add(hits)
+		stats.withinLimit.Add(hits)
 		return false
 	}
 	if before >= limit {
-		c.stats.overLimit.Add(hits)
+		stats.overLimit.Add(hits)
 	} else {
-		c.stats.overLimit.Add(after - limit)
-		c.stats.nearLimit.Add(limit - max(near, before))
+		stats.overLimit.Add(after - limit)
+		stats.nearLimit.Add(limit - max(near, before))
 	}
-	if c.limit.ShadowMode {
-		c.stats.shadowMode.Add(max(hits, 1))
+	if it.Limit.ShadowMode {
+		stats.shadowMode.Add(max(hits, 1))
+		return true
+	}
+	st.Code = rlsv3.RateLimitResponse_OVER_LIMIT
+	return true
+}
+
+// judgeVerdict fills the status of an item its Limiter judged: a sliding
+// window's estimate, a token bucket's tokens, or one of several limits.
+// Denied hits were not charged, so they count as over_limit only.
+func (s *Service) judgeVerdict(stats *ruleStats, it *Item, st *rlsv3.RateLimitResponse_DescriptorStatus, near uint64) bool {
+	st.DurationUntilReset = resetDuration(int64((it.ResetAfter + time.Second - 1) / time.Second))
+	if !it.Over {
+		st.LimitRemaining = uint32(min(it.Remaining, math.MaxUint32))
+		if it.Count > near {
+			stats.nearLimit.Add(min(it.Count-near, it.Hits))
+		}
+		stats.withinLimit.Add(it.Hits)
+		return false
+	}
+	stats.overLimit.Add(it.Hits)
+	if it.Limit.ShadowMode {
+		stats.shadowMode.Add(max(it.Hits, 1))
 		return true
 	}
 	st.Code = rlsv3.RateLimitResponse_OVER_LIMIT
