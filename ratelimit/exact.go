@@ -68,26 +68,34 @@ func NewExactLimiterWith(store counter.Store, o ExactOptions) *ExactLimiter {
 		allowed: sc.NewCounter("allowed"), denied: sc.NewCounter("denied"), local: sc.NewCounter("local")}}
 }
 
-// Limit adds each item's hits to its window's counter.
+// Limit adds each item's hits to its window's counter; items that decide
+// by themselves (DecidesItself) are checked instead, and charged only
+// when admitted.
 func (l *ExactLimiter) Limit(ctx context.Context, items []*Item) error {
-	incs := make([]counter.Increment, len(items))
-	counts := make([]uint64, len(items))
-	for i, it := range items {
-		incs[i] = counter.Increment{
-			Key:    it.Key,
-			Hits:   it.Hits,
-			Expiry: time.Duration(it.WindowSeconds()) * time.Second,
-		}
+	fixed, checked := splitDecided(items)
+	err := l.checkItems(ctx, l.store, 1, checked)
+	if err == nil {
+		err = l.count(ctx, fixed)
 	}
+	if errors.Is(err, counter.ErrStoreDown) {
+		return l.storeDown(ctx, fixed, checked)
+	}
+	return err
+}
+
+// count adds the hits of fixed windows, as envoyproxy/ratelimit: always.
+func (l *ExactLimiter) count(ctx context.Context, items []*Item) error {
+	if len(items) == 0 {
+		return nil
+	}
+	incs := increments(items)
+	counts := make([]uint64, len(items))
 	var err error
 	if l.o.StopIncrementOverLimit {
 		err = l.stopIncrementsOverLimit(ctx, items, incs)
 	}
 	if err == nil {
 		err = l.store.Add(ctx, incs, counts)
-	}
-	if errors.Is(err, counter.ErrStoreDown) {
-		return l.storeDown(ctx, items, incs, counts)
 	}
 	if err != nil {
 		return err
@@ -98,33 +106,64 @@ func (l *ExactLimiter) Limit(ctx context.Context, items []*Item) error {
 	return nil
 }
 
-// storeDown answers items by OnStoreDown. Each sets the item's count to
-// what makes the service answer as the policy says: within the limit,
+func increments(items []*Item) []counter.Increment {
+	incs := make([]counter.Increment, len(items))
+	for i, it := range items {
+		incs[i] = counter.Increment{
+			Key:    it.Key,
+			Hits:   it.Hits,
+			Expiry: time.Duration(it.WindowSeconds()) * time.Second,
+		}
+	}
+	return incs
+}
+
+// splitDecided parts items into fixed windows counted by Add and the
+// items that decide by themselves, keeping their order.
+func splitDecided(items []*Item) (fixed, checked []*Item) {
+	for _, it := range items {
+		if it.DecidesItself() {
+			checked = append(checked, it)
+		} else {
+			fixed = append(fixed, it)
+		}
+	}
+	return fixed, checked
+}
+
+// storeDown answers items by OnStoreDown. Each fixed window's count is set
+// to what makes the service answer as the policy says: within the limit,
 // over it, or within or over the replica's share with limit_remaining
-// what is left of the share.
-func (l *ExactLimiter) storeDown(ctx context.Context, items []*Item, incs []counter.Increment, counts []uint64) error {
+// what is left of the share; the other items get that verdict.
+func (l *ExactLimiter) storeDown(ctx context.Context, fixed, checked []*Item) error {
 	switch l.o.OnStoreDown {
 	case StoreDownDeny:
-		for _, it := range items {
+		for _, it := range fixed {
 			it.Count = uint64(it.RequestsPerUnit) + max(it.Hits, 1)
 		}
-		l.st.denied.Add(uint64(len(items)))
+		decideDown(checked, true)
+		l.st.denied.Add(uint64(len(fixed) + len(checked)))
 	case StoreDownLocal:
 		if l.o.Local == nil {
 			return errors.New("exact mode: OnStoreDown local without ExactOptions.Local to count in")
 		}
-		if err := l.o.Local.Add(ctx, incs, counts); err != nil {
+		counts := make([]uint64, len(fixed))
+		if err := l.o.Local.Add(ctx, increments(fixed), counts); err != nil {
 			return err
 		}
-		for i, it := range items {
+		for i, it := range fixed {
 			it.Count = shareCount(uint64(it.RequestsPerUnit), uint64(l.o.Replicas), counts[i])
 		}
-		l.st.local.Add(uint64(len(items)))
+		if err := l.checkItems(ctx, l.o.Local, uint64(l.o.Replicas), checked); err != nil {
+			return err
+		}
+		l.st.local.Add(uint64(len(fixed) + len(checked)))
 	default:
-		for _, it := range items {
+		for _, it := range fixed {
 			it.Count = min(it.Hits, uint64(it.RequestsPerUnit))
 		}
-		l.st.allowed.Add(uint64(len(items)))
+		decideDown(checked, false)
+		l.st.allowed.Add(uint64(len(fixed) + len(checked)))
 	}
 	return nil
 }
