@@ -37,76 +37,88 @@ type leaseAsk struct {
 	i      int // the ask's place in the request
 	domain string
 	key    string // the cache key, without CounterPrefix
+	algo   policy.Algorithm
+	j      int    // its place in the grants of its algorithm
+	burst  uint64 // a token bucket's size
 }
 
 // Grant answers one lease request: every ask whose descriptor a rule
-// limits goes to the counter store in one round trip, which debits the
-// tokens granted. A key whose window is used up is published as
-// throttled, so that replicas holding no lease for it deny it locally.
+// limits goes to the counter store in one round trip per algorithm, which
+// debits the tokens granted. A key used up is published as throttled
+// (until its window ends, or for a sliding window or a token bucket until
+// a token may be granted again), so that replicas holding no lease for it
+// deny it locally.
 func (e *Engine) Grant(ctx context.Context, req *enginepb.LeaseRequest) *enginepb.LeaseReply {
 	asks := req.GetAsks()
 	reply := &enginepb.LeaseReply{Seq: req.GetSeq(), Grants: make([]*enginepb.Grant, len(asks))}
 	holder := holderID(req.GetReplicaId(), req.GetIncarnation())
 	snap := e.snapshot.Load()
-	nowNano := e.now().UnixNano()
+	now := e.now()
+	nowNano := now.UnixNano()
 	// Every engine sees only the replicas that asked it: the fleet is at
 	// least what the asking replica heard from the others.
 	replicas := max(e.holders.touchReplica(holder, nowNano), int(req.GetReplicas()))
 	reply.Replicas = uint32(replicas)
 
 	var buf [256]byte
-	gs := make([]counter.Grant, 0, len(asks))
+	var b leaseBatch
 	resolved := make([]leaseAsk, 0, len(asks))
 	for i, a := range asks {
-		res := policy.Resolve(snap, a.GetDomain(), a.GetEntries(), overrideOf(a.GetLimit()), a.GetWindowStart())
-		if !res.Counted() {
+		res, ok := resolveAsk(snap, a)
+		if !ok {
 			reply.Grants[i] = &enginepb.Grant{Status: enginepb.Grant_UNMATCHED}
 			e.st.leaseUnmatched.Inc()
 			continue
 		}
 		key := string(policy.AppendKey(buf[:0], e.keys, a.GetDomain(), a.GetEntries(), &res))
 		window := time.Duration(res.WindowSeconds()) * time.Second
+		windowEnd := res.WindowEnd()
+		if res.Algorithm == policy.TokenBucket {
+			windowEnd = bucketLeaseEnd(now)
+		}
 		// A key's share is taken over every active replica, not only those
 		// that asked this engine for it: the others may ask another.
-		holders, known := e.holders.touchKey(key, holder, nowNano, res.WindowEnd())
+		holders, known := e.holders.touchKey(key, holder, nowNano, windowEnd)
 		holders = max(holders, replicas)
 		want, _ := policy.ClampHits(a.GetWant())
 		charge, _ := policy.ClampHits(a.GetOverdraft())
 		ret, _ := policy.ClampHits(a.GetReturned())
-		gs = append(gs, counter.Grant{
+		g := counter.Grant{
 			Key: e.o.CounterPrefix + key, Limit: uint64(res.RequestsPerUnit),
 			WindowStart: res.WindowStart, Window: window,
 			Want: want, Charge: charge, Return: ret, Floor: min(max(a.GetSeen(), known), uint64(res.RequestsPerUnit)),
 			Divisor: uint64(e.o.LeaseShare) * uint64(holders),
 			Ahead:   min(e.o.LeaseAhead, window/2),
-		})
-		resolved = append(resolved, leaseAsk{i: i, domain: a.GetDomain(), key: key})
-		reply.Grants[i] = &enginepb.Grant{Limit: res.RequestsPerUnit, WindowEnd: res.WindowEnd(), Holders: uint32(holders)}
+		}
+		la := leaseAsk{i: i, domain: a.GetDomain(), key: key, algo: res.Algorithm}
+		prevKey := ""
+		if res.Algorithm == policy.SlidingWindow {
+			prevKey = e.prevKey(a, &res, buf[:])
+		}
+		la.j, la.burst = b.add(g, &res, prevKey, known)
+		resolved = append(resolved, la)
+		reply.Grants[i] = &enginepb.Grant{Limit: res.RequestsPerUnit, WindowEnd: windowEnd, Holders: uint32(holders)}
 		e.st.leaseUsed.Add(a.GetUsed())
 	}
-	if len(gs) == 0 {
+	if len(resolved) == 0 {
 		return reply
 	}
-	out := make([]counter.Granted, len(gs))
 	// A store known to be down fails at once (its breaker is open), so the
 	// replicas' waiting requests fall back at once too.
 	gctx, cancel := context.WithTimeout(ctx, e.o.Timeout)
-	err := e.granter.Grant(gctx, gs, out)
+	errs := b.grant(gctx, e, now)
 	cancel()
-	var keyErrs *counter.KeyErrors
-	if err != nil && !errors.As(err, &keyErrs) {
-		e.st.counterErrors.Inc()
-		e.warn("grant leases", "keys", len(gs), "err", err)
-	}
 	var exhausted []Decision
-	for j, a := range resolved {
+	for _, a := range resolved {
 		g := reply.Grants[a.i]
-		if err != nil && (keyErrs == nil || counter.KeyErr(err, j) != nil) {
+		err := errs[a.algo]
+		var keyErrs *counter.KeyErrors
+		if err != nil && (!errors.As(err, &keyErrs) || counter.KeyErr(err, a.j) != nil) {
 			g.Status = enginepb.Grant_UNAVAILABLE
 			e.st.leaseUnavailable.Inc()
 			continue
 		}
-		r := out[j]
+		r := b.out(a)
 		switch r.Status {
 		case counter.GrantStale, counter.GrantEarly:
 			g.Status = enginepb.Grant_STALE
@@ -115,16 +127,15 @@ func (e *Engine) Grant(ctx context.Context, req *enginepb.LeaseRequest) *enginep
 		}
 		g.Tokens = r.Tokens
 		e.holders.noteTotal(a.key, r.Total)
-		if r.Total < uint64(g.Limit) {
-			g.Remaining = uint64(g.Limit) - r.Total
-		} else {
-			exhausted = append(exhausted, Decision{Domain: a.domain, Key: a.key,
-				State: Throttled, WindowEnd: g.WindowEnd, Limit: g.Limit, Count: r.Total, Engine: e.o.ID})
+		if d, used := b.judge(a, r, g, now); used {
+			d.Domain, d.Key, d.Limit, d.Engine = a.domain, a.key, g.Limit, e.o.ID
+			exhausted = append(exhausted, d)
 		}
+		charge, ret := b.flow(a)
 		e.st.leaseGrants.Inc()
 		e.st.leaseGranted.Add(r.Tokens)
-		e.st.leaseCharged.Add(gs[j].Charge)
-		e.st.leaseReturned.Add(gs[j].Return)
+		e.st.leaseCharged.Add(charge)
+		e.st.leaseReturned.Add(ret)
 	}
 	if len(exhausted) > 0 {
 		e.mu.Lock()

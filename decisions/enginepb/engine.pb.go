@@ -224,7 +224,10 @@ type LeaseAsk struct {
 	// seen is the window's granted count (limit - remaining) at the
 	// replica's last grant: a counter store that lost the window is raised
 	// back to it.
-	Seen          uint64 `protobuf:"varint,9,opt,name=seen" json:"seen,omitempty"`
+	Seen uint64 `protobuf:"varint,9,opt,name=seen" json:"seen,omitempty"`
+	// limit_index is which limit of the descriptor's rate_limits the tokens
+	// are for (0: the first, and the only one of rate_limit).
+	LimitIndex    uint32 `protobuf:"varint,10,opt,name=limit_index,json=limitIndex" json:"limit_index,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -322,6 +325,13 @@ func (x *LeaseAsk) GetSeen() uint64 {
 	return 0
 }
 
+func (x *LeaseAsk) GetLimitIndex() uint32 {
+	if x != nil {
+		return x.LimitIndex
+	}
+	return 0
+}
+
 type LeaseReply struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Seq    uint64                 `protobuf:"varint,1,opt,name=seq" json:"seq,omitempty"`
@@ -385,13 +395,20 @@ func (x *LeaseReply) GetReplicas() uint32 {
 }
 
 type Grant struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Status        Grant_Status           `protobuf:"varint,1,opt,name=status,enum=floodgate.engine.v1.Grant_Status" json:"status,omitempty"`
-	Tokens        uint64                 `protobuf:"varint,2,opt,name=tokens" json:"tokens,omitempty"`       // granted now, already debited
-	Remaining     uint64                 `protobuf:"varint,3,opt,name=remaining" json:"remaining,omitempty"` // the window's tokens nobody holds yet
-	Limit         uint32                 `protobuf:"varint,4,opt,name=limit" json:"limit,omitempty"`
-	WindowEnd     int64                  `protobuf:"varint,5,opt,name=window_end,json=windowEnd" json:"window_end,omitempty"` // Unix seconds
-	Holders       uint32                 `protobuf:"varint,6,opt,name=holders" json:"holders,omitempty"`                      // replicas that asked for this key lately
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Status    Grant_Status           `protobuf:"varint,1,opt,name=status,enum=floodgate.engine.v1.Grant_Status" json:"status,omitempty"`
+	Tokens    uint64                 `protobuf:"varint,2,opt,name=tokens" json:"tokens,omitempty"`       // granted now, already debited
+	Remaining uint64                 `protobuf:"varint,3,opt,name=remaining" json:"remaining,omitempty"` // the window's tokens nobody holds yet
+	Limit     uint32                 `protobuf:"varint,4,opt,name=limit" json:"limit,omitempty"`
+	WindowEnd int64                  `protobuf:"varint,5,opt,name=window_end,json=windowEnd" json:"window_end,omitempty"` // Unix seconds
+	Holders   uint32                 `protobuf:"varint,6,opt,name=holders" json:"holders,omitempty"`                      // replicas that asked for this key lately
+	// retry_after_ms is, for a sliding window or a token bucket with no
+	// tokens left (tokens and remaining 0), how long until the engine may
+	// grant one again: their estimate falls and their bucket refills within
+	// the window, so the key is not used up until window_end. For a token
+	// bucket window_end is when the lease lapses: the bucket has no window,
+	// and tokens held past it are given back.
+	RetryAfterMs  uint32 `protobuf:"varint,7,opt,name=retry_after_ms,json=retryAfterMs" json:"retry_after_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -464,6 +481,13 @@ func (x *Grant) GetWindowEnd() int64 {
 func (x *Grant) GetHolders() uint32 {
 	if x != nil {
 		return x.Holders
+	}
+	return 0
+}
+
+func (x *Grant) GetRetryAfterMs() uint32 {
+	if x != nil {
+		return x.RetryAfterMs
 	}
 	return 0
 }
@@ -879,7 +903,7 @@ const file_engine_proto_rawDesc = "" +
 	"\vincarnation\x18\x02 \x01(\x04R\vincarnation\x12\x10\n" +
 	"\x03seq\x18\x03 \x01(\x04R\x03seq\x121\n" +
 	"\x04asks\x18\x04 \x03(\v2\x1d.floodgate.engine.v1.LeaseAskR\x04asks\x12\x1a\n" +
-	"\breplicas\x18\x05 \x01(\rR\breplicas\"\xab\x02\n" +
+	"\breplicas\x18\x05 \x01(\rR\breplicas\"\xcc\x02\n" +
 	"\bLeaseAsk\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x124\n" +
 	"\aentries\x18\x02 \x03(\v2\x1a.floodgate.engine.v1.EntryR\aentries\x128\n" +
@@ -889,12 +913,15 @@ const file_engine_proto_rawDesc = "" +
 	"\toverdraft\x18\x06 \x01(\x04R\toverdraft\x12\x1a\n" +
 	"\breturned\x18\a \x01(\x04R\breturned\x12\x12\n" +
 	"\x04used\x18\b \x01(\x04R\x04used\x12\x12\n" +
-	"\x04seen\x18\t \x01(\x04R\x04seen\"n\n" +
+	"\x04seen\x18\t \x01(\x04R\x04seen\x12\x1f\n" +
+	"\vlimit_index\x18\n" +
+	" \x01(\rR\n" +
+	"limitIndex\"n\n" +
 	"\n" +
 	"LeaseReply\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x122\n" +
 	"\x06grants\x18\x02 \x03(\v2\x1a.floodgate.engine.v1.GrantR\x06grants\x12\x1a\n" +
-	"\breplicas\x18\x03 \x01(\rR\breplicas\"\x84\x02\n" +
+	"\breplicas\x18\x03 \x01(\rR\breplicas\"\xaa\x02\n" +
 	"\x05Grant\x129\n" +
 	"\x06status\x18\x01 \x01(\x0e2!.floodgate.engine.v1.Grant.StatusR\x06status\x12\x16\n" +
 	"\x06tokens\x18\x02 \x01(\x04R\x06tokens\x12\x1c\n" +
@@ -902,7 +929,8 @@ const file_engine_proto_rawDesc = "" +
 	"\x05limit\x18\x04 \x01(\rR\x05limit\x12\x1d\n" +
 	"\n" +
 	"window_end\x18\x05 \x01(\x03R\twindowEnd\x12\x18\n" +
-	"\aholders\x18\x06 \x01(\rR\aholders\";\n" +
+	"\aholders\x18\x06 \x01(\rR\aholders\x12$\n" +
+	"\x0eretry_after_ms\x18\a \x01(\rR\fretryAfterMs\";\n" +
 	"\x06Status\x12\x06\n" +
 	"\x02OK\x10\x00\x12\r\n" +
 	"\tUNMATCHED\x10\x01\x12\t\n" +

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/floodgate/floodgate/decisions/enginepb"
+	"github.com/floodgate/floodgate/policy"
 )
 
 // lease is one key's window as this replica holds it: the tokens the
@@ -17,8 +18,18 @@ type lease struct {
 	key       string
 	ask       enginepb.LeaseAsk // the descriptor, as the engine resolves it
 	windowEnd int64
-	window    int64 // its length, seconds
-	limit     uint64
+	window    int64  // its length, seconds
+	limit     uint64 // a token bucket's: its burst, the most it holds
+	// algo is how the limit counts. A sliding window's lease is per window
+	// as a fixed window's is; a token bucket's is per key, with no window
+	// (windowEnd is never), and lapses at lapses (Unix seconds), which each
+	// grant moves on.
+	algo   policy.Algorithm
+	lapses atomic.Int64
+	// retryAt (Unix nanoseconds) is when a used-up sliding window or
+	// bucket may be granted a token again: its estimate falls and its
+	// bucket refills; 0 for a fixed window, used up until its end.
+	retryAt atomic.Int64
 	// sync marks a key whose limit is too small to split (no overdraft):
 	// each request waits for exactly its tokens, and none is held ahead.
 	// A key first seen before the replica knew the fleet stays sync for
@@ -146,8 +157,8 @@ func (l *lease) want(now time.Time, used uint64, horizon time.Duration) uint64 {
 	return uint64(min(max(w, 1), float64(l.limit)))
 }
 
-// apply takes an engine's answer to the ask queued for l.
-func (l *lease) apply(g *enginepb.Grant) {
+// apply takes an engine's answer, at now, to the ask queued for l.
+func (l *lease) apply(g *enginepb.Grant, now time.Time) {
 	switch g.GetStatus() {
 	case enginepb.Grant_OK:
 		l.tokens.Add(int64(min(g.GetTokens(), math.MaxInt32)))
@@ -158,7 +169,14 @@ func (l *lease) apply(g *enginepb.Grant) {
 		l.holders.Store(max(1, g.GetHolders()))
 		l.set(leaseContacted, true)
 		l.set(leaseUnavailable, false)
-		l.set(leaseExhausted, g.GetTokens() == 0 && g.GetRemaining() == 0)
+		used := g.GetTokens() == 0 && g.GetRemaining() == 0
+		if used && g.GetRetryAfterMs() > 0 {
+			l.retryAt.Store(now.Add(time.Duration(g.GetRetryAfterMs()) * time.Millisecond).UnixNano())
+		}
+		if l.algo == policy.TokenBucket && g.GetWindowEnd() > 0 {
+			l.lapses.Store(g.GetWindowEnd())
+		}
+		l.set(leaseExhausted, used)
 	case enginepb.Grant_STALE:
 		// The window is over by the store's clock: nothing more to admit.
 		l.set(leaseExhausted, true)
@@ -166,6 +184,25 @@ func (l *lease) apply(g *enginepb.Grant) {
 		l.set(leaseUnavailable, true)
 	}
 	l.wake()
+}
+
+// usedUp reports whether l has nothing left to grant at now: a fixed
+// window until its end, a sliding window or a bucket until its retry time.
+func (l *lease) usedUp(now time.Time) bool {
+	if !l.has(leaseExhausted) {
+		return false
+	}
+	at := l.retryAt.Load()
+	return at == 0 || now.UnixNano() < at
+}
+
+// ended reports whether l's window has ended (a bucket's lease: lapsed)
+// at nowUnix.
+func (l *lease) ended(nowUnix int64) bool {
+	if l.algo == policy.TokenBucket {
+		return l.lapses.Load() <= nowUnix
+	}
+	return l.windowEnd <= nowUnix
 }
 
 // fail takes an ask no engine answered: its charge waits for the next ask.

@@ -14,6 +14,7 @@ import (
 	stats "github.com/lyft/gostats"
 
 	"github.com/floodgate/floodgate/decisions/enginepb"
+	"github.com/floodgate/floodgate/policy"
 )
 
 const (
@@ -211,7 +212,7 @@ func (c *leaseClient) send() {
 func (c *leaseClient) ask(l *lease, now time.Time) *enginepb.LeaseAsk {
 	used := l.used.Swap(0)
 	a := &enginepb.LeaseAsk{Domain: l.ask.Domain, Entries: l.ask.Entries, Limit: l.ask.Limit,
-		WindowStart: l.ask.WindowStart, Used: used,
+		WindowStart: l.ask.WindowStart, LimitIndex: l.ask.LimitIndex, Used: used,
 		Overdraft: l.charge.Swap(0), Returned: l.returning.Swap(0)}
 	if l.has(leaseContacted) {
 		a.Seen = l.limit - min(l.limit, l.remaining.Load())
@@ -242,10 +243,12 @@ func (c *leaseClient) ask(l *lease, now time.Time) *enginepb.LeaseAsk {
 
 // askAhead makes the next window's lease of a busy key shortly before its
 // window ends and queues its ask, so that the replicas hold tokens when the
-// window turns instead of all asking at once.
+// window turns instead of all asking at once. Only for a fixed window: a
+// sliding window's next one starts with this one's count whole in its
+// estimate, and a bucket has no windows.
 func (c *leaseClient) askAhead(l *lease, now time.Time) {
 	lead := 2 * max(c.o.Leases.Horizon, c.o.Engines.FlushInterval)
-	if l.rate == 0 || l.ahead.Load() || time.Unix(l.windowEnd, 0).Sub(now) > lead {
+	if l.algo != policy.FixedWindow || l.rate == 0 || l.ahead.Load() || time.Unix(l.windowEnd, 0).Sub(now) > lead {
 		return
 	}
 	l.ahead.Store(true)
@@ -275,6 +278,7 @@ func (c *leaseClient) dispatch(call *leaseCall) bool {
 func (c *leaseClient) applyReply(call *leaseCall, r *enginepb.LeaseReply) {
 	c.heardReplicas(r.GetReplicas())
 	gs := r.GetGrants()
+	now := c.o.Now()
 	for i, l := range call.leases {
 		if i >= len(gs) {
 			l.fail(call.req.Asks[i].GetOverdraft())
@@ -284,14 +288,14 @@ func (c *leaseClient) applyReply(call *leaseCall, r *enginepb.LeaseReply) {
 		case enginepb.Grant_OK:
 			c.st.grants.Inc()
 			c.st.granted.Add(gs[i].GetTokens())
-			l.apply(gs[i])
+			l.apply(gs[i], now)
 		case enginepb.Grant_UNAVAILABLE:
 			// The store took nothing: the charge waits for the next ask.
 			c.st.unavailable.Inc()
 			l.fail(call.req.Asks[i].GetOverdraft())
 		default:
 			c.st.unavailable.Inc()
-			l.apply(gs[i])
+			l.apply(gs[i], now)
 		}
 	}
 	c.inflight.Add(-1)

@@ -17,29 +17,37 @@ type spent struct {
 }
 
 // limitLeases admits a request only if every item's tokens can be spent;
-// a request denied on one item takes nothing from the others. A quota item
-// out of tokens denies nothing (the service answers it OK), so the request
-// keeps what it took from the others.
+// a request denied on one item takes nothing from the others (so the
+// limits of one descriptor are charged all or none). A quota item out of
+// tokens denies nothing (the service answers it OK), so the request keeps
+// what it took from the others. An item that decides itself (a sliding
+// window, a token bucket, one of several limits) gets its verdict here.
 func (l *Limiter) limitLeases(ctx context.Context, items []*ratelimit.Item) error {
 	var buf [4]spent
 	taken := buf[:0]
 	denied := false
-	for _, it := range items {
-		ls := l.leases.get(it, l.lc.overdraft(uint64(it.RequestsPerUnit)))
+	first := 0 // the first item of the current descriptor
+	for i, it := range items {
+		if i > 0 && it.Group != items[i-1].Group {
+			first = i
+		}
+		ls := l.leases.get(it, i-first, l.lc.overdraft(leaseLimit(it)))
 		if ls == nil {
 			l.lc.st.full.Inc()
 			if l.down == EngineDownDeny {
-				it.Count = overLimit(it)
+				setVerdict(it, nil, false, l.now())
 				denied = denied || !it.Quota
+			} else {
+				setVerdict(it, nil, true, l.now())
 			}
 			continue
 		}
 		if l.spend(ctx, ls, int64(it.Hits)) {
 			taken = append(taken, spent{ls, int64(it.Hits)})
-			it.Count = countOf(ls, it.Hits)
+			setVerdict(it, ls, true, l.now())
 			continue
 		}
-		it.Count = overLimit(it)
+		setVerdict(it, ls, false, l.now())
 		denied = denied || !it.Quota
 	}
 	if denied {
@@ -75,7 +83,7 @@ func (l *Limiter) spend(ctx context.Context, ls *lease, n int64) bool {
 		l.spent(ls, n)
 		return true
 	}
-	if ls.has(leaseExhausted) {
+	if ls.usedUp(l.now()) {
 		return l.deniedExhausted(ls)
 	}
 	if !ls.has(leaseContacted) {
@@ -115,7 +123,7 @@ func (l *Limiter) spend(ctx context.Context, ls *lease, n int64) bool {
 			l.spent(ls, n)
 			return true
 		}
-		if ls.has(leaseExhausted) {
+		if ls.usedUp(l.now()) {
 			return l.deniedExhausted(ls)
 		}
 		if ls.has(leaseUnavailable) {
@@ -241,6 +249,15 @@ func (l *Limiter) sweepLeases() {
 	connected := l.lc.connected()
 	l.leases.sweep(l.now().Unix(), func(ls *lease, ended bool) {
 		if ended {
+			if ls.algo == policy.TokenBucket && connected {
+				// A bucket's lease lapsed: its tokens go back to the
+				// bucket, and its charge to the count.
+				ls.returning.Add(uint64(max(0, ls.tokens.Swap(0))))
+				if ls.returning.Load() > 0 || ls.charge.Load() > 0 {
+					l.lc.queue(ls, false)
+				}
+				return
+			}
 			l.lc.st.stranded.Add(uint64(max(0, ls.tokens.Swap(0))))
 			return
 		}

@@ -2,10 +2,13 @@ package replica
 
 import (
 	"hash/maphash"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/ratelimit"
 )
 
@@ -47,8 +50,9 @@ func (t *leaseTable) lookup(key string) *lease {
 }
 
 // get returns it's lease, making one with overdraft tokens of cold credit
-// when there is none; nil when the table is full.
-func (t *leaseTable) get(it *ratelimit.Item, overdraft int64) *lease {
+// when there is none; nil when the table is full. index is which limit of
+// its descriptor's rate_limits it is.
+func (t *leaseTable) get(it *ratelimit.Item, index int, overdraft int64) *lease {
 	if l := t.lookup(it.Key); l != nil {
 		return l
 	}
@@ -56,12 +60,18 @@ func (t *leaseTable) get(it *ratelimit.Item, overdraft int64) *lease {
 		key:       strings.Clone(it.Key), // it.Key lives in a reused buffer
 		windowEnd: it.WindowStart + it.WindowSeconds(),
 		window:    it.WindowSeconds(),
-		limit:     uint64(it.RequestsPerUnit),
+		limit:     leaseLimit(it),
+		algo:      it.Algorithm,
 		credit:    overdraft,
 		sync:      overdraft == 0,
 	}
+	if it.Algorithm == policy.TokenBucket {
+		l.windowEnd = math.MaxInt64
+		l.lapses.Store(it.Now.Add(bucketLeaseLife).Unix())
+	}
 	l.overdraft.Store(overdraft)
 	l.ask.Domain, l.ask.Entries, l.ask.Limit, l.ask.WindowStart = it.Domain, wireEntries(it.Entries), wireOverride(it), it.WindowStart
+	l.ask.LimitIndex = uint32(index)
 	stored, _ := t.insert(l)
 	return stored
 }
@@ -76,12 +86,14 @@ func (t *leaseTable) next(l *lease) *lease {
 		windowEnd: l.windowEnd + l.window,
 		window:    l.window,
 		limit:     l.limit,
+		algo:      l.algo,
 		credit:    l.credit,
 		sync:      l.sync,
 	}
 	n.overdraft.Store(l.credit)
 	n.epoch.Store(l.epoch.Load()) // as busy as l: not idle before its window starts
 	n.ask.Domain, n.ask.Entries, n.ask.Limit, n.ask.WindowStart = l.ask.Domain, l.ask.Entries, l.ask.Limit, start
+	n.ask.LimitIndex = l.ask.LimitIndex
 	if _, existed := t.insert(n); existed {
 		return nil
 	}
@@ -108,14 +120,14 @@ func (t *leaseTable) insert(l *lease) (stored *lease, existed bool) {
 }
 
 // sweep calls fn for every lease, and drops those whose window has ended
-// (fn sees them first, with ended set).
+// or, a bucket's, lapsed (fn sees them after, with ended set).
 func (t *leaseTable) sweep(nowUnix int64, fn func(l *lease, ended bool)) {
 	for i := range t.shards {
 		s := &t.shards[i]
 		var ended []*lease
 		s.mu.RLock()
 		for _, l := range s.m {
-			if l.windowEnd <= nowUnix {
+			if l.ended(nowUnix) {
 				ended = append(ended, l)
 				continue
 			}
@@ -157,4 +169,17 @@ func (t *leaseTable) Len() int {
 		s.mu.RUnlock()
 	}
 	return n
+}
+
+// bucketLeaseLife is how long a token bucket's lease lasts before its first
+// grant, which sets when it lapses (the engine's own life for it).
+const bucketLeaseLife = 5 * time.Second
+
+// leaseLimit is the most a lease of it can hold: its limit, or a token
+// bucket's burst (the bucket's size; its limit when 0).
+func leaseLimit(it *ratelimit.Item) uint64 {
+	if it.Algorithm == policy.TokenBucket && it.Burst > 0 {
+		return uint64(it.Burst)
+	}
+	return uint64(it.RequestsPerUnit)
 }
