@@ -232,6 +232,12 @@ func (e *Engine) Ingest(b *enginepb.HitBatch) uint64 {
 			continue
 		}
 		end := res.WindowEnd()
+		if res.Algorithm == policy.TokenBucket {
+			// Admitting first and reporting after cannot shape a burst:
+			// a bucket is counted as a fixed window of its unit under its
+			// one key, so that its rate still holds.
+			end = policy.WindowStartOf(res.Unit, res.UnitMultiplier, h.GetUnixTime()) + res.WindowSeconds()
+		}
 		if end <= nowUnix {
 			stale += n
 			continue
@@ -270,7 +276,7 @@ func overrideOf(ol *enginepb.LimitOverride) *policy.Override {
 		return nil
 	}
 	u, _ := policy.ParseUnit(ol.GetUnit())
-	return &policy.Override{RequestsPerUnit: ol.GetRequestsPerUnit(), Unit: u}
+	return &policy.Override{RequestsPerUnit: ol.GetRequestsPerUnit(), Unit: u, UnitMultiplier: ol.GetUnitMultiplier()}
 }
 
 func (e *Engine) run(ctx context.Context) {

@@ -65,7 +65,8 @@ func (r *request) match(s *Service, req *rlsv3.RateLimitRequest, now time.Time) 
 		}
 		var o *policy.Override
 		if ol := d.GetLimit(); ol != nil {
-			o = &policy.Override{RequestsPerUnit: ol.GetRequestsPerUnit(), Unit: overrideUnit(ol.GetUnit())}
+			o = &policy.Override{RequestsPerUnit: ol.GetRequestsPerUnit(), Unit: overrideUnit(ol.GetUnit()),
+				UnitMultiplier: ol.GetUnitMultiplier().GetValue()}
 		}
 		c.resolved = policy.Resolve(snap, domain, d.GetEntries(), o, nowUnix)
 		c.limit = c.resolved.Limit

@@ -80,12 +80,24 @@ func decodeEntry(b []byte, e *commonrl.RateLimitDescriptor_Entry) error {
 }
 
 func decodeOverride(b []byte, o *commonrl.RateLimitDescriptor_RateLimitOverride) error {
-	return eachField(b, func(num protowire.Number, typ protowire.Type, _ []byte, x uint64) error {
+	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			o.RequestsPerUnit = uint32(x)
 		case num == 2 && typ == protowire.VarintType:
 			o.Unit = typev3.RateLimitUnit(int32(x))
+		case num == 3 && typ == protowire.BytesType:
+			o.UnitMultiplier = new(wrapperspb.UInt32Value)
+			return decodeUInt32Value(v, o.UnitMultiplier)
+		}
+		return nil
+	})
+}
+
+func decodeUInt32Value(b []byte, w *wrapperspb.UInt32Value) error {
+	return eachField(b, func(num protowire.Number, typ protowire.Type, _ []byte, x uint64) error {
+		if num == 1 && typ == protowire.VarintType {
+			w.Value = uint32(x)
 		}
 		return nil
 	})

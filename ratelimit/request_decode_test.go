@@ -16,8 +16,9 @@ import (
 // as Envoy sends when it copies such header bytes into a descriptor.
 func binaryRequest() *rlsv3.RateLimitRequest {
 	return &rlsv3.RateLimitRequest{Domain: "d\xff", HitsAddend: 2, Descriptors: []*commonrl.RateLimitDescriptor{{
-		Entries:    []*commonrl.RateLimitDescriptor_Entry{{Key: "k\xc3", Value: "\xff\xfe\x00v"}, {Key: "path", Value: "/ok"}},
-		Limit:      &commonrl.RateLimitDescriptor_RateLimitOverride{RequestsPerUnit: 7, Unit: typev3.RateLimitUnit_HOUR},
+		Entries: []*commonrl.RateLimitDescriptor_Entry{{Key: "k\xc3", Value: "\xff\xfe\x00v"}, {Key: "path", Value: "/ok"}},
+		Limit: &commonrl.RateLimitDescriptor_RateLimitOverride{RequestsPerUnit: 7, Unit: typev3.RateLimitUnit_HOUR,
+			UnitMultiplier: wrapperspb.UInt32(3)},
 		HitsAddend: wrapperspb.UInt64(9), IsNegativeHits: true,
 	}}}
 }

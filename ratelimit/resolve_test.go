@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
 	commonrl "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
@@ -69,6 +71,11 @@ func TestReplicaAndEngineAgree(t *testing.T) {
 						Limit: &commonrl.RateLimitDescriptor_RateLimitOverride{RequestsPerUnit: 2, Unit: u}}
 					over = append(over, domainDescriptor{d.domain, o})
 				}
+				// Windows of several units: the engine counts the key the
+				// RLS does.
+				over = append(over, domainDescriptor{d.domain, &commonrl.RateLimitDescriptor{Entries: d.desc.GetEntries(),
+					Limit: &commonrl.RateLimitDescriptor_RateLimitOverride{RequestsPerUnit: 2, Unit: typev3.RateLimitUnit_MINUTE,
+						UnitMultiplier: wrapperspb.UInt32(10)}}})
 			}
 			// An override in a domain no policy names counts nothing.
 			over = append(over, domainDescriptor{"unconfigured", &commonrl.RateLimitDescriptor{
@@ -228,7 +235,8 @@ func checkAgreement(t *testing.T, snap *policy.Snapshot, descs []domainDescripto
 			h.Entries = append(h.Entries, &enginepb.Entry{Key: e.GetKey(), Value: e.GetValue()})
 		}
 		if o := d.desc.GetLimit(); o != nil {
-			h.Limit = &enginepb.LimitOverride{RequestsPerUnit: o.GetRequestsPerUnit(), Unit: o.GetUnit().String()}
+			h.Limit = &enginepb.LimitOverride{RequestsPerUnit: o.GetRequestsPerUnit(), Unit: o.GetUnit().String(),
+				UnitMultiplier: o.GetUnitMultiplier().GetValue()}
 		}
 		if n := engine.Ingest(&enginepb.HitBatch{Hits: []*enginepb.Hit{h}}); n != 0 {
 			t.Errorf("%s %v: the RLS counts nothing, the engine accepted the hit", d.domain, d.desc.GetEntries())
@@ -250,9 +258,9 @@ func (l *recordingLimiter) Limit(_ context.Context, items []*ratelimit.Item) err
 	defer l.mu.Unlock()
 	for _, it := range items {
 		l.items[strings.Clone(it.Key)] = counted{
-			windowEnd: it.WindowStart + it.Unit.Seconds(),
+			windowEnd: it.WindowStart + it.WindowSeconds(),
 			limit:     it.RequestsPerUnit,
-			expiry:    time.Duration(it.Unit.Seconds()) * time.Second,
+			expiry:    time.Duration(it.WindowSeconds()) * time.Second,
 		}
 		l.total += it.Hits
 		l.reporter.Report(it)

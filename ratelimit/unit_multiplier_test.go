@@ -2,8 +2,13 @@ package ratelimit
 
 import (
 	"sync/atomic"
+
 	"testing"
 	"time"
+
+	ratelimitv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/floodgate/floodgate/internal/counter"
 	"github.com/floodgate/floodgate/internal/redisconn"
@@ -49,5 +54,35 @@ func TestExactModeWindowsOfSeveralUnits(t *testing.T) {
 	offset.Store(int64(3 * time.Minute)) // the next window
 	if got := codesOf(r.call(t, "report", key)); got != "OK OK" {
 		t.Errorf("first hit of the next window: %s", got)
+	}
+}
+
+// A descriptor's own limit with unit_multiplier is honoured: its window is
+// that many units, and current_limit says so.
+func TestExactModeOverrideOfSeveralUnits(t *testing.T) {
+	srv := testserver.Redis(t)
+	client, err := redisconn.New("redis://" + srv.Addr + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	start := time.Now().Truncate(10 * time.Minute).Add(7 * time.Minute)
+	var offset atomic.Int64
+	now := func() time.Time { return start.Add(time.Duration(offset.Load())) }
+	r := startRLS(t, Options{Limiter: NewExactLimiter(counter.NewRedis(client, "")), Now: now}, tenMinutePolicy)
+	d := desc("report", "r2")
+	d.Limit = &ratelimitv3.RateLimitDescriptor_RateLimitOverride{RequestsPerUnit: 1, Unit: typev3.RateLimitUnit_MINUTE,
+		UnitMultiplier: wrapperspb.UInt32(10)}
+
+	first := r.call(t, "report", d).Statuses[0]
+	if cl := first.CurrentLimit; cl.GetUnitMultiplier().GetValue() != 10 || cl.GetRequestsPerUnit() != 1 {
+		t.Errorf("current_limit = %v, want 1 per 10 minutes", cl)
+	}
+	if got := first.DurationUntilReset.AsDuration(); got != 3*time.Minute {
+		t.Errorf("duration_until_reset = %v, want the 3 minutes left of the 10-minute window", got)
+	}
+	offset.Store(int64(2 * time.Minute))
+	if got := codesOf(r.call(t, "report", d)); got != "OVER_LIMIT OVER_LIMIT" {
+		t.Errorf("2 minutes later, same 10-minute window: %s", got)
 	}
 }

@@ -690,7 +690,8 @@ func (x *Entry) GetValue() string {
 type LimitOverride struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	RequestsPerUnit uint32                 `protobuf:"varint,1,opt,name=requests_per_unit,json=requestsPerUnit" json:"requests_per_unit,omitempty"`
-	Unit            string                 `protobuf:"bytes,2,opt,name=unit" json:"unit,omitempty"` // SECOND, MINUTE, HOUR, DAY, WEEK, MONTH or YEAR
+	Unit            string                 `protobuf:"bytes,2,opt,name=unit" json:"unit,omitempty"`                                            // SECOND, MINUTE, HOUR, DAY, WEEK, MONTH or YEAR
+	UnitMultiplier  uint32                 `protobuf:"varint,3,opt,name=unit_multiplier,json=unitMultiplier" json:"unit_multiplier,omitempty"` // windows of that many units; 0 and 1: one
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -737,6 +738,13 @@ func (x *LimitOverride) GetUnit() string {
 		return x.Unit
 	}
 	return ""
+}
+
+func (x *LimitOverride) GetUnitMultiplier() uint32 {
+	if x != nil {
+		return x.UnitMultiplier
+	}
+	return 0
 }
 
 type BatchAck struct {
@@ -949,10 +957,11 @@ const file_engine_proto_rawDesc = "" +
 	"\x05limit\x18\x05 \x01(\v2\".floodgate.engine.v1.LimitOverrideR\x05limit\"/\n" +
 	"\x05Entry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"O\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"x\n" +
 	"\rLimitOverride\x12*\n" +
 	"\x11requests_per_unit\x18\x01 \x01(\rR\x0frequestsPerUnit\x12\x12\n" +
-	"\x04unit\x18\x02 \x01(\tR\x04unit\"0\n" +
+	"\x04unit\x18\x02 \x01(\tR\x04unit\x12'\n" +
+	"\x0funit_multiplier\x18\x03 \x01(\rR\x0eunitMultiplier\"0\n" +
 	"\bBatchAck\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x12\n" +
 	"\x04hits\x18\x02 \x01(\x04R\x04hits\"\xa1\x02\n" +

@@ -53,6 +53,10 @@ func appendDescriptor(b []byte, d *commonrl.RateLimitDescriptor) []byte {
 	}
 	if l := d.GetLimit(); l != nil {
 		o := appendVarint(appendVarint(nil, 1, uint64(l.GetRequestsPerUnit())), 2, uint64(l.GetUnit()))
+		if m := l.GetUnitMultiplier(); m != nil {
+			o = protowire.AppendTag(o, 3, protowire.BytesType)
+			o = protowire.AppendBytes(o, appendVarint(nil, 1, uint64(m.GetValue())))
+		}
 		b = protowire.AppendTag(b, 2, protowire.BytesType)
 		b = protowire.AppendBytes(b, o)
 	}

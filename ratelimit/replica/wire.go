@@ -23,5 +23,5 @@ func wireOverride(it *ratelimit.Item) *enginepb.LimitOverride {
 	if !it.Override {
 		return nil
 	}
-	return &enginepb.LimitOverride{RequestsPerUnit: it.RequestsPerUnit, Unit: it.Unit.String()}
+	return &enginepb.LimitOverride{RequestsPerUnit: it.RequestsPerUnit, Unit: it.Unit.String(), UnitMultiplier: it.UnitMultiplier}
 }
