@@ -17,6 +17,12 @@ descriptors:
     rate_limit: {unit: minute, requests_per_unit: 4, algorithm: sliding_window}
   - key: bucket
     rate_limit: {unit: second, requests_per_unit: 2, algorithm: token_bucket, burst: 5}
+  - key: shadowed
+    shadow_mode: true
+    rate_limit: {unit: minute, requests_per_unit: 1, algorithm: sliding_window}
+  - key: quota
+    quota_mode: true
+    rate_limit: {unit: second, requests_per_unit: 1, algorithm: token_bucket}
   - key: api_key
     rate_limits:
       - {unit: second, requests_per_unit: 2, name: per_second}
@@ -209,6 +215,25 @@ func TestExactMatchPrecedence(t *testing.T) {
 			r.call(t, "edge", desc("path", "/v1/users/7"))
 			if got := codesOf(r.call(t, "edge", desc("path", "/v1/users/8"))); got != "OVER_LIMIT OVER_LIMIT" {
 				t.Errorf("third user under the shared regex: %s, want over its 2 per minute", got)
+			}
+		})
+	}
+}
+
+// Shadow mode and quota mode hold for every algorithm: over the limit, the
+// answer is OK, and a quota descriptor's violation is reported.
+func TestExactShadowAndQuotaModeForAlgorithms(t *testing.T) {
+	for name, open := range exactStores(t) {
+		t.Run(name, func(t *testing.T) {
+			r, _ := startAlgorithms(t, open())
+			r.call(t, "algo", desc("shadowed", "s"))
+			if got := codesOf(r.call(t, "algo", desc("shadowed", "s"))); got != "OK OK" {
+				t.Errorf("sliding window in shadow mode, over: %s, want OK", got)
+			}
+			r.call(t, "algo", desc("quota", "q"))
+			resp := r.call(t, "algo", desc("quota", "q"))
+			if got := codesOf(resp); got != "OK OK" || resp.Statuses[0].LimitRemaining != 0 {
+				t.Errorf("token bucket in quota mode, over: %s remaining %d, want OK with none left", got, resp.Statuses[0].LimitRemaining)
 			}
 		})
 	}
