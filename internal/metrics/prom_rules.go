@@ -136,6 +136,10 @@ func buildPromRules() []promRule {
 	add("exact.counter_down", gaugeStat, "floodgate_store_down", "role=exact", "1 while the counter store's breaker is open.")
 	add("exact.counter_breaker_opens", counterStat, "floodgate_store_breaker_opens_total", "role=exact", "Times the counter store's breaker opened.")
 	add("exact.store_down.*", counterStat, "floodgate_exact_store_down_total", "outcome=$1", "Descriptors exact mode answered while its store was down, by how.")
+	add("ratelimit.redis_pool.cx_active", gaugeStat, "floodgate_redis_pool_connections", "pool=main", "Connections exact mode's Redis pool holds open, by pool (main, per_second).")
+	add("ratelimit.redis_per_second_pool.cx_active", gaugeStat, "floodgate_redis_pool_connections", "pool=per_second", "Connections exact mode's Redis pool holds open, by pool (main, per_second).")
+	add("ratelimit.redis_pool.*", counterStat, "floodgate_redis_pool_events_total", "pool=main,event=$1", "Connections exact mode's Redis pool made (cx_total) and closed (cx_local_close), by pool.")
+	add("ratelimit.redis_per_second_pool.*", counterStat, "floodgate_redis_pool_events_total", "pool=per_second,event=$1", "Connections exact mode's Redis pool made (cx_total) and closed (cx_local_close), by pool.")
 
 	// xDS, on the control plane (per node) and its clients.
 	add("xds.server.node.*.ack", counterStat, "floodgate_xds_acks_total", "node=$1", "xDS ACKs, by node (dots in the node id read as _).")

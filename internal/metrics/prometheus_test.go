@@ -48,6 +48,8 @@ func TestBridgeNamesSeriesByRule(t *testing.T) {
 	store.NewCounter("xds.server.node.replica-1.nack").Inc()
 	store.NewCounter("xds.server.nack").Inc() // the sum of the nodes': dropped
 	store.NewCounter("engine.decisions.throttled").Add(6)
+	store.NewCounter("ratelimit.redis_pool.cx_total").Add(3)
+	store.NewGauge("ratelimit.redis_per_second_pool.cx_active").Set(2)
 	store.NewCounter("some.new_counter").Inc()
 	store.NewGauge("ratelimit.go.numGoroutines").Set(9) // the Go collector's
 	page := scrape(t, p, store)
@@ -64,6 +66,8 @@ func TestBridgeNamesSeriesByRule(t *testing.T) {
 		`floodgate_replica_engines_connected{stream="lease"} 2`,
 		`floodgate_xds_nacks_total{node="replica-1"} 1`,
 		`floodgate_engine_decisions_total{event="throttled"} 6`,
+		`floodgate_redis_pool_events_total{event="cx_total",pool="main"} 3`,
+		`floodgate_redis_pool_connections{pool="per_second"} 2`,
 		`floodgate_stat_total{stat="some.new_counter"} 1`,
 	)
 	for _, absent := range []string{"numGoroutines", "xds_server_nack", "floodgate_xds_nacks_total 1"} {
