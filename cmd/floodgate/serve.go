@@ -110,6 +110,9 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	serveRLS(ctx, srv, svc, r.health, prom.Handler(stats.Flush))
+	if err := f.rls.rlqs.serve(srv, svc, r.limiter, stats); err != nil {
+		return err
+	}
 	defer serveDashboard(ctx, srv, svc, r, counts)()
 	slog.Info("floodgate serving", "mode", f.mode, "domains", snap.Domains())
 	return serve(ctx, srv, lis)

@@ -103,3 +103,7 @@ func takeMost(c *atomic.Int64, n int64) int64 {
 		}
 	}
 }
+
+// Leasing reports whether the limiter grants leases (lease mode), so that
+// holders outside it can draw on them.
+func (l *Limiter) Leasing() bool { return l.lc != nil }

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	rlqsv3 "github.com/envoyproxy/go-control-plane/envoy/service/rate_limit_quota/v3"
+	"google.golang.org/grpc"
+
+	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/internal/tlsfiles"
+)
+
+// `floodgate serve` answers Envoy's RLQS on its gRPC port, over the
+// listener's mutual TLS, with tokens of its leases; stopping it sends every
+// stream's assignments again with a TTL of 0 before the stream ends.
+func TestServeAnswersRLQSOverMutualTLS(t *testing.T) {
+	pki := testkit.NewPKI(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "edge.yaml"), []byte("domain: edge\ndescriptors:\n  - key: tenant\n    rate_limit: {unit: hour, requests_per_unit: 1000}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	grpcAddr, _, stop := startServeHTTP(t, "--config", dir, "--tls-cert", pki.ServerCert, "--tls-key", pki.ServerKey, "--tls-client-ca", pki.CA)
+	cc, err := grpc.NewClient(grpcAddr, clientCreds(t, tlsfiles.Files{CAFile: pki.CA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := rlqsv3.NewRateLimitQuotaServiceClient(cc).StreamRateLimitQuotas(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := &rlqsv3.BucketId{Bucket: map[string]string{"tenant": "t1"}}
+	if err := st.Send(&rlqsv3.RateLimitQuotaUsageReports{Domain: "edge", BucketQuotaUsages: []*rlqsv3.RateLimitQuotaUsageReports_BucketQuotaUsage{
+		{BucketId: id, NumRequestsDenied: 5}}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := st.Recv()
+	if err != nil {
+		t.Fatalf("RLQS over mTLS: %v", err)
+	}
+	a := resp.GetBucketAction()[0].GetQuotaAssignmentAction()
+	tb := a.GetRateLimitStrategy().GetTokenBucket()
+	if tb.GetMaxTokens() == 0 || tb.GetFillInterval().GetSeconds() < 1 || a.GetAssignmentTimeToLive().GetSeconds() < 1 {
+		t.Fatalf("assignment %v: want a token bucket of granted tokens, a fill interval and a TTL of whole seconds", a)
+	}
+
+	go stop()
+	resp, err = st.Recv()
+	if err != nil {
+		t.Fatalf("no assignment on stop: %v", err)
+	}
+	if ttl := resp.GetBucketAction()[0].GetQuotaAssignmentAction().GetAssignmentTimeToLive(); ttl == nil || ttl.AsDuration() != 0 {
+		t.Fatalf("on stop: TTL %v, want 0", ttl)
+	}
+}
