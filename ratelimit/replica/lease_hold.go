@@ -71,6 +71,17 @@ func (h Hold) Give(n uint64) {
 	h.ls.tokens.Add(int64(min(n, 1<<62)))
 }
 
+// Charge counts n admitted without tokens (by a holder's fallback) against
+// the key's window, with the lease's next ask, as the replica's own
+// overdraft is.
+func (h Hold) Charge(n uint64) {
+	if n == 0 {
+		return
+	}
+	h.ls.charge.Add(n)
+	h.l.lc.queue(h.ls, false)
+}
+
 // Exhausted reports the key's window used up fleet-wide: by the engines'
 // last answer to this replica, or by their decision.
 func (h Hold) Exhausted() bool {

@@ -36,20 +36,23 @@ func (g *ledger) spendable() uint64 {
 
 // report takes a usage report's admitted requests. It returns the tokens to
 // give back: those debited beyond what the client can still admit, once the
-// replaced buckets are proven dead.
-func (g *ledger) report(allowed uint64) (giveBack uint64) {
-	g.held -= min(g.held, allowed)
+// replaced buckets are proven dead; and those to charge: admitted beyond
+// what was debited (on the filter's no-assignment or expired fallback, or
+// on a past window's tokens), which the window must count too.
+func (g *ledger) report(allowed uint64) (giveBack, charge uint64) {
+	charge = allowed - min(g.held, allowed)
+	g.held -= allowed - charge
 	g.since += allowed
 	g.reports++
 	if g.settled || g.reports < reportsToSettle {
-		return 0
+		return 0, charge
 	}
 	g.settled = true
 	if s := g.spendable(); g.held > s {
 		giveBack = g.held - s
 		g.held = s
 	}
-	return giveBack
+	return giveBack, charge
 }
 
 // assign notes a new assignment of n tokens, debited from the lease.

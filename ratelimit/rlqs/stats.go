@@ -11,6 +11,7 @@ type serverStats struct {
 	tokenBuckets, extended         stats.Counter
 	allowAll, denyAll, abandoned   stats.Counter
 	tokensAssigned, tokensReturned stats.Counter
+	tokensCharged                  stats.Counter
 	unmatched, unavailable         stats.Counter
 }
 
@@ -30,6 +31,7 @@ func newServerStats(root stats.Scope) serverStats {
 		abandoned:      as.NewCounter("abandon"),
 		tokensAssigned: sc.NewCounter("tokens.assigned"),
 		tokensReturned: sc.NewCounter("tokens.returned"),
+		tokensCharged:  sc.NewCounter("tokens.charged"),
 		unmatched:      sc.NewCounter("buckets_unmatched"),
 		unavailable:    sc.NewCounter("lease_unavailable"),
 	}

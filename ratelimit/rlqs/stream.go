@@ -136,9 +136,11 @@ func (st *stream) report(r *rlqsv3.RateLimitQuotaUsageReports) *rlqsv3.RateLimit
 		s.st.allowed.Add(allowed)
 		s.st.denied.Add(denied)
 		b.observe(now, u, interval)
-		if back := b.ledger.report(allowed); back > 0 && b.leased {
+		if back, charge := b.ledger.report(allowed); b.leased {
 			b.hold.Give(back)
 			s.st.tokensReturned.Add(back)
+			b.hold.Charge(charge)
+			s.st.tokensCharged.Add(charge)
 		}
 
 		it, ok := s.item(r.GetDomain(), id, now)
