@@ -34,6 +34,11 @@ func (g *ledger) spendable() uint64 {
 	return g.prev + g.cur - min(g.prev+g.cur, g.since)
 }
 
+// left estimates what the current assignment has left, as if everything
+// reported since it was sent came out of it: low while the buckets it
+// replaced were still spending, so a top-up comes early rather than late.
+func (g *ledger) left() uint64 { return g.cur - min(g.cur, g.since) }
+
 // report takes a usage report's admitted requests. It returns the tokens to
 // give back: those debited beyond what the client can still admit, once the
 // replaced buckets are proven dead; and those to charge: admitted beyond

@@ -89,10 +89,10 @@ func (st *stream) expireAll() {
 
 // topUp is a bucket waiting for the engines' grants within a report.
 type topUp struct {
-	b      *bucket
-	want   uint64
-	needed uint64
-	ch     <-chan struct{}
+	b         *bucket
+	want, got uint64
+	needed    uint64 // counted as waiting on the lease until the next Take
+	ch        <-chan struct{}
 }
 
 // report takes one usage report and returns the assignments to send.
@@ -180,43 +180,72 @@ func (st *stream) report(r *rlqsv3.RateLimitQuotaUsageReports) *rlqsv3.RateLimit
 			st.extend(resp, b, now)
 			continue
 		}
-		// Enough for the next interval and a half at the bucket's rate:
-		// the assignment in force only needs its TTL extended.
+		// Enough left for the next interval at the bucket's rate: the
+		// assignment in force only needs its TTL extended. A new one would
+		// replace Envoy's bucket and the tokens left in it, which come back
+		// only once reports prove them unspent.
 		if b.action.GetQuotaAssignmentAction().GetRateLimitStrategy().GetTokenBucket() != nil &&
-			float64(b.ledger.spendable()) >= b.rate*1.5*interval.Seconds() {
+			float64(b.ledger.left()) >= b.rate*interval.Seconds() {
 			st.extend(resp, b, now)
 			continue
 		}
-		want := uint64(max(1, math.Ceil(b.rate*2*interval.Seconds())))
+		// Two intervals of demand, but no more than the window has time
+		// left to spend: tokens still in Envoy's bucket when the window
+		// ends are lost with it.
+		horizon := min(2*interval, time.Unix(b.windowEnd, 0).Sub(now))
+		want := uint64(max(1, math.Ceil(b.rate*horizon.Seconds())))
 		up := topUp{b: b, want: want}
 		if up.ch = b.hold.Need(want); up.ch != nil {
 			up.needed = want
 		}
 		ups = append(ups, up)
 	}
-	st.awaitGrants(ups)
+	st.gather(ups)
 	for _, up := range ups {
 		st.assign(resp, up, ttl, now)
 	}
 	return resp
 }
 
-// awaitGrants waits, at most the server's Wait in all, for the asks of ups.
-func (st *stream) awaitGrants(ups []topUp) {
-	var t *time.Timer
-	for _, up := range ups {
-		if up.ch == nil {
-			continue
+// grantRounds bounds the asks one report makes for a bucket: a grant is
+// capped to a share of what the window has left (it shrinks as the window
+// runs out), so a bucket that got less than it wants asks again at once,
+// within the server's Wait, rather than at the next report.
+const grantRounds = 4
+
+// gather fills ups with the tokens their leases have, asking the engines
+// in rounds, all within the server's Wait.
+func (st *stream) gather(ups []topUp) {
+	deadline := time.NewTimer(st.s.o.Wait)
+	defer deadline.Stop()
+	expired := false
+	for round := 1; ; round++ {
+		for _, up := range ups {
+			if up.ch == nil || expired {
+				continue
+			}
+			select {
+			case <-up.ch:
+			case <-deadline.C:
+				expired = true
+			case <-st.ss.Context().Done():
+				expired = true
+			}
 		}
-		if t == nil {
-			t = time.NewTimer(st.s.o.Wait)
-			defer t.Stop()
+		more := false
+		for i := range ups {
+			up := &ups[i]
+			up.got += up.b.hold.Take(up.want-up.got, up.needed)
+			up.ch, up.needed = nil, 0
+			if up.got >= up.want || expired || round == grantRounds || up.b.hold.Exhausted() {
+				continue
+			}
+			if up.ch = up.b.hold.Need(up.want - up.got); up.ch != nil {
+				up.needed = up.want - up.got
+			}
+			more = true
 		}
-		select {
-		case <-up.ch:
-		case <-t.C:
-			return
-		case <-st.ss.Context().Done():
+		if !more {
 			return
 		}
 	}
@@ -226,8 +255,7 @@ func (st *stream) awaitGrants(ups []topUp) {
 // until the window ends when the key is used up, or else more time for the
 // assignment in force.
 func (st *stream) assign(resp *rlqsv3.RateLimitQuotaResponse, up topUp, ttl time.Duration, now time.Time) {
-	s, b := st.s, up.b
-	got := b.hold.Take(up.want, up.needed)
+	s, b, got := st.s, up.b, up.got
 	switch {
 	case got > 0:
 		b.ledger.assign(got)
