@@ -33,9 +33,10 @@ func (f *rlqsFlags) register(fs *flag.FlagSet) {
 // serve puts the RLQS on srv over the replica's leases. Its streams get a
 // TTL of 0 and end before the servers drain, so that a planned stop moves
 // every Envoy to its fallback at once.
-func (f *rlqsFlags) serve(srv *serving.Server, svc *ratelimit.Service, lim ratelimit.Limiter, stats gostats.Scope) error {
+// It returns nil when the RLQS is not served.
+func (f *rlqsFlags) serve(srv *serving.Server, svc *ratelimit.Service, lim ratelimit.Limiter, stats gostats.Scope) (*rlqs.Server, error) {
 	if !f.enabled {
-		return nil
+		return nil, nil
 	}
 	var rule typev3.RateLimitStrategy_BlanketRule
 	switch strings.ToLower(f.noRule) {
@@ -44,15 +45,15 @@ func (f *rlqsFlags) serve(srv *serving.Server, svc *ratelimit.Service, lim ratel
 	case "deny":
 		rule = typev3.RateLimitStrategy_DENY_ALL
 	default:
-		return fmt.Errorf("--rlqs-no-rule %q: want allow or deny", f.noRule)
+		return nil, fmt.Errorf("--rlqs-no-rule %q: want allow or deny", f.noRule)
 	}
 	rl, ok := lim.(*replica.Limiter)
 	if !ok || !rl.Leasing() {
 		slog.Info("rlqs not served: Envoy's buckets are filled from leases (--mode async --async-mode lease)")
-		return nil
+		return nil, nil
 	}
 	s := rlqs.New(rlqs.Options{Service: svc, Leases: rl, NoRule: rule, Wait: f.wait, Stats: stats, Logger: slog.Default()})
 	s.Register(srv.GRPC)
 	srv.BeforeStop(s.Stop)
-	return nil
+	return s, nil
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -23,7 +25,7 @@ func TestServeAnswersRLQSOverMutualTLS(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "edge.yaml"), []byte("domain: edge\ndescriptors:\n  - key: tenant\n    rate_limit: {unit: hour, requests_per_unit: 1000}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	grpcAddr, _, stop := startServeHTTP(t, "--config", dir, "--tls-cert", pki.ServerCert, "--tls-key", pki.ServerKey, "--tls-client-ca", pki.CA)
+	grpcAddr, httpAddr, stop := startServeHTTP(t, "--config", dir, "--tls-cert", pki.ServerCert, "--tls-key", pki.ServerKey, "--tls-client-ca", pki.CA)
 	cc, err := grpc.NewClient(grpcAddr, clientCreds(t, tlsfiles.Files{CAFile: pki.CA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey}))
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +51,30 @@ func TestServeAnswersRLQSOverMutualTLS(t *testing.T) {
 	if tb.GetMaxTokens() == 0 || tb.GetFillInterval().GetSeconds() < 1 || a.GetAssignmentTimeToLive().GetSeconds() < 1 {
 		t.Fatalf("assignment %v: want a token bucket of granted tokens, a fill interval and a TTL of whole seconds", a)
 	}
+
+	// The dashboard's flow shows the tokens that went to Envoy.
+	testkit.Eventually(t, "the RLQS flow on the dashboard", func() bool {
+		var st struct {
+			Flows []struct {
+				Name  string
+				Value uint64
+			}
+		}
+		r, err := http.Get("http://" + httpAddr + "/ui/state")
+		if err != nil {
+			return false
+		}
+		defer r.Body.Close()
+		if json.NewDecoder(r.Body).Decode(&st) != nil {
+			return false
+		}
+		for _, f := range st.Flows {
+			if f.Name == "rlqs tokens assigned" && f.Value == uint64(tb.GetMaxTokens()) {
+				return true
+			}
+		}
+		return false
+	})
 
 	go stop()
 	resp, err = st.Recv()

@@ -70,7 +70,7 @@ func runRLS(ctx context.Context, args []string) error {
 	}
 	srv := serving.New(so)
 	serveRLS(ctx, srv, svc, lim.HealthCheck(), prom.Handler(stats.Flush))
-	if err := f.rlqs.serve(srv, svc, lim, stats); err != nil {
+	if _, err := f.rlqs.serve(srv, svc, lim, stats); err != nil {
 		return err
 	}
 	slog.Info("rls replica serving", "engines", groups, "redis", b.Names, "domains", snap.Domains())
