@@ -136,14 +136,34 @@ func (st *stream) report(r *rlqsv3.RateLimitQuotaUsageReports) *rlqsv3.RateLimit
 		s.st.allowed.Add(allowed)
 		s.st.denied.Add(denied)
 		b.observe(now, u, interval)
-		if back, charge := b.ledger.report(allowed); b.leased {
-			b.hold.Give(back)
+		back, charge := b.ledger.report(allowed)
+		was, wasLeased := b.hold, b.leased
+		it, ok := s.item(r.GetDomain(), id, now)
+		leased := ok && it.RequestsPerUnit > 0 && !it.Quota && (it.Limit == nil || !it.Limit.ShadowMode)
+		if end := it.WindowStart + it.Unit.Seconds(); leased && (end != b.windowEnd || !b.leased) {
+			b.ledger.newWindow()
+			b.windowEnd, b.deny = end, false
+			b.hold, b.leased = s.o.Leases.Hold(&it)
+			if !b.leased {
+				s.st.unavailable.Inc()
+			}
+		}
+		// Tokens Envoy can no longer spend go back to the window they were
+		// debited from (none, once it is over); what it admitted beyond
+		// them is counted in the window in force.
+		if wasLeased {
+			was.Give(back)
 			s.st.tokensReturned.Add(back)
+		}
+		switch {
+		case leased && b.leased:
 			b.hold.Charge(charge)
+			s.st.tokensCharged.Add(charge)
+		case wasLeased:
+			was.Charge(charge)
 			s.st.tokensCharged.Add(charge)
 		}
 
-		it, ok := s.item(r.GetDomain(), id, now)
 		switch {
 		case !ok && b.ruled:
 			// Its rule is gone: Envoy forgets the bucket, and makes it
@@ -167,14 +187,6 @@ func (st *stream) report(r *rlqsv3.RateLimitQuotaUsageReports) *rlqsv3.RateLimit
 			// Reported, never denied: as ShouldRateLimit answers them.
 			st.blanket(resp, b, typev3.RateLimitStrategy_ALLOW_ALL, ttl, now)
 			continue
-		}
-		if end := it.WindowStart + it.Unit.Seconds(); end != b.windowEnd || !b.leased {
-			b.ledger.newWindow()
-			b.windowEnd, b.deny = end, false
-			b.hold, b.leased = s.o.Leases.Hold(&it)
-			if !b.leased {
-				s.st.unavailable.Inc()
-			}
 		}
 		if !b.leased || b.deny {
 			st.extend(resp, b, now)
