@@ -92,6 +92,15 @@ func (h Hold) Exhausted() bool {
 	return ok && d.State == decisions.Throttled && h.ls.tokens.Load() <= 0
 }
 
+// Held is how many tokens the replica holds for the key now: tokens given
+// back by other holders may refill a key the engines called used up.
+func (h Hold) Held() uint64 { return uint64(max(0, h.ls.tokens.Load())) }
+
+// Denied notes demand the holder denied on a used-up key, so that the
+// replica asks the engines again (tokens may have come back) at its next
+// sweep, as for its own denied requests.
+func (h Hold) Denied() { h.ls.denied.Add(1) }
+
 // Unavailable reports that no engine answered the key's last ask.
 func (h Hold) Unavailable() bool { return h.ls.has(leaseUnavailable) || !h.l.lc.connected() }
 

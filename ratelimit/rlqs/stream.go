@@ -188,6 +188,12 @@ func (st *stream) report(r *rlqsv3.RateLimitQuotaUsageReports) *rlqsv3.RateLimit
 			st.blanket(resp, b, typev3.RateLimitStrategy_ALLOW_ALL, ttl, now)
 			continue
 		}
+		if b.deny && b.hold.Held() > 0 {
+			b.deny = false // tokens came back to the lease: the window goes on
+		}
+		if b.deny {
+			b.hold.Denied()
+		}
 		if !b.leased || b.deny {
 			st.extend(resp, b, now)
 			continue
