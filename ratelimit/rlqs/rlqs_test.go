@@ -33,6 +33,9 @@ descriptors:
   - key: tenant
     value: banned
     rate_limit: {unit: hour, requests_per_unit: 0}
+  - key: tenant
+    value: tiny
+    rate_limit: {unit: hour, requests_per_unit: 5}
 `
 
 // reportEvery is the clients' reporting interval: Envoy's least is over 100ms.
@@ -218,9 +221,33 @@ descriptors:
 		t.Fatalf("after the rule's deletion: %v, want ALLOW_ALL", s)
 	}
 
-	// A planned stop moves every bucket to its fallback at once.
+	// A planned stop moves every bucket to its fallback at once, and ends
+	// the streams.
 	srv.Stop()
 	waitFor(t, "a TTL of 0", func() bool { cl.mu.Lock(); defer cl.mu.Unlock(); return cl.zeroTTL > 0 })
+	waitFor(t, "the stream to end", func() bool { return srv.Streams() == 0 })
+}
+
+// A key used up gets DENY_ALL, having admitted no more than its limit.
+func TestUsedUpKeyIsDenied(t *testing.T) {
+	c := startCluster(t, 1)
+	_, conn := rlqsOn(t, c, 0, nil)
+	cl := newEnvoyClient(t, conn, "edge", reportEvery)
+	tiny := map[string]string{"tenant": "tiny"}
+	admitted := 0
+	waitFor(t, "DENY_ALL", func() bool {
+		for range 10 {
+			if cl.request(tiny) {
+				admitted++
+			}
+		}
+		b := cl.bucket(tiny)
+		s := b.action.GetQuotaAssignmentAction().GetRateLimitStrategy()
+		return s != nil && s.GetTokenBucket() == nil && s.GetBlanketRule() == typev3.RateLimitStrategy_DENY_ALL
+	})
+	if admitted != 5 {
+		t.Fatalf("admitted %d of a key limited to 5", admitted)
+	}
 }
 
 func TestVanishedStreamReturnsItsTokensAfterItsTTL(t *testing.T) {
