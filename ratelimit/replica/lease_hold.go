@@ -41,10 +41,11 @@ func (l *Limiter) Hold(it *ratelimit.Item) (Hold, bool) {
 // held. Take after it takes them; Need and Take pair up, as n is counted as
 // waiting between them.
 func (h Hold) Need(n uint64) <-chan struct{} {
-	if uint64(max(0, h.ls.tokens.Load())) >= n || h.Exhausted() {
+	if h.ls.held() >= n || h.Exhausted() {
 		return nil
 	}
 	h.ls.waiting.Add(int64(n))
+	h.ls.holdWaiting.Add(int64(n))
 	ch := h.ls.waitChan()
 	h.l.lc.queue(h.ls, true)
 	return ch
@@ -54,8 +55,11 @@ func (h Hold) Need(n uint64) <-chan struct{} {
 func (h Hold) Take(n, needed uint64) uint64 {
 	if needed > 0 {
 		h.ls.waiting.Add(-int64(needed))
+		h.ls.holdWaiting.Add(-int64(needed))
 	}
-	got := takeMost(&h.ls.tokens, int64(min(n, 1<<62)))
+	want := int64(min(n, 1<<62))
+	got := takeMost(&h.ls.reserved, want)
+	got += takeMost(&h.ls.tokens, want-got)
 	if got > 0 {
 		h.l.spent(h.ls, got)
 	}
@@ -89,12 +93,12 @@ func (h Hold) Exhausted() bool {
 		return true
 	}
 	d, ok := h.l.cache.Lookup(h.ls.key, h.l.now().Unix())
-	return ok && d.State == decisions.Throttled && h.ls.tokens.Load() <= 0
+	return ok && d.State == decisions.Throttled && h.ls.held() == 0
 }
 
 // Held is how many tokens the replica holds for the key now: tokens given
 // back by other holders may refill a key the engines called used up.
-func (h Hold) Held() uint64 { return uint64(max(0, h.ls.tokens.Load())) }
+func (h Hold) Held() uint64 { return h.ls.held() }
 
 // Denied notes demand the holder denied on a used-up key, so that the
 // replica asks the engines again (tokens may have come back) at its next
