@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/internal/testserver"
 	"github.com/floodgate/floodgate/internal/tlsfiles"
 )
 
@@ -84,4 +86,55 @@ func TestServeAnswersRLQSOverMutualTLS(t *testing.T) {
 	if ttl := resp.GetBucketAction()[0].GetQuotaAssignmentAction().GetAssignmentTimeToLive(); ttl == nil || ttl.AsDuration() != 0 {
 		t.Fatalf("on stop: TTL %v, want 0", ttl)
 	}
+}
+
+// `floodgate rls` answers the RLQS with tokens its remote engine granted,
+// and hands out no more than the limit across its streams.
+func TestRLSAnswersRLQSFromItsEngine(t *testing.T) {
+	redisSrv := testserver.Redis(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "edge.yaml"), []byte("domain: edge\ndescriptors:\n  - key: tenant\n    rate_limit: {unit: hour, requests_per_unit: 40}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := func() string { return fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t)) }
+	engGRPC, engHTTP, rlsGRPC, rlsHTTP := addr(), addr(), addr(), addr()
+	redisURL := "redis://" + redisSrv.Addr + "/0"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	exits := make(chan int, 2)
+	go func() {
+		exits <- run(ctx, []string{"engine", "--grpc-addr", engGRPC, "--http-addr", engHTTP, "--redis", redisURL, "--config", dir, "--log-level", "error"})
+	}()
+	waitHTTP(t, "http://"+engHTTP+"/healthcheck")
+	go func() {
+		exits <- run(ctx, []string{"rls", "--engine", engGRPC, "--redis", redisURL, "--config", dir,
+			"--grpc-addr", rlsGRPC, "--http-addr", rlsHTTP, "--log-level", "error"})
+	}()
+	waitHTTP(t, "http://"+rlsHTTP+"/healthcheck")
+
+	var granted uint32
+	for range 3 {
+		st, err := rlqsv3.NewRateLimitQuotaServiceClient(rlsConn(t, rlsGRPC)).StreamRateLimitQuotas(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Send(&rlqsv3.RateLimitQuotaUsageReports{Domain: "edge", BucketQuotaUsages: []*rlqsv3.RateLimitQuotaUsageReports_BucketQuotaUsage{
+			{BucketId: &rlqsv3.BucketId{Bucket: map[string]string{"tenant": "t1"}}, NumRequestsDenied: 1000}}}); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := st.Recv()
+		if err != nil {
+			t.Fatalf("RLQS on rls: %v", err)
+		}
+		s := resp.GetBucketAction()[0].GetQuotaAssignmentAction().GetRateLimitStrategy()
+		granted += s.GetTokenBucket().GetMaxTokens()
+		if s.GetTokenBucket() == nil && s.GetBlanketRule().String() != "DENY_ALL" {
+			t.Fatalf("assignment %v: want tokens or DENY_ALL", s)
+		}
+	}
+	if granted == 0 || granted > 40 {
+		t.Fatalf("three streams wanting 1000 each were given %d tokens of a limit of 40", granted)
+	}
+	cancel()
+	waitExits(t, exits, 2)
 }
