@@ -121,108 +121,125 @@ func (st *stream) report(r *rlqsv3.RateLimitQuotaUsageReports) *rlqsv3.RateLimit
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for _, u := range r.GetBucketQuotaUsages() {
-		id := u.GetBucketId()
-		if len(id.GetBucket()) == 0 {
-			continue
+		if up, ok := st.usage(resp, r.GetDomain(), u, now, interval, ttl); ok {
+			ups = append(ups, up)
 		}
-		k := bucketKey(id)
-		b := st.buckets[k]
-		if b == nil {
-			b = &bucket{id: id}
-			st.buckets[k] = b
-			s.st.buckets.Inc()
-		}
-		allowed, denied := u.GetNumRequestsAllowed(), u.GetNumRequestsDenied()
-		s.st.allowed.Add(allowed)
-		s.st.denied.Add(denied)
-		b.observe(now, u, interval)
-		back, charge := b.ledger.report(allowed)
-		was, wasLeased := b.hold, b.leased
-		it, ok := s.item(r.GetDomain(), id, now)
-		leased := ok && it.RequestsPerUnit > 0 && !it.Quota && (it.Limit == nil || !it.Limit.ShadowMode)
-		if end := it.WindowStart + it.Unit.Seconds(); leased && (end != b.windowEnd || !b.leased) {
-			b.ledger.newWindow()
-			b.windowEnd, b.deny = end, false
-			b.hold, b.leased = s.o.Leases.Hold(&it)
-			if !b.leased {
-				s.st.unavailable.Inc()
-			}
-		}
-		// Tokens Envoy can no longer spend go back to the window they were
-		// debited from (none, once it is over); what it admitted beyond
-		// them is counted in the window in force.
-		if wasLeased {
-			was.Give(back)
-			s.st.tokensReturned.Add(back)
-		}
-		switch {
-		case leased && b.leased:
-			b.hold.Charge(charge)
-			s.st.tokensCharged.Add(charge)
-		case wasLeased:
-			was.Charge(charge)
-			s.st.tokensCharged.Add(charge)
-		}
-
-		switch {
-		case !ok && b.ruled:
-			// Its rule is gone: Envoy forgets the bucket, and makes it
-			// again, under whatever applies then, at its next request.
-			resp.BucketAction = append(resp.BucketAction, abandon(id))
-			s.st.abandoned.Inc()
-			delete(st.buckets, k)
-			s.st.buckets.Dec()
-			continue
-		case !ok:
-			s.st.unmatched.Inc()
-			st.blanket(resp, b, s.o.NoRule, ttl, now)
-			continue
-		}
-		b.ruled = true
-		if it.RequestsPerUnit == 0 {
-			st.blanket(resp, b, typev3.RateLimitStrategy_DENY_ALL, ttl, now)
-			continue
-		}
-		if it.Quota || (it.Limit != nil && it.Limit.ShadowMode) {
-			// Reported, never denied: as ShouldRateLimit answers them.
-			st.blanket(resp, b, typev3.RateLimitStrategy_ALLOW_ALL, ttl, now)
-			continue
-		}
-		if b.deny && b.hold.Held() > 0 {
-			b.deny = false // tokens came back to the lease: the window goes on
-		}
-		if b.deny {
-			b.hold.Denied()
-		}
-		if !b.leased || b.deny {
-			st.extend(resp, b, now)
-			continue
-		}
-		// Enough left for the next interval at the bucket's rate: the
-		// assignment in force only needs its TTL extended. A new one would
-		// replace Envoy's bucket and the tokens left in it, which come back
-		// only once reports prove them unspent.
-		if b.action.GetQuotaAssignmentAction().GetRateLimitStrategy().GetTokenBucket() != nil &&
-			float64(b.ledger.left()) >= b.rate*interval.Seconds() {
-			st.extend(resp, b, now)
-			continue
-		}
-		// Two intervals of demand, but no more than the window has time
-		// left to spend: tokens still in Envoy's bucket when the window
-		// ends are lost with it.
-		horizon := min(2*interval, time.Unix(b.windowEnd, 0).Sub(now))
-		want := uint64(max(1, math.Ceil(b.rate*horizon.Seconds())))
-		up := topUp{b: b, want: want}
-		if up.ch = b.hold.Need(want); up.ch != nil {
-			up.needed = want
-		}
-		ups = append(ups, up)
 	}
 	st.gather(ups)
 	for _, up := range ups {
 		st.assign(resp, up, ttl, now)
 	}
 	return resp
+}
+
+// usage takes one bucket's usage: it settles the bucket's tokens, and adds
+// to resp the assignment it needs, or returns the top-up to ask its lease
+// for.
+func (st *stream) usage(resp *rlqsv3.RateLimitQuotaResponse, domain string, u *rlqsv3.RateLimitQuotaUsageReports_BucketQuotaUsage,
+	now time.Time, interval, ttl time.Duration) (topUp, bool) {
+	id := u.GetBucketId()
+	if len(id.GetBucket()) == 0 {
+		return topUp{}, false
+	}
+	s := st.s
+	k := bucketKey(id)
+	b := st.buckets[k]
+	if b == nil {
+		b = &bucket{id: id}
+		st.buckets[k] = b
+		s.st.buckets.Inc()
+	}
+	allowed, denied := u.GetNumRequestsAllowed(), u.GetNumRequestsDenied()
+	s.st.allowed.Add(allowed)
+	s.st.denied.Add(denied)
+	b.observe(now, u, interval)
+	it, ok := s.item(domain, id, now)
+	st.settle(b, &it, ok, allowed)
+
+	switch {
+	case !ok && b.ruled:
+		// Its rule is gone: Envoy forgets the bucket, and makes it
+		// again, under whatever applies then, at its next request.
+		resp.BucketAction = append(resp.BucketAction, abandon(id))
+		s.st.abandoned.Inc()
+		delete(st.buckets, k)
+		s.st.buckets.Dec()
+		return topUp{}, false
+	case !ok:
+		s.st.unmatched.Inc()
+		st.blanket(resp, b, s.o.NoRule, ttl, now)
+		return topUp{}, false
+	}
+	b.ruled = true
+	if it.RequestsPerUnit == 0 {
+		st.blanket(resp, b, typev3.RateLimitStrategy_DENY_ALL, ttl, now)
+		return topUp{}, false
+	}
+	if it.Quota || (it.Limit != nil && it.Limit.ShadowMode) {
+		// Reported, never denied: as ShouldRateLimit answers them.
+		st.blanket(resp, b, typev3.RateLimitStrategy_ALLOW_ALL, ttl, now)
+		return topUp{}, false
+	}
+	if b.deny && b.hold.Held() > 0 {
+		b.deny = false // tokens came back to the lease: the window goes on
+	}
+	if b.deny {
+		b.hold.Denied()
+	}
+	if !b.leased || b.deny {
+		st.extend(resp, b, now)
+		return topUp{}, false
+	}
+	// Enough left for the next interval at the bucket's rate: the
+	// assignment in force only needs its TTL extended. A new one would
+	// replace Envoy's bucket and the tokens left in it, which come back
+	// only once reports prove them unspent.
+	if b.action.GetQuotaAssignmentAction().GetRateLimitStrategy().GetTokenBucket() != nil &&
+		float64(b.ledger.left()) >= b.rate*interval.Seconds() {
+		st.extend(resp, b, now)
+		return topUp{}, false
+	}
+	// Two intervals of demand, but no more than the window has time
+	// left to spend: tokens still in Envoy's bucket when the window
+	// ends are lost with it.
+	horizon := min(2*interval, time.Unix(b.windowEnd, 0).Sub(now))
+	want := uint64(max(1, math.Ceil(b.rate*horizon.Seconds())))
+	up := topUp{b: b, want: want}
+	if up.ch = b.hold.Need(want); up.ch != nil {
+		up.needed = want
+	}
+	return up, true
+}
+
+// settle takes what Envoy reported admitted on b: tokens it can no longer
+// spend go back to the window they were debited from (none, once it is
+// over), what it admitted beyond them is counted in the window in force.
+// A counted item of a new window gets that window's lease.
+func (st *stream) settle(b *bucket, it *ratelimit.Item, ok bool, allowed uint64) {
+	s := st.s
+	back, charge := b.ledger.report(allowed)
+	was, wasLeased := b.hold, b.leased
+	leased := ok && it.RequestsPerUnit > 0 && !it.Quota && (it.Limit == nil || !it.Limit.ShadowMode)
+	if end := it.WindowStart + it.Unit.Seconds(); leased && (end != b.windowEnd || !b.leased) {
+		b.ledger.newWindow()
+		b.windowEnd, b.deny = end, false
+		b.hold, b.leased = s.o.Leases.Hold(it)
+		if !b.leased {
+			s.st.unavailable.Inc()
+		}
+	}
+	if wasLeased {
+		was.Give(back)
+		s.st.tokensReturned.Add(back)
+	}
+	switch {
+	case leased && b.leased:
+		b.hold.Charge(charge)
+		s.st.tokensCharged.Add(charge)
+	case wasLeased:
+		was.Charge(charge)
+		s.st.tokensCharged.Add(charge)
+	}
 }
 
 // grantRounds bounds the asks one report makes for a bucket: a grant is
