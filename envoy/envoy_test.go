@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	rlqsfilter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/rate_limit_quota/v3"
 	ratelimitfilter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ratelimit/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
@@ -120,8 +121,12 @@ func rateLimitDomains(t *testing.T, b *bootstrapv3.Bootstrap) []string {
 						if err != nil {
 							t.Fatalf("http filter %s: %v", hf.GetName(), err)
 						}
-						if rl, ok := m.(*ratelimitfilter.RateLimit); ok {
+						switch rl := m.(type) {
+						case *ratelimitfilter.RateLimit:
 							checkCluster(t, rl.GetRateLimitService().GetGrpcService().GetEnvoyGrpc().GetClusterName())
+							domains = append(domains, rl.GetDomain())
+						case *rlqsfilter.RateLimitQuotaFilterConfig:
+							checkCluster(t, rl.GetRlqsServer().GetEnvoyGrpc().GetClusterName())
 							domains = append(domains, rl.GetDomain())
 						}
 					}

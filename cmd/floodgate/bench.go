@@ -41,6 +41,7 @@ type benchFlags struct {
 	small    uint64
 	fault    string
 	hostile  bool
+	rlqs     rlqsBenchFlags
 	// set names the flags given, so that --accuracy can tell its own
 	// defaults from the sweep's.
 	set map[string]bool
@@ -73,6 +74,7 @@ func (f *benchFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.fault, "fault", "none", "accuracy: none, engine-kill or redis-restart, or a comma-separated list, each a case set of its own: a fault strikes the cold case a third into its run (engine-kill stops engine 0; redis-restart runs a redis-server of its own, found in PATH, and restarts it empty)")
 	fs.DurationVar(&f.interval, "interval", 20*time.Millisecond, "accuracy: the replicas' report interval and the engines' flush interval")
 	fs.BoolVar(&f.hostile, "hostile", false, "send hostile request shapes instead (invalid UTF-8, NUL bytes, unknown override unit, hits_addend 2^32-1, 10 000 descriptors, 5 000 entries, 1 MiB value and domain, garbage), --count times each (default 150), built from --domain and --descriptor, to --addr (any RLS) or the first --start mode, and print how each was answered")
+	f.rlqs.register(fs)
 	fs.StringVar(&f.cpuProf, "cpuprofile", "", "write a CPU profile of the whole run (load and in-process targets) to `FILE`")
 }
 
@@ -94,6 +96,9 @@ func runBench(ctx context.Context, args []string) error {
 	defer stopProfile()
 	if f.hostile {
 		return runHostile(ctx, os.Stdout, &f)
+	}
+	if f.rlqs.envoys > 0 {
+		return runRLQSBench(ctx, os.Stdout, &f)
 	}
 	if f.accuracy {
 		rows, err := runAccuracy(ctx, os.Stdout, &f)

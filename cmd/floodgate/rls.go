@@ -70,6 +70,9 @@ func runRLS(ctx context.Context, args []string) error {
 	}
 	srv := serving.New(so)
 	serveRLS(ctx, srv, svc, lim.HealthCheck(), prom.Handler(stats.Flush))
+	if _, err := f.rlqs.serve(srv, svc, lim, stats); err != nil {
+		return err
+	}
 	slog.Info("rls replica serving", "engines", groups, "redis", b.Names, "domains", snap.Domains())
 	return listenAndServe(ctx, srv, f.grpcAddr, f.httpAddr)
 }

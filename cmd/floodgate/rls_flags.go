@@ -25,6 +25,7 @@ type rlsFlags struct {
 	stats     statsFlags
 	log       logFlags
 	serving   servingFlags
+	rlqs      rlqsFlags
 }
 
 func (f *rlsFlags) register(fs *flag.FlagSet) {
@@ -47,6 +48,7 @@ func (f *rlsFlags) register(fs *flag.FlagSet) {
 	f.stats.register(fs)
 	f.log.register(fs)
 	f.serving.register(fs, rlsMaxConnectionAge)
+	f.rlqs.register(fs)
 }
 
 // newService builds the RLS these flags describe over limiter, and adds

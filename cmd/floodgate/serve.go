@@ -15,6 +15,7 @@ import (
 	"github.com/floodgate/floodgate/internal/serving"
 	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/ratelimit"
+	"github.com/floodgate/floodgate/ratelimit/rlqs"
 )
 
 // serveFlags configure the all-in-one process.
@@ -110,6 +111,9 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	serveRLS(ctx, srv, svc, r.health, prom.Handler(stats.Flush))
+	if r.rlqs, err = f.rls.rlqs.serve(srv, svc, r.limiter, stats); err != nil {
+		return err
+	}
 	defer serveDashboard(ctx, srv, svc, r, counts)()
 	slog.Info("floodgate serving", "mode", f.mode, "domains", snap.Domains())
 	return serve(ctx, srv, lis)
@@ -121,6 +125,7 @@ type serveRole struct {
 	health  ratelimit.Health          // nil: always healthy
 	engine  *decisions.Engine         // async mode only
 	bus     decisions.Subscriber      // async mode only
+	rlqs    *rlqs.Server              // lease mode with --rlqs
 	close   func(ctx context.Context) // within ctx's deadline
 }
 

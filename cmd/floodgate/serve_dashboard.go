@@ -31,15 +31,8 @@ func serveDashboard(ctx context.Context, srv *serving.Server, svc *ratelimit.Ser
 		},
 		Components: func() []dashboard.Component { return r.components() },
 	}
-	if r.engine != nil {
-		src.Flows = func() []dashboard.Flow {
-			fs := r.engine.LeaseFlow()
-			out := make([]dashboard.Flow, len(fs))
-			for i, f := range fs {
-				out[i] = dashboard.Flow(f)
-			}
-			return out
-		}
+	if r.engine != nil || r.rlqs != nil {
+		src.Flows = func() []dashboard.Flow { return r.flows() }
 	}
 	srv.Mux.Handle("GET /v1/domain-counts", counts)
 	stop = func() {}
@@ -111,4 +104,20 @@ func snapshotPolicy(s *policy.Snapshot, domain string) (yaml, version string, ok
 		}
 	}
 	return "", "", false, nil
+}
+
+// flows are the in-process engine's lease traffic and the RLQS's.
+func (r *serveRole) flows() []dashboard.Flow {
+	var out []dashboard.Flow
+	if r.engine != nil {
+		for _, f := range r.engine.LeaseFlow() {
+			out = append(out, dashboard.Flow(f))
+		}
+	}
+	if r.rlqs != nil {
+		for _, f := range r.rlqs.Flow() {
+			out = append(out, dashboard.Flow(f))
+		}
+	}
+	return out
 }

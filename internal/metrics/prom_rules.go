@@ -112,6 +112,15 @@ func buildPromRules() []promRule {
 	add("decision_cache.decisions_*", counterStat, "floodgate_replica_decisions_received_total", "outcome=$1", "Decisions a replica received, applied or stale.")
 	add("decision_cache.*", counterStat, "floodgate_replica_decision_cache_total", "event=$1", "Decision cache entries evicted or expired.")
 
+	// The RLQS on a replica: Envoy's rate_limit_quota streams and buckets.
+	add("rlqs.streams", gaugeStat, "floodgate_rlqs_streams", "", "Envoy RLQS streams open at a replica.")
+	add("rlqs.buckets", gaugeStat, "floodgate_rlqs_buckets", "", "RLQS buckets the open streams report.")
+	add("rlqs.reports", counterStat, "floodgate_rlqs_reports_total", "", "RLQS usage reports received.")
+	add("rlqs.usage.*", counterStat, "floodgate_rlqs_usage_requests_total", "outcome=$1", "Requests Envoys reported enforcing on RLQS buckets, allowed or denied.")
+	add("rlqs.assignments.*", counterStat, "floodgate_rlqs_assignments_total", "action=$1", "RLQS bucket actions sent: token_bucket (a new lease), extended (TTL only), allow_all, deny_all, abandon.")
+	add("rlqs.tokens.*", counterStat, "floodgate_rlqs_tokens_total", "event=$1", "Lease tokens of RLQS buckets: assigned to Envoys, returned from them, charged for what they admitted on fallbacks.")
+	add("rlqs.*", counterStat, "floodgate_rlqs_events_total", "event=$1", "RLQS events: buckets_unmatched (no rule: the default blanket), lease_unavailable.")
+
 	// The decision bus, on engines (publish) and replicas (receive).
 	add("bus.published", counterStat, "floodgate_bus_decisions_published_total", "", "Decisions published on the bus.")
 	add("bus.received", counterStat, "floodgate_bus_decisions_received_total", "", "Decisions received from the bus.")

@@ -37,6 +37,12 @@ type lease struct {
 	sync bool
 
 	tokens atomic.Int64 // held and unspent
+	// reserved are tokens granted for holders outside the replica (RLQS
+	// streams) that asked and wait for them, kept from the replica's own
+	// requests, which would otherwise spend a grant the moment it lands;
+	// holdWaiting is what those holders wait for.
+	reserved    atomic.Int64
+	holdWaiting atomic.Int64
 	// credit is d, what the replica may admit of the key ahead of its
 	// charge; overdraft is what is left of it. A grant that leaves at least
 	// d in the window restores it: each replica then has at most d
@@ -161,7 +167,12 @@ func (l *lease) want(now time.Time, used uint64, horizon time.Duration) uint64 {
 func (l *lease) apply(g *enginepb.Grant, now time.Time) {
 	switch g.GetStatus() {
 	case enginepb.Grant_OK:
-		l.tokens.Add(int64(min(g.GetTokens(), math.MaxInt32)))
+		n := int64(min(g.GetTokens(), math.MaxInt32))
+		if r := min(n, max(0, l.holdWaiting.Load())); r > 0 {
+			l.reserved.Add(r)
+			n -= r
+		}
+		l.tokens.Add(n)
 		if l.credit > 0 && g.GetRemaining() >= uint64(l.credit) {
 			l.overdraft.Store(l.credit)
 		}
@@ -215,5 +226,15 @@ func (l *lease) fail(charge uint64) {
 // globalRemaining is what the window has left fleet-wide as this replica
 // knows it: nobody's at the last grant, plus what it holds.
 func (l *lease) globalRemaining() uint64 {
-	return l.remaining.Load() + uint64(max(0, l.tokens.Load()))
+	return l.remaining.Load() + l.held()
+}
+
+// held is every token the replica holds for the key, reserved included.
+func (l *lease) held() uint64 {
+	return uint64(max(0, l.tokens.Load())) + uint64(max(0, l.reserved.Load()))
+}
+
+// takeHeld takes every token held, reserved included, for a return.
+func (l *lease) takeHeld() int64 {
+	return max(0, l.tokens.Swap(0)) + max(0, l.reserved.Swap(0))
 }

@@ -226,7 +226,7 @@ func (c *leaseClient) ask(l *lease, now time.Time) *enginepb.LeaseAsk {
 	default:
 		want := l.want(now, used, c.o.Leases.Horizon)
 		l.low.Store(int64(want / 2))
-		held := uint64(max(0, l.tokens.Load()))
+		held := l.held()
 		waiting := uint64(max(0, l.waiting.Load()))
 		if l.credit > 0 && waiting == 0 && l.rate*c.o.Leases.Horizon.Seconds() < 1 {
 			// Under a token a horizon: the key lives on its overdraft,

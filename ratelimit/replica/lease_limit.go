@@ -252,21 +252,21 @@ func (l *Limiter) sweepLeases() {
 			if ls.algo == policy.TokenBucket && connected {
 				// A bucket's lease lapsed: its tokens go back to the
 				// bucket, and its charge to the count.
-				ls.returning.Add(uint64(max(0, ls.tokens.Swap(0))))
+				ls.returning.Add(uint64(ls.takeHeld()))
 				if ls.returning.Load() > 0 || ls.charge.Load() > 0 {
 					l.lc.queue(ls, false)
 				}
 				return
 			}
-			l.lc.st.stranded.Add(uint64(max(0, ls.tokens.Swap(0))))
+			l.lc.st.stranded.Add(uint64(ls.takeHeld()))
 			return
 		}
 		if !connected {
 			return
 		}
 		switch {
-		case ls.epoch.Load() < e-1 && ls.tokens.Load() > 0:
-			if t := ls.tokens.Swap(0); t > 0 {
+		case ls.epoch.Load() < e-1 && ls.held() > 0:
+			if t := ls.takeHeld(); t > 0 {
 				ls.returning.Add(uint64(t))
 				l.lc.queue(ls, false)
 			}
@@ -288,7 +288,7 @@ func (l *Limiter) returnAll(ctx context.Context) {
 	}
 	for {
 		l.leases.sweep(l.now().Unix(), func(ls *lease, ended bool) {
-			if t := ls.tokens.Swap(0); t > 0 && !ended {
+			if t := ls.takeHeld(); t > 0 && !ended {
 				ls.returning.Add(uint64(t))
 				l.lc.queue(ls, true)
 			}
