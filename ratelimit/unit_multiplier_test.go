@@ -22,21 +22,27 @@ descriptors:
     rate_limit: {unit: minute, unit_multiplier: 10, requests_per_unit: 2}
 `
 
-// A window of 10 minutes counts for 10 minutes in exact mode on Redis: a
-// minute boundary inside it resets nothing, its end does, and
-// duration_until_reset runs to its end.
-func TestExactModeWindowsOfSeveralUnits(t *testing.T) {
+// startTenMinutes serves tenMinutePolicy in exact mode on Redis, on a
+// clock 7 minutes into a 10-minute window aligned to the epoch that the
+// test moves by offset.
+func startTenMinutes(t *testing.T) (*testRLS, *atomic.Int64) {
 	srv := testserver.Redis(t)
 	client, err := redisconn.New("redis://" + srv.Addr + "/0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.Close()
-	// 7 minutes into a 10-minute window aligned to the epoch.
+	t.Cleanup(func() { client.Close() })
 	start := time.Now().Truncate(10 * time.Minute).Add(7 * time.Minute)
-	var offset atomic.Int64
+	offset := new(atomic.Int64)
 	now := func() time.Time { return start.Add(time.Duration(offset.Load())) }
-	r := startRLS(t, Options{Limiter: NewExactLimiter(counter.NewRedis(client, "")), Now: now, KeyPrefix: "tenmin_"}, tenMinutePolicy)
+	return startRLS(t, Options{Limiter: NewExactLimiter(counter.NewRedis(client, "")), Now: now}, tenMinutePolicy), offset
+}
+
+// A window of 10 minutes counts for 10 minutes in exact mode on Redis: a
+// minute boundary inside it resets nothing, its end does, and
+// duration_until_reset runs to its end.
+func TestExactModeWindowsOfSeveralUnits(t *testing.T) {
+	r, offset := startTenMinutes(t)
 	key := desc("report", "r1")
 
 	first := r.call(t, "report", key).Statuses[0]
@@ -60,16 +66,7 @@ func TestExactModeWindowsOfSeveralUnits(t *testing.T) {
 // A descriptor's own limit with unit_multiplier is honoured: its window is
 // that many units, and current_limit says so.
 func TestExactModeOverrideOfSeveralUnits(t *testing.T) {
-	srv := testserver.Redis(t)
-	client, err := redisconn.New("redis://" + srv.Addr + "/0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	start := time.Now().Truncate(10 * time.Minute).Add(7 * time.Minute)
-	var offset atomic.Int64
-	now := func() time.Time { return start.Add(time.Duration(offset.Load())) }
-	r := startRLS(t, Options{Limiter: NewExactLimiter(counter.NewRedis(client, "")), Now: now}, tenMinutePolicy)
+	r, offset := startTenMinutes(t)
 	d := desc("report", "r2")
 	d.Limit = &ratelimitv3.RateLimitDescriptor_RateLimitOverride{RequestsPerUnit: 1, Unit: typev3.RateLimitUnit_MINUTE,
 		UnitMultiplier: wrapperspb.UInt32(10)}
