@@ -123,6 +123,9 @@ func startBareWithEnv(t *testing.T, env map[string]string) bareAddrs {
 	base := map[string]string{"USE_STATSD": "false", "LOG_LEVEL": "warn", "RUNTIME_ROOT": root, "RUNTIME_SUBDIRECTORY": "ratelimit",
 		"HOST": "127.0.0.1", "PORT": httpPort, "GRPC_HOST": "127.0.0.1", "GRPC_PORT": grpcPort,
 		"DEBUG_HOST": "127.0.0.1", "DEBUG_PORT": debugPort}
+	// A first dial that is slow (a TLS handshake under the race detector)
+	// must be waited for, not answered by --on-store-down.
+	base["FLOODGATE_STORE_TIMEOUT"] = "5s"
 	for k, v := range base {
 		t.Setenv(k, v)
 	}
