@@ -1,0 +1,78 @@
+package counter
+
+import (
+	"testing"
+	"time"
+
+	"github.com/floodgate/floodgate/internal/testserver"
+)
+
+func hold(t *testing.T, s *Redis, h Holding) HoldingState {
+	t.Helper()
+	out := make([]HoldingState, 1)
+	if err := s.Hold(ctx(t), []Holding{h}, out); err != nil {
+		t.Fatalf("Hold(%+v): %v", h, err)
+	}
+	return out[0]
+}
+
+// A grant capped by a datacenter's holding never passes what it holds, and
+// the holding settles global grants, falls back once while cut off, and
+// hands back only what was not granted.
+func TestRedisHoldings(t *testing.T) {
+	srv := testserver.Redis(t)
+	s := NewRedis(redisClient(t, "redis://"+srv.Addr), testPrefix(t))
+	start, win := window()
+	end := start + int64(win/time.Second)
+	g := Grant{Key: "k", CapKey: "k|dc", Limit: 100, WindowStart: start, Window: win, Want: 50}
+	h := Holding{Key: "k|dc", CountKey: "k", WindowEnd: end}
+
+	if r := grant(t, s, g); r.Tokens != 0 {
+		t.Fatalf("a datacenter holding nothing granted %d", r.Tokens)
+	}
+	h.Op, h.Tokens, h.GlobalTotal = HoldSettle, 30, 70
+	if st := hold(t, s, h); st.Held != 30 || st.Others != 40 {
+		t.Fatalf("settle: %+v", st)
+	}
+	if r := grant(t, s, g); r.Tokens != 30 || r.Total != 30 || r.Others != 40 {
+		t.Fatalf("grant capped at 30: %+v", r)
+	}
+	if r := grant(t, s, g); r.Tokens != 0 {
+		t.Fatalf("past the holding: %+v", r)
+	}
+
+	// Cut off: the share is added once, whoever asks.
+	h = Holding{Key: "k|dc", CountKey: "k", WindowEnd: end, Op: HoldFallback, Share: 10}
+	hold(t, s, h)
+	if st := hold(t, s, h); st.Extra != 10 || !st.Fallback {
+		t.Fatalf("fallback twice: %+v", st)
+	}
+	if r := grant(t, s, g); r.Tokens != 10 {
+		t.Fatalf("fallback grant: %+v", r)
+	}
+	if st := hold(t, s, Holding{Key: "k|dc", CountKey: "k", WindowEnd: end, Op: HoldHandBack}); st.Returned != 0 {
+		t.Fatalf("handed back during a fallback: %+v", st)
+	}
+	// Back in contact: the 10 spent are charged, the fallback ends.
+	h = Holding{Key: "k|dc", CountKey: "k", WindowEnd: end, Op: HoldSettle, Tokens: 5, Charged: 10, GlobalTotal: 95, ClearExtra: true}
+	if st := hold(t, s, h); st.Held != 45 || st.Extra != 0 || st.Fallback || st.Others != 50 || st.Used != 40 {
+		t.Fatalf("settle after the fallback: %+v", st)
+	}
+	if st := hold(t, s, Holding{Key: "k|dc", CountKey: "k", WindowEnd: end, Op: HoldHandBack}); st.Returned != 5 || st.Held != 40 {
+		t.Fatalf("hand back: %+v", st)
+	}
+	if st := hold(t, s, Holding{Key: "k|dc", CountKey: "k", WindowEnd: end, Op: HoldHandBack}); st.Returned != 0 {
+		t.Fatalf("handed back twice: %+v", st)
+	}
+
+	n, err := s.Members(ctx(t), "dcs", "a", time.Now(), time.Second)
+	if err != nil || n != 1 {
+		t.Fatalf("members: %d, %v", n, err)
+	}
+	if n, _ = s.Members(ctx(t), "dcs", "b", time.Now(), time.Second); n != 2 {
+		t.Fatalf("members after b: %d", n)
+	}
+	if n, _ = s.Members(ctx(t), "dcs", "b", time.Now().Add(2*time.Second), time.Second); n != 1 {
+		t.Fatalf("a silent member is still counted: %d", n)
+	}
+}
