@@ -72,6 +72,10 @@ type Granted struct {
 	// datacenters had taken of the global limit at the datacenter's last
 	// contact with the global tier: the limit is judged on Total + Others.
 	Others uint64
+	// Capped reports a grant capped by a holding; Cap is what the holding
+	// let the datacenter grant (held + extra).
+	Capped bool
+	Cap    uint64
 }
 
 // A Granter grants tokens atomically per key: concurrent grants from any

@@ -18,7 +18,8 @@ var _ Granter = (*Redis)(nil)
 // divisor, ahead (ms), grace (ms), floor. A second key, KEYS[2], is a
 // datacenter's holding of a global key (redis_holdings.go): the limit is then
 // at most what it holds, held + extra. It returns {status, tokens, total,
-// others}, status as GrantStatus, others the holding's (0 without one). A window not in force changes nothing; nor does a
+// others, cap}, status as GrantStatus, others the holding's (0 without one)
+// and cap held + extra (-1 without one). A window not in force changes nothing; nor does a
 // grant that leaves the count as it was, so it creates no key. Amounts are
 // doubles here: the caller keeps them within maxGrantCount.
 var grantScript = redis.NewScript(`
@@ -49,9 +50,11 @@ total = math.min(total + tonumber(ARGV[5]), max)
 total = total - math.min(tonumber(ARGV[6]), total)
 local limit = tonumber(ARGV[1])
 local others = 0
+local cap = -1
 if #KEYS > 1 then
 	local h = redis.call('HMGET', KEYS[2], 'held', 'extra', 'others')
-	limit = math.min(limit, (tonumber(h[1]) or 0) + (tonumber(h[2]) or 0))
+	cap = (tonumber(h[1]) or 0) + (tonumber(h[2]) or 0)
+	limit = math.min(limit, cap)
 	others = tonumber(h[3]) or 0
 end
 local remaining = math.max(0, limit - total)
@@ -61,7 +64,7 @@ if total ~= before then
 	redis.call('SET', KEYS[1], total)
 	redis.call('PEXPIREAT', KEYS[1], ends + tonumber(ARGV[9]))
 end
-return {0, tokens, total, others}
+return {0, tokens, total, others, cap}
 `)
 
 // Grant sends one pipeline of one EVALSHA per grant, each on one key, so a
@@ -166,10 +169,10 @@ func grantMillis(d time.Duration) int64 {
 	return ceilMillis(min(max(d, 0), math.MaxInt64-time.Millisecond))
 }
 
-// parseGranted reads the script's {status, tokens, total[, others]}.
+// parseGranted reads the script's {status, tokens, total[, others, cap]}.
 func parseGranted(v any) (Granted, error) {
 	a, ok := v.([]any)
-	if !ok || len(a) < 3 || len(a) > 4 {
+	if !ok || len(a) != 3 && len(a) != 5 {
 		return Granted{}, fmt.Errorf("unexpected reply %v", v)
 	}
 	status, ok1 := a[0].(int64)
@@ -179,12 +182,16 @@ func parseGranted(v any) (Granted, error) {
 		return Granted{}, fmt.Errorf("unexpected reply %v", v)
 	}
 	g := Granted{Status: GrantStatus(status), Tokens: uint64(tokens), Total: uint64(total)}
-	if len(a) == 4 {
-		others, ok := a[3].(int64)
-		if !ok || others < 0 {
+	if len(a) == 5 {
+		others, ok1 := a[3].(int64)
+		capped, ok2 := a[4].(int64)
+		if !ok1 || !ok2 || others < 0 {
 			return Granted{}, fmt.Errorf("unexpected reply %v", v)
 		}
 		g.Others = uint64(others)
+		if capped >= 0 {
+			g.Capped, g.Cap = true, uint64(capped)
+		}
 	}
 	return g, nil
 }
