@@ -54,7 +54,7 @@ type Engine struct {
 	// granter debits leases; nil when the counter store cannot (memcached).
 	granter counter.Granter
 	// global leases global keys from the global tier; nil without one.
-	global *globalTier
+	global  *globalTier
 	holders *holderTable
 	// store is the counter store behind its breaker (nil for the
 	// in-process store, which has no outages); stopBreaker ends the
