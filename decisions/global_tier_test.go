@@ -111,4 +111,3 @@ func TestGlobalTierLeasesAndHandsBack(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-
