@@ -242,5 +242,3 @@ func (m *multiDC) slow(t *testing.T, d int, key, value string, n int) int {
 	}
 	return ok
 }
-
-
