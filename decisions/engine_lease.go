@@ -97,6 +97,7 @@ func (e *Engine) Grant(ctx context.Context, req *enginepb.LeaseRequest) *enginep
 		la := leaseAsk{i: i, domain: a.GetDomain(), key: key, algo: res.Algorithm}
 		if e.global != nil && res.Global() && res.Algorithm == policy.FixedWindow {
 			g.CapKey = e.global.note(g.Key, &res, window, now)
+			g.CapCredit = e.global.coldCredit(g.Limit)
 			la.global, la.want = true, want
 			// A replica's seen counts every datacenter: only what this
 			// engine saw the datacenter's own count at may restart it.

@@ -40,6 +40,11 @@ type GlobalOptions struct {
 	MaxKeys int
 	// Timeout bounds one round trip to the global tier; 1s when zero.
 	Timeout time.Duration
+	// ColdRatio is ε of the datacenter's cold credit: before the global
+	// tier's first answer for a key's window a datacenter grants up to
+	// ⌊ε·L / datacenters⌋, charged with its next round, so that a key's
+	// first requests do not wait on the WAN. 0.005 when zero; negative: none.
+	ColdRatio float64
 }
 
 func (o GlobalOptions) withDefaults() GlobalOptions {
@@ -60,6 +65,9 @@ func (o GlobalOptions) withDefaults() GlobalOptions {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = time.Second
+	}
+	if o.ColdRatio == 0 {
+		o.ColdRatio = 0.005
 	}
 	return o
 }

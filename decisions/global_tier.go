@@ -172,6 +172,15 @@ func (t *globalTier) kickNow() {
 	}
 }
 
+// coldCredit is what the datacenter may grant of a window of limit before
+// it holds any of it: ⌊ε·limit / datacenters⌋.
+func (t *globalTier) coldCredit(limit uint64) uint64 {
+	if t.o.ColdRatio <= 0 {
+		return 0
+	}
+	return uint64(math.Floor(t.o.ColdRatio * float64(limit) / float64(t.datacenters())))
+}
+
 // datacenters is how many datacenters share the global tier, at least 1.
 func (t *globalTier) datacenters() int {
 	t.mu.Lock()
@@ -247,6 +256,8 @@ func (t *globalTier) holding(k *globalKey, op counter.HoldingOp) counter.Holding
 // datacenter's store. Cut off, the keys fall back to their share.
 func (t *globalTier) round(ctx context.Context) {
 	now := t.e.now()
+	// Every datacenter counts itself in, busy or not: a share is of all.
+	t.countDatacenters(ctx, now)
 	active, idle := t.followed(now)
 	if len(active)+len(idle) == 0 {
 		return
@@ -298,7 +309,6 @@ func (t *globalTier) round(ctx context.Context) {
 			gs, of = append(gs, g), append(of, i)
 		}
 	}
-	t.countDatacenters(ctx, now)
 	if !up {
 		// Known cut off: new windows get their share now, not after one
 		// more timeout.

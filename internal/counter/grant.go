@@ -40,6 +40,10 @@ type Grant struct {
 	// the datacenter holds. Only a Redis store reads it; Key and CapKey
 	// must then be on one node (no Redis Cluster).
 	CapKey string
+	// CapCredit is what a holding that does not exist yet (the window's
+	// first grants, before the global tier answered) lets the datacenter
+	// grant: charged to the global tier with its next round.
+	CapCredit uint64
 }
 
 // GrantStatus says why a grant holds the tokens it does.

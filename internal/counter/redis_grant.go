@@ -17,7 +17,8 @@ var _ Granter = (*Redis)(nil)
 // limit, window start (Unix seconds), window (ms), want, charge, return,
 // divisor, ahead (ms), grace (ms), floor. A second key, KEYS[2], is a
 // datacenter's holding of a global key (redis_holdings.go): the limit is then
-// at most what it holds, held + extra. It returns {status, tokens, total,
+// at most what it holds, held + extra, or ARGV[11] (its cold credit) while
+// it holds nothing of the window yet. It returns {status, tokens, total,
 // others, cap}, status as GrantStatus, others the holding's (0 without one)
 // and cap held + extra (-1 without one). A window not in force changes nothing; nor does a
 // grant that leaves the count as it was, so it creates no key. Amounts are
@@ -53,7 +54,11 @@ local others = 0
 local cap = -1
 if #KEYS > 1 then
 	local h = redis.call('HMGET', KEYS[2], 'held', 'extra', 'others')
-	cap = (tonumber(h[1]) or 0) + (tonumber(h[2]) or 0)
+	if h[1] or h[2] then
+		cap = (tonumber(h[1]) or 0) + (tonumber(h[2]) or 0)
+	else
+		cap = tonumber(ARGV[11])
+	end
 	limit = math.min(limit, cap)
 	others = tonumber(h[3]) or 0
 end
@@ -160,7 +165,7 @@ func (r *Redis) evalUnloadedKeys(ctx context.Context, script *redis.Script, keys
 func grantArgs(g Grant) []any {
 	return []any{clampGrant(g.Limit), g.WindowStart, grantMillis(g.Window),
 		clampGrant(g.Want), clampGrant(g.Charge), clampGrant(g.Return), clampGrant(g.Divisor),
-		grantMillis(g.Ahead), grantMillis(grantGrace), clampGrant(g.Floor)}
+		grantMillis(g.Ahead), grantMillis(grantGrace), clampGrant(g.Floor), clampGrant(g.CapCredit)}
 }
 
 // grantMillis is d in whole milliseconds, rounded up; 0 when negative, and
