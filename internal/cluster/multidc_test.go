@@ -45,7 +45,7 @@ var wanDelays = [datacenters]time.Duration{20 * time.Millisecond, 30 * time.Mill
 
 type multiDC struct {
 	dcs  []*clustertest.Cluster
-	wans []*clustertest.WAN
+	wans []*cluster.WAN
 }
 
 // startMultiDC runs three datacenters, each its own Redis, two engines and
