@@ -220,7 +220,10 @@ func (t *globalTier) followed(now time.Time) (active, idle []*globalKey) {
 	defer t.mu.Unlock()
 	for key, k := range t.keys {
 		switch {
-		case k.windowEnd()+int64(grantGraceSeconds) <= now.Unix():
+		case k.windowEnd()+int64(grantGraceSeconds) <= now.Unix(),
+			k.returned && now.Sub(k.lastAsk) > 4*t.o.IdleAfter:
+			// Ended, or idle and handed back: room for other keys. A key
+			// asked for again is followed anew.
 			delete(t.keys, key)
 		case now.Sub(k.lastAsk) <= t.o.IdleAfter:
 			active = append(active, k)
@@ -304,7 +307,7 @@ func (t *globalTier) round(ctx context.Context) {
 	var of []int // the key of each grant
 	for i, k := range keys {
 		s := states[i]
-		g, ok := t.ask(k, s, now, dcs, up, i >= len(active))
+		g, ok := t.ask(k, s, now, dcs, i >= len(active))
 		if ok {
 			gs, of = append(gs, g), append(of, i)
 		}
@@ -367,7 +370,7 @@ func (t *globalTier) round(ctx context.Context) {
 // short), the tokens granted beyond the holding (overdrafts, and the
 // fallback spent while cut off) as a charge, and an idle key's hand-back
 // as a return.
-func (t *globalTier) ask(k *globalKey, s counter.HoldingState, now time.Time, dcs int, up, idle bool) (counter.Grant, bool) {
+func (t *globalTier) ask(k *globalKey, s counter.HoldingState, now time.Time, dcs int, idle bool) (counter.Grant, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	k.state = s
@@ -380,7 +383,8 @@ func (t *globalTier) ask(k *globalKey, s counter.HoldingState, now time.Time, dc
 	k.used, k.usedAt = s.Used, now
 	g := counter.Grant{Key: k.key, Limit: k.limit, WindowStart: k.windowStart, Window: k.window,
 		Divisor: uint64(t.e.o.LeaseShare) * uint64(dcs), Ahead: min(t.o.Ahead, k.window/2)}
-	if s.Used > s.Held && (up || !s.Fallback) {
+	// Sent cut off too: the first round that gets through charges it.
+	if s.Used > s.Held {
 		g.Charge = s.Used - s.Held
 	}
 	if idle {
@@ -399,7 +403,7 @@ func (t *globalTier) ask(k *globalKey, s counter.HoldingState, now time.Time, dc
 	}
 	// A datacenter back in contact settles its fallback even when it
 	// needs nothing more.
-	return g, g.Want > 0 || g.Charge > 0 || (up && s.Fallback)
+	return g, g.Want > 0 || g.Charge > 0 || s.Fallback
 }
 
 // hold runs hs on the datacenter's store, counting its failure.

@@ -208,6 +208,22 @@ func TestMultiDatacenterPartition(t *testing.T) {
 	}
 
 	m.wans[2].Heal()
+	// Back in contact, dc2 charges what it spent beyond its holding and
+	// ends its fallback for the window.
+	holding := s2.Leases[0].Key + "|dc"
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		h, err := m.dcs[2].RedisClient(t).HGetAll(context.Background(), holding).Result()
+		held, _ := strconv.Atoi(h["held"])
+		if err == nil && h["fb"] == "" && h["extra"] == "0" && uint64(held) >= s2.Leases[0].Used {
+			t.Logf("dc2's holding after the heal: %v", h)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dc2's holding 2s after the heal: %v (%v): its fallback is not settled", h, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	next := start.Add(10 * time.Second)
 	time.Sleep(time.Until(next))
 	got = m.drive(t, all, "p", value, next.Add(6*time.Second))
