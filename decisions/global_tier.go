@@ -283,7 +283,9 @@ func (t *globalTier) round(ctx context.Context) {
 			hs[i].Op = counter.HoldHandBack
 			back = append(back, i)
 		} else {
+			t.mu.Lock()
 			keys[i].returned = true
+			t.mu.Unlock()
 		}
 	}
 	if len(back) > 0 {
