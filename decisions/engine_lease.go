@@ -95,7 +95,7 @@ func (e *Engine) Grant(ctx context.Context, req *enginepb.LeaseRequest) *enginep
 			Ahead:   min(e.o.LeaseAhead, window/2),
 		}
 		la := leaseAsk{i: i, domain: a.GetDomain(), key: key, algo: res.Algorithm}
-		if e.global != nil && res.Global() && res.Algorithm == policy.FixedWindow {
+		if e.global != nil && res.Global() && res.Algorithm != policy.TokenBucket {
 			g.CapKey = e.global.note(g.Key, &res, window, now)
 			g.CapCredit = e.global.coldCredit(g.Limit)
 			la.global, la.want = true, want

@@ -62,6 +62,7 @@ type globalLink struct {
 // globalKey is one global key's window this engine's replicas asked for.
 type globalKey struct {
 	key         string
+	algo        policy.Algorithm // a fixed or a sliding window
 	limit       uint64
 	windowStart int64
 	window      time.Duration
@@ -127,7 +128,7 @@ func (t *globalTier) note(key string, res *policy.Resolved, window time.Duration
 			return key + holdingSuffix
 		}
 		// Its first grant comes up short and asks at once (shortOf).
-		k = &globalKey{key: key, limit: uint64(res.RequestsPerUnit), windowStart: res.WindowStart, window: window}
+		k = &globalKey{key: key, algo: res.Algorithm, limit: uint64(res.RequestsPerUnit), windowStart: res.WindowStart, window: window}
 		t.keys[key] = k
 	}
 	k.lastAsk, k.returned = now, false
@@ -207,8 +208,12 @@ func (t *globalTier) run(ctx context.Context) {
 
 // nextKey is the counter key of the window after k's: a key ends in its
 // window start, whatever its encoding.
-func (k *globalKey) nextKey() string {
-	start := k.windowStart + int64(k.window/time.Second)
+func (k *globalKey) nextKey() string { return k.keyAt(k.windowStart + int64(k.window/time.Second)) }
+
+// prevKey is the counter key of the window before k's.
+func (k *globalKey) prevKey() string { return k.keyAt(k.windowStart - int64(k.window/time.Second)) }
+
+func (k *globalKey) keyAt(start int64) string {
 	return strings.TrimSuffix(k.key, strconv.FormatInt(k.windowStart, 10)) + strconv.FormatInt(start, 10)
 }
 
@@ -230,7 +235,7 @@ func (t *globalTier) followed(now time.Time) (active, idle []*globalKey) {
 			ahead := min(t.o.Ahead, k.window/2)
 			if !k.next && k.rate > 0 && time.Unix(k.windowEnd(), 0).Sub(now) <= ahead && len(t.keys) < t.o.MaxKeys {
 				k.next = true
-				n := &globalKey{key: k.nextKey(), limit: k.limit, windowStart: k.windowEnd(), window: k.window,
+				n := &globalKey{key: k.nextKey(), algo: k.algo, limit: k.limit, windowStart: k.windowEnd(), window: k.window,
 					lastAsk: now, rate: k.rate}
 				if _, ok := t.keys[n.key]; !ok {
 					t.keys[n.key] = n
@@ -323,12 +328,9 @@ func (t *globalTier) round(ctx context.Context) {
 		return
 	}
 	out := make([]counter.Granted, len(gs))
-	gctx, cancel := context.WithTimeout(ctx, t.o.Timeout)
-	err := t.o.Store.Grant(gctx, gs, out)
-	cancel()
+	keyErrs, err := t.grantGlobal(ctx, now, keys, gs, of, out)
 	t.st.grants.Inc()
-	var keyErrs *counter.KeyErrors
-	if err != nil && !errors.As(err, &keyErrs) {
+	if err != nil {
 		t.cutOff(ctx, err, now, active, states[:len(active)], dcs)
 		t.restore(ctx, keys, gs, of)
 		return
@@ -337,7 +339,7 @@ func (t *globalTier) round(ctx context.Context) {
 	var settle []counter.Holding
 	for j, g := range gs {
 		k := keys[of[j]]
-		if err != nil && counter.KeyErr(err, j) != nil {
+		if keyErrs[j] != nil {
 			t.st.errors.Inc()
 			continue
 		}
@@ -365,6 +367,60 @@ func (t *globalTier) round(ctx context.Context) {
 	if len(settle) > 0 {
 		_ = t.hold(ctx, settle, make([]counter.HoldingState, len(settle)))
 	}
+}
+
+// grantGlobal sends the round's grants to the global tier in one pipeline
+// per algorithm: a sliding window's global count is judged with its
+// previous window's, as the datacenters' are. It returns each grant's own
+// error, and an error when the global tier did not answer.
+func (t *globalTier) grantGlobal(ctx context.Context, now time.Time, keys []*globalKey, gs []counter.Grant, of []int, out []counter.Granted) ([]error, error) {
+	keyErrs := make([]error, len(gs))
+	var fixed, sliding []int
+	for j := range gs {
+		if keys[of[j]].algo == policy.SlidingWindow {
+			sliding = append(sliding, j)
+		} else {
+			fixed = append(fixed, j)
+		}
+	}
+	gctx, cancel := context.WithTimeout(ctx, t.o.Timeout)
+	defer cancel()
+	call := func(idx []int, grant func([]counter.Granted) error) error {
+		if len(idx) == 0 {
+			return nil
+		}
+		o := make([]counter.Granted, len(idx))
+		err := grant(o)
+		var ke *counter.KeyErrors
+		if err != nil && !errors.As(err, &ke) {
+			return err
+		}
+		for i, j := range idx {
+			out[j] = o[i]
+			if err != nil {
+				keyErrs[j] = counter.KeyErr(err, i)
+			}
+		}
+		return nil
+	}
+	err := call(fixed, func(o []counter.Granted) error {
+		fg := make([]counter.Grant, len(fixed))
+		for i, j := range fixed {
+			fg[i] = gs[j]
+		}
+		return t.o.Store.Grant(gctx, fg, o)
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = call(sliding, func(o []counter.Granted) error {
+		sg := make([]counter.SlidingGrant, len(sliding))
+		for i, j := range sliding {
+			sg[i] = counter.SlidingGrant{Grant: gs[j], PrevKey: keys[of[j]].prevKey()}
+		}
+		return t.o.Store.GrantSliding(gctx, now, sg, o)
+	})
+	return keyErrs, err
 }
 
 // ask is what key k, holding s, asks of the global tier this round: tokens

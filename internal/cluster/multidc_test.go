@@ -19,13 +19,16 @@ import (
 	"github.com/floodgate/floodgate/ratelimit/replica"
 )
 
-// A global limit of 3000 an hour, a datacenter limit of 600 an hour, and a
-// global limit of 3000 per 10-second window for the partition.
+// A global limit of 3000 an hour (a fixed and a sliding window), a
+// datacenter limit of 600 an hour, and a global limit of 3000 per 10-second
+// window for the partition.
 const multiDCPolicy = `
 domain: test
 descriptors:
   - key: g
     rate_limit: {unit: hour, requests_per_unit: 3000, scope: global}
+  - key: s
+    rate_limit: {unit: hour, requests_per_unit: 3000, algorithm: sliding_window, scope: global}
   - key: d
     rate_limit: {unit: hour, requests_per_unit: 600}
   - key: p
@@ -136,6 +139,12 @@ func TestMultiDatacenterLimits(t *testing.T) {
 	t.Logf("dc0 engine 0: %+v", s)
 	if !ok || !s.Up || s.Datacenters != datacenters {
 		t.Errorf("dc0's link to the global tier: %+v", s)
+	}
+
+	got = m.drive(t, all, "s", uniqueValue(t), time.Now().Add(3*time.Second))
+	t.Logf("global sliding window: admitted %v = %d of 3000 (%.3f)", got, sum(got), float64(sum(got))/3000)
+	if n := sum(got); n < 2910 || n > 3030 {
+		t.Errorf("global sliding window admitted %d across datacenters, want within [0.97, 1.01] × 3000", n)
 	}
 
 	got = m.drive(t, all, "d", uniqueValue(t), time.Now().Add(3*time.Second))

@@ -76,3 +76,21 @@ func TestRedisHoldings(t *testing.T) {
 		t.Fatalf("a silent member is still counted: %d", n)
 	}
 }
+
+// A sliding window's grant is capped by the holding as a fixed window's,
+// and by its cold credit before the holding exists.
+func TestRedisHoldingCapsSlidingGrant(t *testing.T) {
+	srv := testserver.Redis(t)
+	s := NewRedis(redisClient(t, "redis://"+srv.Addr), testPrefix(t))
+	start, win := window()
+	g := SlidingGrant{Grant: Grant{Key: "s", CapKey: "s|dc", CapCredit: 4, Limit: 100, WindowStart: start, Window: win, Want: 50},
+		PrevKey: "s-prev"}
+	out := make([]Granted, 1)
+	if err := s.GrantSliding(ctx(t), time.Now(), []SlidingGrant{g}, out); err != nil || out[0].Tokens != 4 || !out[0].Capped {
+		t.Fatalf("cold credit: %+v (%v)", out[0], err)
+	}
+	hold(t, s, Holding{Key: "s|dc", CountKey: "s", WindowEnd: start + int64(win/time.Second), Op: HoldSettle, Tokens: 10, GlobalTotal: 10})
+	if err := s.GrantSliding(ctx(t), time.Now(), []SlidingGrant{g}, out); err != nil || out[0].Tokens != 6 || out[0].Cap != 10 {
+		t.Fatalf("capped at the holding of 10 with 4 granted: %+v (%v)", out[0], err)
+	}
+}
