@@ -28,7 +28,7 @@ func runRLS(ctx context.Context, args []string) error {
 	if err := f.log.install(); err != nil {
 		return err
 	}
-	f.datacenter.install()
+	f.dc.install()
 	if err := f.stopIncr.check("async"); err != nil {
 		return err
 	}

@@ -10,27 +10,27 @@ import (
 
 // rlsFlags are the flags of every role that answers ShouldRateLimit.
 type rlsFlags struct {
-	policies   policyFlags
-	grpcAddr   string
-	httpAddr   string
-	tls        listenerTLSFlags
-	prefix     string
-	encoding   policy.KeyEncoding
-	shadow     bool
-	quota      quotaFlags
-	stopIncr   stopIncrementFlag
-	nearRatio  float64
-	headers    ratelimit.HeaderOptions
-	metadata   metadataFlag
-	stats      statsFlags
-	log        logFlags
-	serving    servingFlags
-	datacenter datacenterFlag
+	policies  policyFlags
+	grpcAddr  string
+	httpAddr  string
+	tls       listenerTLSFlags
+	prefix    string
+	encoding  policy.KeyEncoding
+	shadow    bool
+	quota     quotaFlags
+	stopIncr  stopIncrementFlag
+	nearRatio float64
+	headers   ratelimit.HeaderOptions
+	metadata  metadataFlag
+	stats     statsFlags
+	log       logFlags
+	serving   servingFlags
+	dc        datacenterFlag
 }
 
 func (f *rlsFlags) register(fs *flag.FlagSet) {
 	f.policies.register(fs)
-	f.datacenter.register(fs)
+	f.dc.register(fs)
 	fs.StringVar(&f.grpcAddr, "grpc-addr", "127.0.0.1:8081", "gRPC `address` of the rate-limit service: host:port, or a unix socket unix:///path (removed at start if stale, and at stop)")
 	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:8080", "HTTP `address` of /healthcheck, /json, /rlconfig and /metrics")
 	f.tls.register(fs)

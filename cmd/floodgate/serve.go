@@ -81,7 +81,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err := f.rls.log.install(); err != nil {
 		return err
 	}
-	f.rls.datacenter.install()
+	f.rls.dc.install()
 	f.env.log()
 	stats, prom, err := f.rls.stats.open(ctx)
 	if err != nil {

@@ -47,7 +47,7 @@ func (f *serveFlags) openAsync(stats gostats.Scope) (*serveRole, error) {
 		bus = b.Bus
 	}
 	r.bus = bus
-	global, closeGlobal, err := f.global.open(f.rls.datacenter.name)
+	global, closeGlobal, err := f.global.open(f.rls.dc.name)
 	if err != nil {
 		return fail(err)
 	}
