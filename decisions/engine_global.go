@@ -26,6 +26,10 @@ func (e *Engine) startGlobal(ctx context.Context) error {
 	}
 	e.global = newGlobalTier(e, o, h, e.o.Stats)
 	e.global.st.linkUp.Set(1)
+	// Counted in before the first grant: the others size their shares and
+	// credits by the datacenters they count (a global tier that does not
+	// answer yet only leaves the count for the first round).
+	e.global.countDatacenters(ctx, e.now())
 	go e.global.run(ctx)
 	return nil
 }
