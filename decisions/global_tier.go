@@ -310,11 +310,17 @@ func (t *globalTier) round(ctx context.Context) {
 	t.mu.Lock()
 	up := t.link.up
 	t.mu.Unlock()
+	// Cut off, nothing is claimed: the holding keeps its fallback as it
+	// is, and the first round after contact (which ends the fallback)
+	// leaves the spending beyond held for the next one to claim.
+	claims := make([]counter.HoldingState, len(keys))
+	if up {
+		claims = t.claim(ctx, keys, states)
+	}
 	var gs []counter.Grant
 	var of []int // the key of each grant
 	for i, k := range keys {
-		s := states[i]
-		g, ok := t.ask(k, s, now, dcs, i >= len(active))
+		g, ok := t.ask(k, states[i], claims[i].Returned, now, dcs, i >= len(active))
 		if ok {
 			gs, of = append(gs, g), append(of, i)
 		}
@@ -332,15 +338,20 @@ func (t *globalTier) round(ctx context.Context) {
 	t.st.grants.Inc()
 	if err != nil {
 		t.cutOff(ctx, err, now, active, states[:len(active)], dcs)
-		t.restore(ctx, keys, gs, of)
+		t.restore(ctx, keys, gs, of, claims, nil)
 		return
 	}
 	t.contact(now)
 	var settle []counter.Holding
+	var failed []bool
 	for j, g := range gs {
 		k := keys[of[j]]
 		if keyErrs[j] != nil {
 			t.st.errors.Inc()
+			if failed == nil {
+				failed = make([]bool, len(gs))
+			}
+			failed[j] = true
 			continue
 		}
 		r := out[j]
@@ -360,13 +371,43 @@ func (t *globalTier) round(ctx context.Context) {
 		if g.Return > 0 && r.Tokens == 0 && g.Charge == 0 {
 			continue // a hand-back: the holding is settled already
 		}
+		// The charge moved into held when it was claimed.
 		h := t.holding(k, counter.HoldSettle)
-		h.Tokens, h.Charged, h.GlobalTotal, h.ClearExtra = r.Tokens, g.Charge, r.Total, states[of[j]].Fallback || states[of[j]].Extra > 0
+		h.Tokens, h.GlobalTotal, h.ClearExtra = r.Tokens, r.Total, states[of[j]].Fallback || states[of[j]].Extra > 0
 		settle = append(settle, h)
 	}
 	if len(settle) > 0 {
 		_ = t.hold(ctx, settle, make([]counter.HoldingState, len(settle)))
 	}
+	if failed != nil {
+		t.restore(ctx, keys, gs, of, claims, failed)
+	}
+}
+
+// claim takes, for each key granted beyond its holding, what is beyond it
+// into the holding, atomically in the datacenter's store: of two engines
+// of a datacenter only one charges it. Nothing is claimed when the store
+// fails.
+func (t *globalTier) claim(ctx context.Context, keys []*globalKey, states []counter.HoldingState) []counter.HoldingState {
+	claims := make([]counter.HoldingState, len(keys))
+	var hs []counter.Holding
+	var at []int
+	for i, k := range keys {
+		if states[i].Used > states[i].Held {
+			hs, at = append(hs, t.holding(k, counter.HoldClaim)), append(at, i)
+		}
+	}
+	if len(hs) == 0 {
+		return claims
+	}
+	out := make([]counter.HoldingState, len(hs))
+	if t.hold(ctx, hs, out) != nil {
+		return claims
+	}
+	for j, i := range at {
+		claims[i] = out[j]
+	}
+	return claims
 }
 
 // grantGlobal sends the round's grants to the global tier in one pipeline
@@ -428,7 +469,7 @@ func (t *globalTier) grantGlobal(ctx context.Context, now time.Time, keys []*glo
 // short), the tokens granted beyond the holding (overdrafts, and the
 // fallback spent while cut off) as a charge, and an idle key's hand-back
 // as a return.
-func (t *globalTier) ask(k *globalKey, s counter.HoldingState, now time.Time, dcs int, idle bool) (counter.Grant, bool) {
+func (t *globalTier) ask(k *globalKey, s counter.HoldingState, charge uint64, now time.Time, dcs int, idle bool) (counter.Grant, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	k.state = s
@@ -441,10 +482,8 @@ func (t *globalTier) ask(k *globalKey, s counter.HoldingState, now time.Time, dc
 	k.used, k.usedAt = s.Used, now
 	g := counter.Grant{Key: k.key, Limit: k.limit, WindowStart: k.windowStart, Window: k.window,
 		Divisor: uint64(t.e.o.LeaseShare) * uint64(dcs), Ahead: min(t.o.Ahead, k.window/2)}
-	// Sent cut off too: the first round that gets through charges it.
-	if s.Used > s.Held {
-		g.Charge = s.Used - s.Held
-	}
+	// Claimed only in contact, and given back when the round fails.
+	g.Charge = charge
 	if idle {
 		k.returned = true
 		g.Return = s.Returned
@@ -520,11 +559,20 @@ func (t *globalTier) cutOff(ctx context.Context, err error, now time.Time, activ
 	}
 }
 
-// restore puts back in the datacenter's holdings what idle keys handed
-// back to a global tier that did not take it.
-func (t *globalTier) restore(ctx context.Context, keys []*globalKey, gs []counter.Grant, of []int) {
+// restore puts back in the datacenter's holdings what the global tier did
+// not take (every grant, or those failed marks): idle keys' hand-backs, and
+// the claims of charges.
+func (t *globalTier) restore(ctx context.Context, keys []*globalKey, gs []counter.Grant, of []int, claims []counter.HoldingState, failed []bool) {
 	var hs []counter.Holding
 	for j, g := range gs {
+		if failed != nil && !failed[j] {
+			continue
+		}
+		if c := claims[of[j]]; c.Returned > 0 {
+			h := t.holding(keys[of[j]], counter.HoldUnclaim)
+			h.Charged, h.Share = c.Returned, c.FromExtra
+			hs = append(hs, h)
+		}
 		if g.Return > 0 {
 			k := keys[of[j]]
 			h := t.holding(k, counter.HoldSettle)

@@ -20,6 +20,14 @@ const (
 	// (held − its local count, none while it falls back) off held and
 	// reports it as Returned, for the global tier to take back.
 	HoldHandBack
+	// HoldClaim moves what the datacenter granted beyond held (overdrafts,
+	// a spent fallback) into held, out of extra first, and reports it as
+	// Returned (FromExtra of it from extra): the one engine that claims it
+	// charges it to the global tier, so that no charge is sent twice.
+	HoldClaim
+	// HoldUnclaim undoes a claim the global tier did not take: Charged off
+	// held, Share back to extra.
+	HoldUnclaim
 )
 
 // Holding is one call on a datacenter's holding of a global key's window:
@@ -50,8 +58,9 @@ type HoldingState struct {
 	// Fallback reports that extra was given for a cut-off link and not
 	// yet settled.
 	Fallback bool
-	// Returned is what HoldHandBack took off held.
-	Returned uint64
+	// Returned is what HoldHandBack took off held, or what HoldClaim
+	// claimed; FromExtra is the claim's part that was extra.
+	Returned, FromExtra uint64
 }
 
 // Holdings keep datacenters' holdings of global keys in the datacenter's

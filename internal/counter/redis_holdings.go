@@ -12,8 +12,9 @@ var _ Holdings = (*Redis)(nil)
 // holdScript is one Hold call, atomic with the grants it caps. KEYS[1] is
 // the holding (a hash: held, extra, others, fb), KEYS[2] the datacenter's
 // granted count; ARGV: op, tokens, charged, global total (-1: others kept),
-// clear extra (0/1), share, expire at (ms). It returns {held, extra,
-// others, used, fallback, returned}.
+// clear extra (0/1), share (unclaim: what goes back to extra), expire at
+// (ms). It returns {held, extra, others, used, fallback, returned (hand-back
+// or claim), of it from extra (claim)}.
 var holdScript = redis.NewScript(`
 local h = redis.call('HMGET', KEYS[1], 'held', 'extra', 'others', 'fb')
 local held = tonumber(h[1]) or 0
@@ -23,6 +24,7 @@ local fb = h[4] and 1 or 0
 local used = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
 local op = ARGV[1]
 local back = 0
+local fromextra = 0
 local changed = false
 if op == 'settle' then
 	local charged = tonumber(ARGV[3])
@@ -44,6 +46,18 @@ elseif op == 'fallback' then
 		redis.call('HSET', KEYS[1], 'fb', 1)
 		changed = true
 	end
+elseif op == 'claim' then
+	if used > held then
+		back = used - held
+		fromextra = math.min(extra, back)
+		held = used
+		extra = extra - fromextra
+		changed = true
+	end
+elseif op == 'unclaim' then
+	held = held - math.min(held, tonumber(ARGV[3]))
+	extra = extra + tonumber(ARGV[6])
+	changed = true
 elseif op == 'handback' then
 	if fb == 0 and held > used then
 		back = held - used
@@ -55,10 +69,10 @@ if changed then
 	redis.call('HSET', KEYS[1], 'held', held, 'extra', extra, 'others', others)
 	redis.call('PEXPIREAT', KEYS[1], tonumber(ARGV[7]))
 end
-return {held, extra, others, used, fb, back}
+return {held, extra, others, used, fb, back, fromextra}
 `)
 
-var holdOpNames = [...]string{"read", "settle", "fallback", "handback"}
+var holdOpNames = [...]string{"read", "settle", "fallback", "handback", "claim", "unclaim"}
 
 // Hold runs one pipeline of one script call per holding.
 func (r *Redis) Hold(ctx context.Context, hs []Holding, out []HoldingState) error {
@@ -116,10 +130,10 @@ func (r *Redis) Hold(ctx context.Context, hs []Holding, out []HoldingState) erro
 
 func parseHolding(v any) (HoldingState, error) {
 	a, ok := v.([]any)
-	if !ok || len(a) != 6 {
+	if !ok || len(a) != 7 {
 		return HoldingState{}, fmt.Errorf("unexpected reply %v", v)
 	}
-	var n [6]uint64
+	var n [7]uint64
 	for i, x := range a {
 		k, ok := x.(int64)
 		if !ok || k < 0 {
@@ -127,5 +141,5 @@ func parseHolding(v any) (HoldingState, error) {
 		}
 		n[i] = uint64(k)
 	}
-	return HoldingState{Held: n[0], Extra: n[1], Others: n[2], Used: n[3], Fallback: n[4] == 1, Returned: n[5]}, nil
+	return HoldingState{Held: n[0], Extra: n[1], Others: n[2], Used: n[3], Fallback: n[4] == 1, Returned: n[5], FromExtra: n[6]}, nil
 }

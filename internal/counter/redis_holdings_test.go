@@ -94,3 +94,34 @@ func TestRedisHoldingCapsSlidingGrant(t *testing.T) {
 		t.Fatalf("capped at the holding of 10 with 4 granted: %+v (%v)", out[0], err)
 	}
 }
+
+// What was granted beyond the holding is claimed once, out of extra first,
+// and an unclaim puts it back.
+func TestRedisHoldingClaims(t *testing.T) {
+	srv := testserver.Redis(t)
+	s := NewRedis(redisClient(t, "redis://"+srv.Addr), testPrefix(t))
+	start, win := window()
+	end := start + int64(win/time.Second)
+	h := func(op HoldingOp) Holding { return Holding{Key: "c|dc", CountKey: "c", WindowEnd: end, Op: op} }
+	settle := h(HoldSettle)
+	settle.Tokens = 10
+	hold(t, s, settle)
+	fb := h(HoldFallback)
+	fb.Share = 5
+	hold(t, s, fb)
+	// 15 granted and 3 overdrawn: 18 counted against a holding of 10.
+	grant(t, s, Grant{Key: "c", CapKey: "c|dc", Limit: 100, WindowStart: start, Window: win, Want: 100})
+	grant(t, s, Grant{Key: "c", CapKey: "c|dc", Limit: 100, WindowStart: start, Window: win, Charge: 3})
+	st := hold(t, s, h(HoldClaim))
+	if st.Returned != 8 || st.FromExtra != 5 || st.Held != 18 || st.Extra != 0 {
+		t.Fatalf("claim: %+v", st)
+	}
+	if again := hold(t, s, h(HoldClaim)); again.Returned != 0 {
+		t.Fatalf("claimed twice: %+v", again)
+	}
+	un := h(HoldUnclaim)
+	un.Charged, un.Share = st.Returned, st.FromExtra
+	if back := hold(t, s, un); back.Held != 10 || back.Extra != 5 {
+		t.Fatalf("unclaim: %+v", back)
+	}
+}
