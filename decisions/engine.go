@@ -53,6 +53,8 @@ type Engine struct {
 
 	// granter debits leases; nil when the counter store cannot (memcached).
 	granter counter.Granter
+	// global leases global keys from the global tier; nil without one.
+	global  *globalTier
 	holders *holderTable
 	// store is the counter store behind its breaker (nil for the
 	// in-process store, which has no outages); stopBreaker ends the
@@ -156,6 +158,11 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 	e.seq.Store(uint64(time.Now().UnixNano()))
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
+	if err := e.startGlobal(ctx); err != nil {
+		cancel()
+		e.stopBreaker()
+		return nil, err
+	}
 	go e.run(ctx)
 	return e, nil
 }
@@ -187,6 +194,9 @@ func (e *Engine) CloseContext(ctx context.Context) error {
 		keys, hits := e.pendingHits()
 		e.log.Warn("engine stopping: flush still running at the deadline; hits not yet counted may be lost", "keys", keys, "hits", hits)
 		<-e.done
+	}
+	if e.global != nil {
+		<-e.global.done
 	}
 	e.stopBreaker() // after the last flush, which goes through it
 	return nil

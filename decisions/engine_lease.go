@@ -40,6 +40,10 @@ type leaseAsk struct {
 	algo   policy.Algorithm
 	j      int    // its place in the grants of its algorithm
 	burst  uint64 // a token bucket's size
+	// global marks a key of scope global, capped by its datacenter's
+	// holding; want is what it asked for.
+	global bool
+	want   uint64
 }
 
 // Grant answers one lease request: every ask whose descriptor a rule
@@ -91,6 +95,14 @@ func (e *Engine) Grant(ctx context.Context, req *enginepb.LeaseRequest) *enginep
 			Ahead:   min(e.o.LeaseAhead, window/2),
 		}
 		la := leaseAsk{i: i, domain: a.GetDomain(), key: key, algo: res.Algorithm}
+		if e.global != nil && res.Global() && res.Algorithm != policy.TokenBucket {
+			g.CapKey = e.global.note(g.Key, &res, window, now)
+			g.CapCredit = e.global.coldCredit(g.Limit)
+			la.global, la.want = true, want
+			// A replica's seen counts every datacenter: only what this
+			// engine saw the datacenter's own count at may restart it.
+			g.Floor = min(known, g.Limit)
+		}
 		prevKey := ""
 		if res.Algorithm == policy.SlidingWindow {
 			prevKey = e.prevKey(a, &res, buf[:])
@@ -127,9 +139,14 @@ func (e *Engine) Grant(ctx context.Context, req *enginepb.LeaseRequest) *enginep
 		}
 		g.Tokens = r.Tokens
 		e.holders.noteTotal(a.key, r.Total)
+		if a.global && r.Tokens < a.want && r.Total+r.Others < uint64(g.Limit) {
+			e.global.shortOf(e.o.CounterPrefix+a.key, a.want-r.Tokens)
+		}
 		if d, used := b.judge(a, r, g, now); used {
 			d.Domain, d.Key, d.Limit, d.Engine = a.domain, a.key, g.Limit, e.o.ID
 			exhausted = append(exhausted, d)
+		} else if a.global {
+			e.global.capRemaining(g, r)
 		}
 		charge, ret := b.flow(a)
 		e.st.leaseGrants.Inc()

@@ -152,11 +152,13 @@ func (b *leaseBatch) judge(a leaseAsk, r counter.Granted, g *enginepb.Grant, now
 	var retry time.Duration
 	switch a.algo {
 	case policy.FixedWindow:
-		if r.Total < limit {
-			g.Remaining = limit - r.Total
+		// A global key is judged on what every datacenter took: Others
+		// is the rest of them at the last contact (0 for the others).
+		if total := r.Total + r.Others; total < limit {
+			g.Remaining = limit - total
 			return Decision{}, false
 		}
-		return Decision{State: Throttled, WindowEnd: g.WindowEnd, Count: r.Total}, true
+		return Decision{State: Throttled, WindowEnd: g.WindowEnd, Count: r.Total + r.Others}, true
 	case policy.SlidingWindow:
 		if r.Used < limit {
 			g.Remaining = limit - r.Used

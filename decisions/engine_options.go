@@ -63,6 +63,9 @@ type EngineOptions struct {
 	LeaseAhead time.Duration
 	// Timeout bounds one counter round trip and one publish; 2s when zero.
 	Timeout time.Duration
+	// Global connects the engine to the global tier, for limits of scope
+	// global; nil: every limit is the datacenter's.
+	Global *GlobalOptions
 
 	Stats  stats.Scope      // the engine's stats go under "engine"; discarded when nil
 	Logger *slog.Logger     // slog.Default() when nil

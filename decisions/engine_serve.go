@@ -1,8 +1,11 @@
 package decisions
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -36,5 +39,31 @@ func (e *Engine) ServeOn(srv *serving.Server) {
 			return
 		}
 		io.WriteString(w, "OK\n")
+		e.writeGlobalHealth(w)
 	})
+	srv.Mux.HandleFunc("GET /v1/global", func(w http.ResponseWriter, _ *http.Request) {
+		s, ok := e.Global()
+		if !ok {
+			http.Error(w, "this engine has no global tier (--global-redis)", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(s)
+	})
+}
+
+// writeGlobalHealth adds the datacenter's link to the global tier to a
+// healthy answer: a datacenter cut off still answers every request (from
+// what it holds, then its share), so the link does not fail the check.
+func (e *Engine) writeGlobalHealth(w io.Writer) {
+	s, ok := e.Global()
+	if !ok {
+		return
+	}
+	if s.Up {
+		fmt.Fprintf(w, "global tier %s: datacenter %s connected (%d datacenters, %d global keys)\n", s.Global, s.Datacenter, s.Datacenters, s.Keys)
+		return
+	}
+	fmt.Fprintf(w, "global tier %s: datacenter %s cut off since %s (%s); granting what it holds, then its share\n",
+		s.Global, s.Datacenter, s.Since.UTC().Format(time.RFC3339), s.Error)
 }

@@ -179,7 +179,7 @@ func (ck *checker) rateLimit(d *Descriptor, la limitAt, path string) {
 	}
 }
 
-// extensions checks algorithm, burst and unit_multiplier. A field written
+// extensions checks algorithm, burst, unit_multiplier and scope. A field written
 // as 0 is told from one left out by its position; a config built in code
 // has none, and its 0 means "left out".
 func (ck *checker) extensions(d *Descriptor, rl *RateLimit, prefix, path string) {
@@ -192,12 +192,16 @@ func (ck *checker) extensions(d *Descriptor, rl *RateLimit, prefix, path string)
 	burstWritten = burstWritten || rl.Burst != 0
 	multAt, multWritten := d.at(prefix + "unit_multiplier")
 	multWritten = multWritten || rl.UnitMultiplier != 0
+	scopeAt, scopeWritten := d.at(prefix + "scope")
+	if _, ok := ParseScope(rl.Scope); !ok && !scopeAt.invalid {
+		ck.add(scopeAt, path, "unknown scope %q (want %s)", rl.Scope, scopeChoices)
+	}
 	if rl.Unlimited {
 		for _, f := range []struct {
 			name    string
 			at      position
 			written bool
-		}{{"algorithm", algAt, algWritten || rl.Algorithm != ""}, {"burst", burstAt, burstWritten}, {"unit_multiplier", multAt, multWritten}} {
+		}{{"algorithm", algAt, algWritten || rl.Algorithm != ""}, {"burst", burstAt, burstWritten}, {"unit_multiplier", multAt, multWritten}, {"scope", scopeAt, scopeWritten || rl.Scope != ""}} {
 			if f.written {
 				ck.add(f.at, path, "%s must not be set when unlimited is true", f.name)
 			}

@@ -273,6 +273,7 @@ func (b *builder) limit(d *Descriptor, rl *RateLimit, statsKey string, inList bo
 		unit = UnitUnknown
 	}
 	alg, _ := ParseAlgorithm(rl.Algorithm)
+	scope, _ := ParseScope(rl.Scope)
 	l := &Limit{
 		Domain:          b.domain,
 		Name:            rl.Name,
@@ -280,6 +281,7 @@ func (b *builder) limit(d *Descriptor, rl *RateLimit, statsKey string, inList bo
 		Unit:            unit,
 		Algorithm:       alg,
 		UnitMultiplier:  rl.UnitMultiplier,
+		Scope:           scope,
 		Unlimited:       rl.Unlimited,
 		ShadowMode:      d.ShadowMode,
 		QuotaMode:       d.QuotaMode,

@@ -81,6 +81,9 @@ type RateLimit struct {
 	// UnitMultiplier makes windows of that many units; 0 when not written
 	// (one unit).
 	UnitMultiplier uint32
+	// Scope is as written: "" (datacenter), "datacenter" or "global";
+	// validated by Compile.
+	Scope string
 }
 
 // limitAt is one configured limit of a descriptor with the prefix its

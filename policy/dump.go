@@ -11,7 +11,8 @@ import (
 //	domain.key_value.key: unit=MINUTE requests_per_unit=10, shadow_mode: false, quota_mode: false
 //
 // A rule using Floodgate's extensions has them added at the end
-// (", algorithm: token_bucket, burst: 200", ", unit_multiplier: 10"); the
+// (", algorithm: token_bucket, burst: 200", ", unit_multiplier: 10",
+// ", scope: global"); the
 // lines of every other rule are envoyproxy/ratelimit's.
 //
 // An unlimited rule has unit=UNKNOWN. envoyproxy/ratelimit prints in map
@@ -30,6 +31,9 @@ func WriteDump(w io.Writer, s *Snapshot) error {
 		}
 		if l.UnitMultiplier > 1 {
 			ext += fmt.Sprintf(", unit_multiplier: %d", l.UnitMultiplier)
+		}
+		if l.Scope != ScopeDatacenter {
+			ext += ", scope: " + l.Scope.String()
 		}
 		if _, err := fmt.Fprintf(w, "%s: unit=%s requests_per_unit=%d, shadow_mode: %t, quota_mode: %t%s\n",
 			l.StatsKey, l.Unit, l.RequestsPerUnit, l.ShadowMode, l.QuotaMode, ext); err != nil {

@@ -36,6 +36,7 @@ type (
 		Algorithm       string        `yaml:"algorithm,omitempty"`
 		Burst           uint32        `yaml:"burst,omitempty"`
 		UnitMultiplier  uint32        `yaml:"unit_multiplier,omitempty"`
+		Scope           string        `yaml:"scope,omitempty"`
 		Replaces        []yamlReplace `yaml:"replaces,omitempty"`
 	}
 	yamlReplace struct {
@@ -96,7 +97,7 @@ func toYAML(ds []Descriptor) []yamlDescriptor {
 
 func rateLimitYAML(rl *RateLimit) *yamlRateLimit {
 	y := &yamlRateLimit{Name: rl.Name, Unit: rl.Unit, Unlimited: rl.Unlimited,
-		Algorithm: rl.Algorithm, Burst: rl.Burst, UnitMultiplier: rl.UnitMultiplier}
+		Algorithm: rl.Algorithm, Burst: rl.Burst, UnitMultiplier: rl.UnitMultiplier, Scope: rl.Scope}
 	if !rl.Unlimited || rl.RequestsPerUnit != 0 {
 		rpu := rl.RequestsPerUnit
 		y.RequestsPerUnit = &rpu

@@ -19,12 +19,12 @@ import (
 var (
 	topKeys        = []string{"domain", "descriptors"}
 	descriptorKeys = []string{"key", "value", "match", "rate_limit", "rate_limits", "descriptors", "shadow_mode", "detailed_metric", "value_to_metric", "share_threshold", "quota_mode", "metadata"}
-	rateLimitKeys  = []string{"unit", "requests_per_unit", "unlimited", "name", "replaces", "algorithm", "burst", "unit_multiplier"}
+	rateLimitKeys  = []string{"unit", "requests_per_unit", "unlimited", "name", "replaces", "algorithm", "burst", "unit_multiplier", "scope"}
 	replacesKeys   = []string{"name"}
 	everyKnownKey  = append(append(append([]string{}, topKeys...), descriptorKeys...), rateLimitKeys...)
 	// floodgateKeys are Floodgate's extensions that envoyproxy/ratelimit
 	// does not know.
-	floodgateKeys = []string{"metadata", "match", "rate_limits", "algorithm", "burst", "unit_multiplier"}
+	floodgateKeys = []string{"metadata", "match", "rate_limits", "algorithm", "burst", "unit_multiplier", "scope"}
 	// envoyKeys are the keys envoyproxy/ratelimit accepts at any level
 	// (its validKeys): every key but Floodgate's own.
 	envoyKeys       = slices.DeleteFunc(slices.Clone(everyKnownKey), func(k string) bool { return contains(floodgateKeys, k) })
@@ -366,6 +366,8 @@ func (r *reader) rateLimitFields(m *yaml.Node, rl *RateLimit, d *Descriptor, pat
 			rl.Burst, ok = r.count(g, path)
 		case "unit_multiplier":
 			rl.UnitMultiplier, ok = r.count(g, path)
+		case "scope":
+			rl.Scope, ok = r.str(g, path)
 		default:
 			r.unknownKey(g, path, "in rate_limit", rateLimitKeys)
 			continue

@@ -79,6 +79,9 @@ type Limit struct {
 	// mean one unit. Use WindowSeconds and WindowStart, never Unit.Seconds,
 	// for the limit's window.
 	UnitMultiplier uint32
+	// Scope is where the limit is counted; the zero value is the
+	// datacenter (today's behaviour).
+	Scope          Scope
 	Unlimited      bool
 	ShadowMode     bool     // the rule's own shadow_mode
 	QuotaMode      bool     // over the limit: reported, never denied

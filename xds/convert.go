@@ -44,6 +44,7 @@ type Standard struct {
 //     of the same rate, and burst is left out;
 //   - unit_multiplier is left out (the proto in go.mod has no field for it):
 //     the limit is served per one unit;
+//   - scope: global is left out: the limit is counted per datacenter;
 //   - of rate_limits the first limit is served, the others left out;
 //   - a descriptor with match: cidr or regex is left out with those below
 //     it: its value would be read as an exact value, or as a wildcard;
@@ -153,6 +154,10 @@ func (cv *converter) policy(rl *policy.RateLimit, path string) (*rlsconf.RateLim
 	if rl.UnitMultiplier > 1 {
 		cv.dropped["unit_multiplier"] = true
 		cv.omit(path, "unit_multiplier %d (served as windows of one %s)", rl.UnitMultiplier, strings.ToLower(rl.Unit))
+	}
+	if sc, ok := policy.ParseScope(rl.Scope); ok && sc != policy.ScopeDatacenter {
+		cv.dropped["scope"] = true
+		cv.omit(path, "scope %s (counted per datacenter)", sc)
 	}
 	rp := &rlsconf.RateLimitPolicy{
 		Unit:            unit,

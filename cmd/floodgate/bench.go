@@ -42,6 +42,7 @@ type benchFlags struct {
 	fault    string
 	hostile  bool
 	rlqs     rlqsBenchFlags
+	multiDC  multiDCFlags
 	// set names the flags given, so that --accuracy can tell its own
 	// defaults from the sweep's.
 	set map[string]bool
@@ -67,6 +68,7 @@ func (f *benchFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.accuracy, "accuracy", false, "measure accuracy instead: --engines engines and --replicas async replicas in this process, in each of --modes and under each --fault, keys limited to --limit and --small-limit; closed loop unless --rate (defaults then: --duration 2s, --rounds 1)")
 	fs.IntVar(&f.replicas, "replicas", 3, "accuracy: RLS replicas")
 	fs.IntVar(&f.engines, "engines", 2, "accuracy: engines")
+	f.multiDC.register(fs)
 	fs.Uint64Var(&f.limit, "limit", 2000, "accuracy: the cold and warm keys' limit (per --unit)")
 	fs.Uint64Var(&f.small, "small-limit", 20, "accuracy: the small key's limit (0: no small case)")
 	fs.StringVar(&f.unit, "unit", "minute", "accuracy: the limits' window, minute or hour")
@@ -99,6 +101,9 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	if f.rlqs.envoys > 0 {
 		return runRLQSBench(ctx, os.Stdout, &f)
+	}
+	if f.accuracy && f.multiDC.datacenters > 0 {
+		return runMultiDC(ctx, os.Stdout, &f)
 	}
 	if f.accuracy {
 		rows, err := runAccuracy(ctx, os.Stdout, &f)

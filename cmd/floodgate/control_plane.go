@@ -26,10 +26,12 @@ type controlPlaneFlags struct {
 	serving            servingFlags
 	status             controlPlaneStatusFlags
 	dashboard          dashboardFlags
+	datacenter         datacenterFlag
 }
 
 func (f *controlPlaneFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.configs, "config", "policy `PATH` (file or directory; repeatable), watched")
+	f.datacenter.register(fs)
 	f.load.register(fs, "strict-config")
 	f.drop.register(fs)
 	fs.StringVar(&f.grpcAddr, "grpc-addr", "127.0.0.1:18000", "xDS gRPC `address`")
@@ -59,6 +61,7 @@ func runControlPlane(ctx context.Context, args []string) error {
 	if err := f.log.install(); err != nil {
 		return err
 	}
+	f.datacenter.install()
 	stats, prom, err := f.stats.open(ctx)
 	if err != nil {
 		return fmt.Errorf("stats: %w", err)

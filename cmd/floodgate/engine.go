@@ -37,6 +37,8 @@ type engineFlags struct {
 	throttleBytes int
 	maxDecisions  int
 	serving       servingFlags
+	global        globalFlags
+	datacenter    datacenterFlag
 }
 
 func (f *engineFlags) register(fs *flag.FlagSet) {
@@ -59,6 +61,8 @@ func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.throttleBytes, "max-throttled-bytes", 256<<20, "most bytes the throttles kept until their window ends hold; over it some are forgotten and counted")
 	fs.DurationVar(&f.flush, "flush-interval", 20*time.Millisecond, "how often received hits are added to the counters and decisions published")
 	f.serving.register(fs, engineMaxConnectionAge)
+	f.global.register(fs)
+	f.datacenter.register(fs)
 	fs.IntVar(&f.maxDecisions, "max-decisions", 100_000, "most throttle decisions this engine keeps in force; further ones are refused and counted while their hits are still counted")
 }
 
@@ -74,6 +78,7 @@ func runEngine(ctx context.Context, args []string) error {
 	if err := f.log.install(); err != nil {
 		return err
 	}
+	f.datacenter.install()
 	if len(f.redis.urls()) == 0 {
 		return errors.New("--redis: an engine publishes decisions over Redis; give at least one URL")
 	}
@@ -123,19 +128,26 @@ func (f *engineFlags) open(stats gostats.Scope) (_ *decisions.Engine, _ *decisio
 	if f.memcached != "" {
 		slog.Warn("memcached counters grant no leases: replicas reporting to this engine must run --async-mode report")
 	}
-	b, err := openBrokers(urls, stats, slog.Default())
+	global, closeGlobal, err := f.global.open(f.datacenter.name)
 	if err != nil {
 		store.Close()
 		return nil, nil, nil, err
 	}
-	eng, err := decisions.NewEngine(decisions.EngineOptions{ID: f.id, Counter: store, Publisher: b.Bus,
+	b, err := openBrokers(urls, stats, slog.Default())
+	if err != nil {
+		closeGlobal()
+		store.Close()
+		return nil, nil, nil, err
+	}
+	eng, err := decisions.NewEngine(decisions.EngineOptions{ID: f.id, Counter: store, Publisher: b.Bus, Global: global,
 		CounterName: counterName(counterURL, f.memcached),
 		KeyPrefix:   f.keyPrefix, KeyEncoding: f.keyEncoding, FlushInterval: f.flush,
 		MaxPendingBytes: f.pendingBytes, MaxThrottledBytes: f.throttleBytes, MaxDecisions: f.maxDecisions, Stats: stats, Logger: slog.Default()})
 	if err != nil {
 		b.Close()
+		closeGlobal()
 		store.Close()
 		return nil, nil, nil, err
 	}
-	return eng, b, func(ctx context.Context) { eng.CloseContext(ctx); b.Close(); store.Close() }, nil
+	return eng, b, func(ctx context.Context) { eng.CloseContext(ctx); b.Close(); closeGlobal(); store.Close() }, nil
 }

@@ -28,6 +28,7 @@ func runRLS(ctx context.Context, args []string) error {
 	if err := f.log.install(); err != nil {
 		return err
 	}
+	f.dc.install()
 	if err := f.stopIncr.check("async"); err != nil {
 		return err
 	}

@@ -26,10 +26,12 @@ type rlsFlags struct {
 	log       logFlags
 	serving   servingFlags
 	rlqs      rlqsFlags
+	dc        datacenterFlag
 }
 
 func (f *rlsFlags) register(fs *flag.FlagSet) {
 	f.policies.register(fs)
+	f.dc.register(fs)
 	fs.StringVar(&f.grpcAddr, "grpc-addr", "127.0.0.1:8081", "gRPC `address` of the rate-limit service: host:port, or a unix socket unix:///path (removed at start if stale, and at stop)")
 	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:8080", "HTTP `address` of /healthcheck, /json, /rlconfig and /metrics")
 	f.tls.register(fs)

@@ -33,6 +33,7 @@ type serveFlags struct {
 	memoryBytes   int
 	maxDecisions  int
 	env           ratelimitEnv
+	global        globalFlags
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -49,6 +50,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxDecisions, "max-decisions", 100_000, "async mode: most throttle decisions the engine keeps in force; further ones are refused and counted while their hits are still counted")
 	fs.IntVar(&f.memoryBytes, "counter-memory-bytes", 256<<20, "most bytes the in-process counters hold (without --redis/--memcached); over it counters are evicted and counted")
 	f.env.register(fs)
+	f.global.register(fs)
 }
 
 func (f *serveFlags) check() error {
@@ -80,6 +82,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err := f.rls.log.install(); err != nil {
 		return err
 	}
+	f.rls.dc.install()
 	f.env.log()
 	stats, prom, err := f.rls.stats.open(ctx)
 	if err != nil {

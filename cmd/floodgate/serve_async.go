@@ -47,7 +47,12 @@ func (f *serveFlags) openAsync(stats gostats.Scope) (*serveRole, error) {
 		bus = b.Bus
 	}
 	r.bus = bus
-	r.engine, err = decisions.NewEngine(decisions.EngineOptions{Counter: store, CounterName: counterName(counterURL, f.memcached), Publisher: bus, KeyPrefix: f.rls.prefix, KeyEncoding: f.rls.encoding,
+	global, closeGlobal, err := f.global.open(f.rls.dc.name)
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, func(context.Context) { closeGlobal() })
+	r.engine, err = decisions.NewEngine(decisions.EngineOptions{Counter: store, Global: global, CounterName: counterName(counterURL, f.memcached), Publisher: bus, KeyPrefix: f.rls.prefix, KeyEncoding: f.rls.encoding,
 		FlushInterval: f.flush, MaxDecisions: f.maxDecisions, Stats: stats, Logger: slog.Default()})
 	if err != nil {
 		return fail(err)

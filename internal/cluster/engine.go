@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 
 	"github.com/floodgate/floodgate/decisions"
@@ -19,6 +20,7 @@ type engineNode struct {
 	id      string
 	addr    string
 	brokers *decisions.Brokers
+	global  *redis.Client // the global tier's, nil without one
 	engine  *decisions.Engine
 	srv     *grpc.Server
 }
@@ -40,11 +42,24 @@ func (c *Cluster) startEngine(id, addr string) (*engineNode, error) {
 		// The client belongs to the brokers; the Redis store closes nothing.
 		store, pub = counter.NewRedis(b.Clients[0], c.o.CounterPrefix), b.Bus
 	}
-	e, err := decisions.NewEngine(decisions.EngineOptions{
+	eo := decisions.EngineOptions{
 		ID: id, Counter: store, Publisher: pub, FlushInterval: c.o.FlushInterval, KeyEncoding: c.o.KeyEncoding,
 		Stats: c.o.Stats, Logger: c.o.Logger, Now: c.o.Now,
-	})
+	}
+	if c.o.GlobalRedis != "" {
+		ro, err := redis.ParseURL(c.o.GlobalRedis)
+		if err != nil {
+			n.brokers.Close()
+			return nil, fmt.Errorf("cluster: %s: global redis: %w", id, err)
+		}
+		n.global = redis.NewClient(ro)
+		g := c.o.Global
+		g.Datacenter, g.Store, g.Name = c.o.Datacenter, counter.NewRedis(n.global, ""), ro.Addr
+		eo.Global = &g
+	}
+	e, err := decisions.NewEngine(eo)
 	if err != nil {
+		n.closeGlobal()
 		n.brokers.Close()
 		return nil, fmt.Errorf("cluster: %s: %w", id, err)
 	}
@@ -70,8 +85,15 @@ func (n *engineNode) stop() {
 		n.srv.Stop()
 	}
 	_ = n.engine.Close()
+	n.closeGlobal()
 	if n.brokers != nil {
 		n.brokers.Close()
+	}
+}
+
+func (n *engineNode) closeGlobal() {
+	if n.global != nil {
+		_ = n.global.Close()
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	gostats "github.com/lyft/gostats"
 
+	"github.com/floodgate/floodgate/decisions"
 	"github.com/floodgate/floodgate/internal/backoff"
 	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/ratelimit/replica"
@@ -53,6 +54,15 @@ type Options struct {
 	// them so that a Redis restart is noticed and refilled quickly.
 	BusPingInterval, BusRefreshInterval time.Duration
 
+	// Datacenter names the deployment's datacenter. With GlobalRedis (a
+	// Redis URL) its engines lease the limits of scope global from that
+	// global tier, tuned by Global (its Datacenter and Store are filled
+	// in); both need Redis. Several clusters sharing one GlobalRedis are
+	// several datacenters under one global limit.
+	Datacenter  string
+	GlobalRedis string
+	Global      decisions.GlobalOptions
+
 	// Now is every component's clock: engines, buses, replicas' services
 	// and limiters. time.Now when nil; a Clock's Now lets a test step over
 	// a window boundary.
@@ -87,6 +97,9 @@ func (o Options) withDefaults() Options {
 func (o Options) validate() error {
 	if o.Snapshot == nil {
 		return errors.New("cluster: no policy snapshot")
+	}
+	if o.GlobalRedis != "" && (len(o.Redis) == 0 || o.Datacenter == "") {
+		return errors.New("cluster: a global tier needs Redis and a Datacenter name")
 	}
 	return nil
 }

@@ -35,6 +35,15 @@ type Grant struct {
 	// Ahead is how long before WindowStart, by the store's clock, the
 	// window's tokens may already be granted.
 	Ahead time.Duration
+	// CapKey names a datacenter's holding of a global key (Holdings), the
+	// store's prefix put before it: the grant's limit is then at most what
+	// the datacenter holds. Only a Redis store reads it; Key and CapKey
+	// must then be on one node (no Redis Cluster).
+	CapKey string
+	// CapCredit is what a holding that does not exist yet (the window's
+	// first grants, before the global tier answered) lets the datacenter
+	// grant: charged to the global tier with its next round.
+	CapCredit uint64
 }
 
 // GrantStatus says why a grant holds the tokens it does.
@@ -63,6 +72,14 @@ type Granted struct {
 	// AlgoGranter (see there); Grant leaves it 0: a fixed window is judged
 	// on Total.
 	Used uint64
+	// Others is, for a grant capped by a holding (CapKey), what the other
+	// datacenters had taken of the global limit at the datacenter's last
+	// contact with the global tier: the limit is judged on Total + Others.
+	Others uint64
+	// Capped reports a grant capped by a holding; Cap is what the holding
+	// let the datacenter grant (held + extra).
+	Capped bool
+	Cap    uint64
 }
 
 // A Granter grants tokens atomically per key: concurrent grants from any

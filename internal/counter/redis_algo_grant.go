@@ -13,7 +13,9 @@ import (
 // granted count, KEYS[2] the previous window's when ARGV[9] is -1; ARGV:
 // limit, weight, want, charge, return, divisor, floor, ttl (ms), previous
 // count or -1, status (GrantStatus by the caller's clock: other than 0
-// changes nothing). It returns {status, tokens, total, previous count}.
+// changes nothing), cold credit, '1' when the last key is a datacenter's
+// holding capping the window's count (Grant.CapKey). It returns {status,
+// tokens, total, previous count[, cap]}, cap -1 without a holding.
 var slidingGrantScript = redis.NewScript(`
 local function count(v)
 	if not v then return 0 end
@@ -26,18 +28,28 @@ local prev = tonumber(ARGV[9])
 if prev < 0 then prev = count(redis.call('GET', KEYS[2])) end
 local status = tonumber(ARGV[10])
 if status ~= 0 then return {status, 0, total, prev} end
+local cap = -1
+if ARGV[12] == '1' then
+	local h = redis.call('HMGET', KEYS[#KEYS], 'held', 'extra')
+	if h[1] or h[2] then
+		cap = (tonumber(h[1]) or 0) + (tonumber(h[2]) or 0)
+	else
+		cap = tonumber(ARGV[11])
+	end
+end
 local before = total
 if not v then total = tonumber(ARGV[7]) end
 total = total + tonumber(ARGV[4])
 total = total - math.min(tonumber(ARGV[5]), total)
 local part = math.ceil(math.min(prev, 68719476736) * tonumber(ARGV[2]) / 65536)
 local remaining = math.max(0, tonumber(ARGV[1]) - part - total)
+if cap >= 0 then remaining = math.min(remaining, math.max(0, cap - total)) end
 local tokens = math.min(tonumber(ARGV[3]), math.ceil(remaining / math.max(tonumber(ARGV[6]), 1)))
 total = total + tokens
 if total ~= before then
 	redis.call('SET', KEYS[1], string.format('%d', total), 'PX', ARGV[8])
 end
-return {0, tokens, total, prev}
+return {0, tokens, total, prev, cap}
 `)
 
 // bucketGrantScript is bucket.grant in Redis, on a TAT kept as checkScript
@@ -193,10 +205,14 @@ func (r *Redis) GrantSliding(ctx context.Context, now time.Time, gs []SlidingGra
 		if !r.oneSlot(keys[i]) {
 			split = append(split, i)
 		}
+		capped := "0"
+		if g.CapKey != "" {
+			capped = "1"
+		}
 		weights[i] = slidingGrantWeight(g.Grant, now)
 		g.Want, g.Charge, g.Return, g.Floor = clampGrant(g.Want), clampGrant(g.Charge), clampGrant(g.Return), clampGrant(g.Floor)
 		args[i] = []any{clampGrant(g.Limit), weights[i], g.Want, g.Charge, g.Return, clampGrant(g.Divisor), g.Floor,
-			ceilMillis(slidingGrantTTL(g.Grant, now)), -1, int(grantWindow(g.Grant, now))}
+			ceilMillis(slidingGrantTTL(g.Grant, now)), -1, int(grantWindow(g.Grant, now)), clampGrant(g.CapCredit), capped}
 	}
 	if len(split) > 0 {
 		pipe := r.client.Pipeline()
@@ -215,14 +231,22 @@ func (r *Redis) GrantSliding(ctx context.Context, now time.Time, gs []SlidingGra
 			keys[i], args[i][8] = keys[i][:1], max(n, 0)
 		}
 	}
+	for i, g := range gs {
+		if g.CapKey != "" {
+			keys[i] = append(keys[i], r.prefix+g.CapKey)
+		}
+	}
 	cmds, err := r.runEach(ctx, slidingGrantScript, keys, args)
 	return keyResults("sliding grant", len(gs), err, cmds, func(i int) string { return gs[i].Key }, func(i int, cmd *redis.Cmd) error {
 		v, err := cmd.Int64Slice()
-		if err != nil || len(v) != 4 || v[0] < 0 || v[0] > int64(GrantEarly) || v[1] < 0 || v[2] < 0 || v[3] < 0 {
+		if err != nil || len(v) != 4 && len(v) != 5 || v[0] < 0 || v[0] > int64(GrantEarly) || v[1] < 0 || v[2] < 0 || v[3] < 0 {
 			return fmt.Errorf("unexpected reply %v (%v)", cmd.Val(), err)
 		}
 		out[i] = Granted{Status: GrantStatus(v[0]), Tokens: uint64(v[1]), Total: uint64(v[2]),
 			Used: slidingEstimate(uint64(v[3]), uint64(v[2]), weights[i])}
+		if len(v) == 5 && v[4] >= 0 {
+			out[i].Capped, out[i].Cap = true, uint64(v[4])
+		}
 		return nil
 	})
 }

@@ -15,8 +15,12 @@ var _ Granter = (*Redis)(nil)
 // clock (TIME, to the microsecond), so engines whose clocks disagree still
 // agree on which window is in force. KEYS[1] is the granted count; ARGV:
 // limit, window start (Unix seconds), window (ms), want, charge, return,
-// divisor, ahead (ms), grace (ms), floor. It returns {status, tokens, total},
-// status as GrantStatus. A window not in force changes nothing; nor does a
+// divisor, ahead (ms), grace (ms), floor. A second key, KEYS[2], is a
+// datacenter's holding of a global key (redis_holdings.go): the limit is then
+// at most what it holds, held + extra, or ARGV[11] (its cold credit) while
+// it holds nothing of the window yet. It returns {status, tokens, total,
+// others, cap}, status as GrantStatus, others the holding's (0 without one)
+// and cap held + extra (-1 without one). A window not in force changes nothing; nor does a
 // grant that leaves the count as it was, so it creates no key. Amounts are
 // doubles here: the caller keeps them within maxGrantCount.
 var grantScript = redis.NewScript(`
@@ -45,14 +49,27 @@ if not v then
 end
 total = math.min(total + tonumber(ARGV[5]), max)
 total = total - math.min(tonumber(ARGV[6]), total)
-local remaining = math.max(0, tonumber(ARGV[1]) - total)
+local limit = tonumber(ARGV[1])
+local others = 0
+local cap = -1
+if #KEYS > 1 then
+	local h = redis.call('HMGET', KEYS[2], 'held', 'extra', 'others')
+	if h[1] or h[2] then
+		cap = (tonumber(h[1]) or 0) + (tonumber(h[2]) or 0)
+	else
+		cap = tonumber(ARGV[11])
+	end
+	limit = math.min(limit, cap)
+	others = tonumber(h[3]) or 0
+end
+local remaining = math.max(0, limit - total)
 local tokens = math.min(tonumber(ARGV[4]), math.ceil(remaining / math.max(tonumber(ARGV[7]), 1)))
 total = total + tokens
 if total ~= before then
 	redis.call('SET', KEYS[1], total)
 	redis.call('PEXPIREAT', KEYS[1], ends + tonumber(ARGV[9]))
 end
-return {0, tokens, total}
+return {0, tokens, total, others, cap}
 `)
 
 // Grant sends one pipeline of one EVALSHA per grant, each on one key, so a
@@ -67,18 +84,21 @@ func (r *Redis) Grant(ctx context.Context, gs []Grant, out []Granted) error {
 	if err := r.version.check(ctx, r.client); err != nil {
 		return err
 	}
-	keys := make([]string, len(gs))
+	keys := make([][]string, len(gs))
 	args := make([][]any, len(gs))
 	cmds := make([]*redis.Cmd, len(gs))
 	pipe := r.client.Pipeline()
 	for i, g := range gs {
-		keys[i] = r.prefix + g.Key
+		keys[i] = []string{r.prefix + g.Key}
+		if g.CapKey != "" {
+			keys[i] = append(keys[i], r.prefix+g.CapKey)
+		}
 		args[i] = grantArgs(g)
-		cmds[i] = grantScript.EvalSha(ctx, pipe, keys[i:i+1], args[i]...)
+		cmds[i] = grantScript.EvalSha(ctx, pipe, keys[i], args[i]...)
 	}
 	_, err := pipe.Exec(ctx)
 	if err != nil {
-		err = r.evalUnloaded(ctx, grantScript, keys, args, cmds, err)
+		err = r.evalUnloadedKeys(ctx, grantScript, keys, args, cmds, err)
 	}
 	if err == nil {
 		for i, cmd := range cmds {
@@ -112,13 +132,22 @@ func (r *Redis) Grant(ctx context.Context, gs []Grant, out []Granted) error {
 // evalUnloaded sends again as EVAL the calls of script Redis refused as
 // NOSCRIPT and returns the error left, nil when every call has run.
 func (r *Redis) evalUnloaded(ctx context.Context, script *redis.Script, keys []string, args [][]any, cmds []*redis.Cmd, err error) error {
+	each := make([][]string, len(keys))
+	for i := range keys {
+		each[i] = keys[i : i+1]
+	}
+	return r.evalUnloadedKeys(ctx, script, each, args, cmds, err)
+}
+
+// evalUnloadedKeys is evalUnloaded for calls of several keys each.
+func (r *Redis) evalUnloadedKeys(ctx context.Context, script *redis.Script, keys [][]string, args [][]any, cmds []*redis.Cmd, err error) error {
 	var pipe redis.Pipeliner
 	for i, cmd := range cmds {
 		if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
 			if pipe == nil {
 				pipe = r.client.Pipeline()
 			}
-			cmds[i] = script.Eval(ctx, pipe, keys[i:i+1], args[i]...)
+			cmds[i] = script.Eval(ctx, pipe, keys[i], args[i]...)
 		}
 	}
 	if pipe == nil {
@@ -136,7 +165,7 @@ func (r *Redis) evalUnloaded(ctx context.Context, script *redis.Script, keys []s
 func grantArgs(g Grant) []any {
 	return []any{clampGrant(g.Limit), g.WindowStart, grantMillis(g.Window),
 		clampGrant(g.Want), clampGrant(g.Charge), clampGrant(g.Return), clampGrant(g.Divisor),
-		grantMillis(g.Ahead), grantMillis(grantGrace), clampGrant(g.Floor)}
+		grantMillis(g.Ahead), grantMillis(grantGrace), clampGrant(g.Floor), clampGrant(g.CapCredit)}
 }
 
 // grantMillis is d in whole milliseconds, rounded up; 0 when negative, and
@@ -145,10 +174,10 @@ func grantMillis(d time.Duration) int64 {
 	return ceilMillis(min(max(d, 0), math.MaxInt64-time.Millisecond))
 }
 
-// parseGranted reads the script's {status, tokens, total}.
+// parseGranted reads the script's {status, tokens, total[, others, cap]}.
 func parseGranted(v any) (Granted, error) {
 	a, ok := v.([]any)
-	if !ok || len(a) != 3 {
+	if !ok || len(a) != 3 && len(a) != 5 {
 		return Granted{}, fmt.Errorf("unexpected reply %v", v)
 	}
 	status, ok1 := a[0].(int64)
@@ -157,5 +186,17 @@ func parseGranted(v any) (Granted, error) {
 	if !ok1 || !ok2 || !ok3 || status < 0 || status > int64(GrantEarly) || tokens < 0 || total < 0 {
 		return Granted{}, fmt.Errorf("unexpected reply %v", v)
 	}
-	return Granted{Status: GrantStatus(status), Tokens: uint64(tokens), Total: uint64(total)}, nil
+	g := Granted{Status: GrantStatus(status), Tokens: uint64(tokens), Total: uint64(total)}
+	if len(a) == 5 {
+		others, ok1 := a[3].(int64)
+		capped, ok2 := a[4].(int64)
+		if !ok1 || !ok2 || others < 0 {
+			return Granted{}, fmt.Errorf("unexpected reply %v", v)
+		}
+		g.Others = uint64(others)
+		if capped >= 0 {
+			g.Capped, g.Cap = true, uint64(capped)
+		}
+	}
+	return g, nil
 }

@@ -142,6 +142,13 @@ func buildPromRules() []promRule {
 	add("engine.counter_down", gaugeStat, "floodgate_store_down", "role=engine", "1 while the counter store's breaker is open.")
 	add("engine.counter_breaker_opens", counterStat, "floodgate_store_breaker_opens_total", "role=engine", "Times the counter store's breaker opened.")
 	add("engine.*", counterStat, "floodgate_engine_events_total", "event=$1", "Engine events: flushes, counter_errors, counter_key_errors, publish_errors.")
+	// An engine's link to the global tier (--global-redis): the datacenter
+	// is the process's, a label through --stats-extra-tags.
+	add("global.tokens_*", counterStat, "floodgate_global_tokens_total", "event=$1", "Global-tier tokens of a datacenter's engine: granted to it, charged (spent beyond its holding, fallback included), returned.")
+	add("global.link_up", gaugeStat, "floodgate_global_link_up", "", "1 while the engine reaches the global tier, 0 while its datacenter is cut off and falls back.")
+	add("global.keys", gaugeStat, "floodgate_global_keys", "", "Global keys' windows an engine follows.")
+	add("global.datacenters", gaugeStat, "floodgate_global_datacenters", "", "Datacenters in the global tier, as an engine last counted them.")
+	add("global.*", counterStat, "floodgate_global_events_total", "event=$1", "Global-tier events of an engine: rounds, grants (batches sent over the WAN), errors, fallbacks, keys_dropped, stale.")
 	add("exact.counter_down", gaugeStat, "floodgate_store_down", "role=exact", "1 while the counter store's breaker is open.")
 	add("exact.counter_breaker_opens", counterStat, "floodgate_store_breaker_opens_total", "role=exact", "Times the counter store's breaker opened.")
 	add("exact.store_down.*", counterStat, "floodgate_exact_store_down_total", "outcome=$1", "Descriptors exact mode answered while its store was down, by how.")

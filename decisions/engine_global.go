@@ -1,0 +1,97 @@
+package decisions
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"time"
+
+	"github.com/floodgate/floodgate/internal/counter"
+)
+
+// startGlobal connects the engine to the global tier when o.Global is set:
+// its counter store must keep holdings (Redis), which the datacenter's
+// engines share.
+func (e *Engine) startGlobal(ctx context.Context) error {
+	if e.o.Global == nil {
+		return nil
+	}
+	o := e.o.Global.withDefaults()
+	if err := o.validate(); err != nil {
+		return err
+	}
+	h, ok := e.o.Counter.(counter.Holdings)
+	if !ok {
+		return errors.New("engine: a global tier needs the datacenter's counters in Redis (--redis or --counter-redis)")
+	}
+	e.global = newGlobalTier(e, o, h, e.o.Stats)
+	e.global.st.linkUp.Set(1)
+	// Counted in before the first grant: the others size their shares and
+	// credits by the datacenters they count (a global tier that does not
+	// answer yet only leaves the count for the first round).
+	e.global.countDatacenters(ctx, e.now())
+	go e.global.run(ctx)
+	return nil
+}
+
+// GlobalStatus is a datacenter's link to the global tier as one engine
+// sees it, and the global leases it follows.
+type GlobalStatus struct {
+	Datacenter  string        `json:"datacenter"`
+	Global      string        `json:"global"`
+	Up          bool          `json:"up"`
+	Since       time.Time     `json:"since"`
+	LastContact time.Time     `json:"last_contact,omitzero"`
+	Error       string        `json:"error,omitempty"`
+	Datacenters int           `json:"datacenters"`
+	Keys        int           `json:"keys"`
+	Leases      []GlobalLease `json:"leases"`
+}
+
+// GlobalLease is the datacenter's holding of one global key's window at
+// this engine's last round.
+type GlobalLease struct {
+	Key   string `json:"key"`
+	Limit uint64 `json:"limit"`
+	// Held is what the global tier granted the datacenter; Extra its
+	// fallback share while cut off; Used what it granted its replicas;
+	// Others what the other datacenters had taken at the last contact.
+	Held     uint64  `json:"held"`
+	Extra    uint64  `json:"extra"`
+	Used     uint64  `json:"used"`
+	Others   uint64  `json:"others"`
+	Fallback bool    `json:"fallback"`
+	Rate     float64 `json:"rate"`
+}
+
+// maxStatusLeases bounds the leases GlobalStatus lists: the busiest first.
+const maxStatusLeases = 100
+
+// Global returns the engine's view of the global tier; ok is false when it
+// has none.
+func (e *Engine) Global() (s GlobalStatus, ok bool) {
+	t := e.global
+	if t == nil {
+		return s, false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s = GlobalStatus{Datacenter: t.o.Datacenter, Global: t.o.Name, Up: t.link.up, Since: t.link.since,
+		LastContact: t.link.lastContact, Datacenters: max(1, t.dcs), Keys: len(t.keys), Leases: []GlobalLease{}}
+	if t.link.err != nil {
+		s.Error = t.link.err.Error()
+	}
+	for _, k := range t.keys {
+		st := k.state
+		s.Leases = append(s.Leases, GlobalLease{Key: k.key, Limit: k.limit, Held: st.Held, Extra: st.Extra,
+			Used: st.Used, Others: st.Others, Fallback: st.Fallback, Rate: k.rate})
+	}
+	sort.Slice(s.Leases, func(i, j int) bool {
+		if s.Leases[i].Rate != s.Leases[j].Rate {
+			return s.Leases[i].Rate > s.Leases[j].Rate
+		}
+		return s.Leases[i].Key < s.Leases[j].Key
+	})
+	s.Leases = s.Leases[:min(len(s.Leases), maxStatusLeases)]
+	return s, true
+}
