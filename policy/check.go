@@ -193,8 +193,14 @@ func (ck *checker) extensions(d *Descriptor, rl *RateLimit, prefix, path string)
 	multAt, multWritten := d.at(prefix + "unit_multiplier")
 	multWritten = multWritten || rl.UnitMultiplier != 0
 	scopeAt, scopeWritten := d.at(prefix + "scope")
-	if _, ok := ParseScope(rl.Scope); !ok && !scopeAt.invalid {
+	scope, scopeOK := ParseScope(rl.Scope)
+	if !scopeOK && !scopeAt.invalid {
 		ck.add(scopeAt, path, "unknown scope %q (want %s)", rl.Scope, scopeChoices)
+	}
+	if scopeOK && scope == ScopeGlobal && ok && alg == TokenBucket && !scopeAt.invalid {
+		// Refused rather than counted per datacenter: a global limit that
+		// is not global would admit it once in each.
+		ck.add(scopeAt, path, "scope global is not supported with algorithm token_bucket yet (use fixed_window or sliding_window, or scope datacenter)")
 	}
 	if rl.Unlimited {
 		for _, f := range []struct {

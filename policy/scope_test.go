@@ -61,6 +61,8 @@ func TestScopeErrors(t *testing.T) {
 			`f.yaml:4:54: descriptor "a": unknown scope "region" (want datacenter or global)`},
 		{"with unlimited", head + "  - key: a\n    rate_limit: {unlimited: true, scope: global}\n",
 			`f.yaml:4:35: descriptor "a": scope must not be set when unlimited is true`},
+		{"global token bucket", head + "  - key: a\n    rate_limit: {unit: second, requests_per_unit: 1, algorithm: token_bucket, scope: global}\n",
+			`f.yaml:4:79: descriptor "a": scope global is not supported with algorithm token_bucket yet`},
 		{"not a string", head + "  - key: a\n    rate_limit: {unit: second, scope: [global]}\n",
 			`f.yaml:4:`},
 	} {
