@@ -19,8 +19,17 @@ func logStop(ctx context.Context, role string) (stopped func(err error)) {
 	return func(err error) {
 		unhook()
 		at := asked.Load()
-		if at == 0 {
+		if at == 0 && ctx.Err() != nil {
+			// Asked to stop, and the AfterFunc, which runs in a goroutine
+			// of its own, has not yet noted when.
+			at = time.Now().UnixNano()
+		}
+		switch {
+		case at == 0 && err != nil:
 			slog.Error("floodgate stopped", "role", role, "err", err)
+			return
+		case at == 0:
+			slog.Info("floodgate stopped", "role", role)
 			return
 		}
 		took := time.Since(time.Unix(0, at)).Round(time.Millisecond)
