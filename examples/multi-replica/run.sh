@@ -8,8 +8,8 @@
 # Point Envoy's floodgate cluster at the three replicas. Ctrl-C stops it all.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-go build -o /tmp/floodgate ./cmd/floodgate
-fg=/tmp/floodgate
+fg=${TMPDIR:-/tmp}/floodgate-multi-replica
+go build -o "$fg" ./cmd/floodgate
 policies=examples/policies
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait' EXIT INT TERM
