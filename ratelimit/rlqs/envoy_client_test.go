@@ -126,6 +126,17 @@ func (c *envoyClient) request(id map[string]string) bool {
 	return ok
 }
 
+// deny records n more requests of id's bucket as denied, as before its
+// first assignment: demand for the next report, spending no token even if
+// an assignment has landed meanwhile.
+func (c *envoyClient) deny(id map[string]string, n uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if b := c.buckets[key(id)]; b != nil {
+		b.denied += n
+	}
+}
+
 func (b *clientBucket) admit(now time.Time) bool {
 	if b.action == nil || now.After(b.expires) {
 		return false

@@ -259,9 +259,10 @@ func TestVanishedStreamReturnsItsTokensAfterItsTTL(t *testing.T) {
 	silver := map[string]string{"tenant": "silver"}
 
 	cl := newEnvoyClient(t, conn, "edge", reportEvery)
-	for range 400 { // demand the reports carry, all denied before an assignment
-		cl.request(silver)
-	}
+	// Demand the reports carry, all denied: none admitted even when the
+	// assignment lands while they are made (a loaded machine).
+	cl.request(silver)
+	cl.deny(silver, 399)
 	// The first report carries one request; the next the rest, and the
 	// lease follows that demand.
 	waitFor(t, "a lease sized by the demand reported", func() bool {
