@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/floodgate/floodgate/internal/delayproxy"
+
 	commonrl "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
 	"github.com/redis/go-redis/v9"
 
@@ -71,7 +73,7 @@ type deployment struct {
 	engines  []*role
 	replicas []*role
 	cp       *role
-	proxies  []*delayProxy         // replica 0's way to the engines, with proxyEngines
+	proxies  []*delayproxy.Proxy   // replica 0's way to the engines, with proxyEngines
 	counts   redis.UniversalClient // reads the counters
 }
 
@@ -143,7 +145,7 @@ func deploy(t *testing.T, o options) *deployment {
 		if i == 0 && o.proxyEngines {
 			engines = nil
 			for _, p := range d.proxies {
-				engines = append(engines, p.addr)
+				engines = append(engines, p.Addr)
 			}
 		}
 		args := append([]string{"rls", "--engine", strings.Join(engines, ","), "--redis", bus,
@@ -243,4 +245,15 @@ func waitForWindow() {
 	if end := now.Truncate(24 * time.Hour).Add(24 * time.Hour); end.Sub(now) < 30*time.Second {
 		time.Sleep(end.Sub(now) + 100*time.Millisecond)
 	}
+}
+
+// newDelayProxy forwards to target until t ends, without delay until Set.
+func newDelayProxy(t *testing.T, target string) *delayproxy.Proxy {
+	t.Helper()
+	p, err := delayproxy.New(target, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
 }

@@ -50,12 +50,12 @@ func TestProxiedLatencyToEngines(t *testing.T) {
 		load: []int{0},
 		fault: func(t *testing.T, d *deployment) {
 			for _, p := range d.proxies {
-				p.set(30*time.Millisecond, 0.05)
+				p.Set(30*time.Millisecond, 0.05)
 			}
 		},
 		heal: func(t *testing.T, d *deployment) {
 			for _, p := range d.proxies {
-				p.set(0, 0)
+				p.Set(0, 0)
 			}
 		},
 	}.run(t)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/floodgate/floodgate/internal/delayproxy"
+
 	commonrl "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
 
@@ -48,7 +50,7 @@ var wanDelays = [datacenters]time.Duration{20 * time.Millisecond, 30 * time.Mill
 
 type multiDC struct {
 	dcs  []*clustertest.Cluster
-	wans []*cluster.WAN
+	wans []*delayproxy.Proxy
 }
 
 // startMultiDC runs three datacenters, each its own Redis, two engines and

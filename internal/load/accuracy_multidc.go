@@ -12,6 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/floodgate/floodgate/internal/delayproxy"
+
 	commonrl "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
 	gostats "github.com/lyft/gostats"
@@ -137,7 +139,7 @@ func multiDCRun(ctx context.Context, o MultiDCOptions, delay time.Duration) (Mul
 			return row, err
 		}
 		stops = append(stops, local.Stop)
-		wan, err := cluster.NewWAN(global.Addr, delay)
+		wan, err := delayproxy.New(global.Addr, delay)
 		if err != nil {
 			return row, err
 		}

@@ -4,14 +4,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/floodgate/floodgate/internal/cluster"
+	"github.com/floodgate/floodgate/internal/delayproxy"
 )
 
-// NewWAN is a cluster.WAN to target with delay each way, closed when t
-// ends.
-func NewWAN(t testing.TB, target string, delay time.Duration) *cluster.WAN {
+// NewWAN is a WAN link to target with delay each way (a delaying proxy,
+// which Cut severs), closed when t ends.
+func NewWAN(t testing.TB, target string, delay time.Duration) *delayproxy.Proxy {
 	t.Helper()
-	w, err := cluster.NewWAN(target, delay)
+	w, err := delayproxy.New(target, delay)
 	if err != nil {
 		t.Fatal(err)
 	}
