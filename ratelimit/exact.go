@@ -177,7 +177,7 @@ func shareCount(limit, replicas, local uint64) uint64 {
 	if limit == 0 {
 		return local // a limit of 0 is over whatever the count
 	}
-	share := max(limit/replicas, 1)
+	share := shareOf(limit, replicas)
 	if local <= share {
 		return limit - (share - local)
 	}

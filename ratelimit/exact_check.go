@@ -13,7 +13,7 @@ import (
 // token buckets, several limits of one descriptor) in the store, one
 // descriptor at a time: the limits of a descriptor are charged together,
 // and none of them when one denies.
-func (l *ExactLimiter) checkItems(ctx context.Context, store counter.Store, share uint64, items []*Item) error {
+func (l *ExactLimiter) checkItems(ctx context.Context, store counter.Store, replicas uint64, items []*Item) error {
 	checker, ok := store.(counter.Checker)
 	if !ok {
 		return errors.New("exact mode: the counter store cannot check sliding windows, token buckets or several limits")
@@ -21,7 +21,7 @@ func (l *ExactLimiter) checkItems(ctx context.Context, store counter.Store, shar
 	limits := make([]counter.Limit, len(items))
 	verdicts := make([]counter.Verdict, len(items))
 	for i, it := range items {
-		limits[i] = counterLimit(it, share)
+		limits[i] = counterLimit(it, replicas)
 	}
 	for start := 0; start < len(items); {
 		end := start + 1
@@ -45,13 +45,10 @@ func (l *ExactLimiter) checkItems(ctx context.Context, store counter.Store, shar
 	return nil
 }
 
-// counterLimit is an item as the store checks it; share divides its limit
-// and burst among replicas counting locally (1: the whole limit).
-func counterLimit(it *Item, share uint64) counter.Limit {
-	limit, burst := uint64(it.RequestsPerUnit), uint64(it.Burst)
-	if share > 1 {
-		limit, burst = shareOf(limit, share), shareOf(burst, share)
-	}
+// counterLimit is an item as the store checks it, its limit and burst
+// divided among the replicas counting locally (1: the whole limit).
+func counterLimit(it *Item, replicas uint64) counter.Limit {
+	limit, burst := shareOf(uint64(it.RequestsPerUnit), replicas), shareOf(uint64(it.Burst), replicas)
 	return counter.Limit{
 		Algorithm:   counterAlgorithm(it.Algorithm),
 		Key:         it.Key,
@@ -64,7 +61,8 @@ func counterLimit(it *Item, share uint64) counter.Limit {
 	}
 }
 
-// shareOf is one replica's part of n: at least 1 of a limit that admits.
+// shareOf is one replica's part of n, as --on-store-down local divides
+// every limit: at least 1 of a limit that admits.
 func shareOf(n, replicas uint64) uint64 {
 	if n == 0 {
 		return 0
