@@ -119,7 +119,7 @@ func buildPromRules() []promRule {
 	add("rlqs.usage.*", counterStat, "floodgate_rlqs_usage_requests_total", "outcome=$1", "Requests Envoys reported enforcing on RLQS buckets, allowed or denied.")
 	add("rlqs.assignments.*", counterStat, "floodgate_rlqs_assignments_total", "action=$1", "RLQS bucket actions sent: token_bucket (a new lease), extended (TTL only), allow_all, deny_all, abandon.")
 	add("rlqs.tokens.*", counterStat, "floodgate_rlqs_tokens_total", "event=$1", "Lease tokens of RLQS buckets: assigned to Envoys, returned from them, charged for what they admitted on fallbacks.")
-	add("rlqs.*", counterStat, "floodgate_rlqs_events_total", "event=$1", "RLQS events: buckets_unmatched (no rule: the default blanket), lease_unavailable.")
+	add("rlqs.*", counterStat, "floodgate_rlqs_events_total", "event=$1", "RLQS events: buckets_unmatched (no rule: the default blanket), lease_unavailable, window_turnovers (token buckets replaced as their window ended).")
 
 	// The decision bus, on engines (publish) and replicas (receive).
 	add("bus.published", counterStat, "floodgate_bus_decisions_published_total", "", "Decisions published on the bus.")

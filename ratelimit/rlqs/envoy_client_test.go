@@ -48,6 +48,8 @@ type clientBucket struct {
 	tokens, max, rate   float64
 	filled              time.Time
 	assignedTokenBucket int
+	received            int // assignments received
+	receivedAt          time.Time
 }
 
 // newEnvoyClient opens a stream on conn and reports every interval until
@@ -210,6 +212,8 @@ func (c *envoyClient) apply(r *rlqsv3.RateLimitQuotaResponse) {
 			b.tb = nil
 		}
 		b.action, b.expires = a, now.Add(ttl)
+		b.received++
+		b.receivedAt = now
 	}
 }
 

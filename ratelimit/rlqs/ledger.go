@@ -69,9 +69,11 @@ func (g *ledger) assign(n uint64) {
 
 // newWindow starts the account of a new window: what was held in the last
 // one is not the new window's to give back, though the client may still
-// spend it (prev keeps that bound).
+// spend it (prev keeps that bound), and the assignment in force has nothing
+// left for the new window, so that it is replaced rather than extended.
 func (g *ledger) newWindow() {
-	g.held = 0
+	g.prev = g.spendable()
+	g.held, g.cur, g.since, g.reports, g.settled = 0, 0, 0, 0, false
 }
 
 // vanished is what to give back once a client that stopped reporting can no

@@ -36,6 +36,9 @@ descriptors:
   - key: tenant
     value: tiny
     rate_limit: {unit: hour, requests_per_unit: 5}
+  - key: tenant
+    value: bronze
+    rate_limit: {unit: second, requests_per_unit: 100}
 `
 
 // reportEvery is the clients' reporting interval: Envoy's least is over 100ms.
@@ -151,12 +154,8 @@ func TestSharedBucketAdmitsWithinTheLimitPerWindow(t *testing.T) {
 	for s := int64(1); time.Unix(start.Unix()+s+1, 0).Before(start.Add(run)); s++ {
 		n := perSecond[s].Load()
 		t.Logf("window %d: admitted %d of %d (%.3f)", s, n, limit, float64(n)/limit)
-		// Envoy spends a token when it likes: one assigned late in a window
-		// may be spent early in the next, and a loaded machine (reports
-		// late) has seen 1.083 in one window. The debited grants never pass
-		// the limit; this bounds the carry.
-		if n > limit*110/100 {
-			t.Errorf("window %d admitted %d, over 1.10 × %d", s, n, limit)
+		if n > limit*101/100 {
+			t.Errorf("window %d admitted %d, over 1.01 × %d", s, n, limit)
 		}
 		total += n
 		windows++

@@ -111,6 +111,16 @@ func (s *Server) StreamRateLimitQuotas(ss rlqsv3.RateLimitQuotaService_StreamRat
 			}
 		}
 	}()
+	// turn fires when the earliest window of the stream's token buckets
+	// ends (turnover.go).
+	turn := time.NewTimer(time.Hour)
+	defer turn.Stop()
+	turn.Stop()
+	schedule := func() {
+		if at := st.nextTurnover(); !at.IsZero() {
+			turn.Reset(max(at.Sub(s.o.Now()), 0))
+		}
+	}
 	for {
 		select {
 		case r := <-reports:
@@ -119,6 +129,12 @@ func (s *Server) StreamRateLimitQuotas(ss rlqsv3.RateLimitQuotaService_StreamRat
 					return err
 				}
 			}
+			schedule()
+		case <-turn.C:
+			if err := st.turnover(); err != nil {
+				return err
+			}
+			schedule()
 		case <-recvErr:
 			return nil // the client went away: its buckets expire at their TTL
 		case <-s.stop:

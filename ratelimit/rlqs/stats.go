@@ -13,6 +13,7 @@ type serverStats struct {
 	tokensAssigned, tokensReturned stats.Counter
 	tokensCharged                  stats.Counter
 	unmatched, unavailable         stats.Counter
+	turnovers                      stats.Counter
 }
 
 func newServerStats(root stats.Scope) serverStats {
@@ -34,5 +35,6 @@ func newServerStats(root stats.Scope) serverStats {
 		tokensCharged:  sc.NewCounter("tokens.charged"),
 		unmatched:      sc.NewCounter("buckets_unmatched"),
 		unavailable:    sc.NewCounter("lease_unavailable"),
+		turnovers:      sc.NewCounter("window_turnovers"),
 	}
 }

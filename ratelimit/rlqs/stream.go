@@ -27,12 +27,14 @@ type stream struct {
 	buckets map[string]*bucket
 	// interval is the client's reporting interval as the server sees it.
 	interval   time.Duration
+	ttl        time.Duration // of the assignments the last report made
 	lastReport time.Time
 }
 
 // bucket is one BucketId of a stream.
 type bucket struct {
-	id *rlqsv3.BucketId
+	id     *rlqsv3.BucketId
+	domain string
 	// ruled: it matched a counted rule, so that losing it abandons it.
 	ruled bool
 	// leased: hold is the lease of windowEnd's window.
@@ -114,6 +116,7 @@ func (st *stream) report(r *rlqsv3.RateLimitQuotaUsageReports) *rlqsv3.RateLimit
 		interval = s.o.Interval
 	}
 	ttl := wholeSeconds(2*interval + time.Second)
+	st.ttl = ttl
 	s.st.reports.Inc()
 
 	resp := &rlqsv3.RateLimitQuotaResponse{}
@@ -145,7 +148,7 @@ func (st *stream) usage(resp *rlqsv3.RateLimitQuotaResponse, domain string, u *r
 	k := bucketKey(id)
 	b := st.buckets[k]
 	if b == nil {
-		b = &bucket{id: id}
+		b = &bucket{id: id, domain: domain}
 		st.buckets[k] = b
 		s.st.buckets.Inc()
 	}
@@ -199,16 +202,20 @@ func (st *stream) usage(resp *rlqsv3.RateLimitQuotaResponse, domain string, u *r
 		st.extend(resp, b, now)
 		return topUp{}, false
 	}
-	// Two intervals of demand, but no more than the window has time
-	// left to spend: tokens still in Envoy's bucket when the window
-	// ends are lost with it.
+	return st.topUp(b, now, interval), true
+}
+
+// topUp asks b's lease for two intervals of demand, but no more than the
+// window has time left to spend: tokens still in Envoy's bucket when the
+// window ends are taken from it then (turnover).
+func (st *stream) topUp(b *bucket, now time.Time, interval time.Duration) topUp {
 	horizon := min(2*interval, time.Unix(b.windowEnd, 0).Sub(now))
 	want := uint64(max(1, math.Ceil(b.rate*horizon.Seconds())))
 	up := topUp{b: b, want: want}
 	if up.ch = b.hold.Need(want); up.ch != nil {
 		up.needed = want
 	}
-	return up, true
+	return up
 }
 
 // settle takes what Envoy reported admitted on b: tokens it can no longer
@@ -219,15 +226,8 @@ func (st *stream) settle(b *bucket, it *ratelimit.Item, ok bool, allowed uint64)
 	s := st.s
 	back, charge := b.ledger.report(allowed)
 	was, wasLeased := b.hold, b.leased
-	leased := ok && it.RequestsPerUnit > 0 && !it.Quota && (it.Limit == nil || !it.Limit.ShadowMode)
-	if end := accountEnd(it); leased && (end != b.windowEnd || !b.leased) {
-		b.ledger.newWindow()
-		b.windowEnd, b.deny = end, false
-		b.hold, b.leased = s.o.Leases.Hold(it)
-		if !b.leased {
-			s.st.unavailable.Inc()
-		}
-	}
+	leased := counted(it, ok)
+	st.startWindow(b, it, leased)
 	if wasLeased {
 		was.Give(back)
 		s.st.tokensReturned.Add(back)
@@ -239,6 +239,26 @@ func (st *stream) settle(b *bucket, it *ratelimit.Item, ok bool, allowed uint64)
 	case wasLeased:
 		was.Charge(charge)
 		s.st.tokensCharged.Add(charge)
+	}
+}
+
+// counted reports whether a bucket resolved to it draws on a lease.
+func counted(it *ratelimit.Item, ok bool) bool {
+	return ok && it.RequestsPerUnit > 0 && !it.Quota && (it.Limit == nil || !it.Limit.ShadowMode)
+}
+
+// startWindow moves a leased bucket's account to it's window when that is
+// a new one: a new lease, and nothing of the last window's left to spend.
+func (st *stream) startWindow(b *bucket, it *ratelimit.Item, leased bool) {
+	end := accountEnd(it)
+	if !leased || (end == b.windowEnd && b.leased) {
+		return
+	}
+	b.ledger.newWindow()
+	b.windowEnd, b.deny = end, false
+	b.hold, b.leased = st.s.o.Leases.Hold(it)
+	if !b.leased {
+		st.s.st.unavailable.Inc()
 	}
 }
 
