@@ -22,7 +22,7 @@ const stall = 200 * time.Millisecond
 // stall more, and Cut severs the link until Heal.
 type Proxy struct {
 	Addr   string
-	target string
+	dial   func() (net.Conn, error)
 	l      net.Listener
 	delay  atomic.Int64 // time.Duration
 	lossPM atomic.Int64 // chunks in a million that stall
@@ -40,11 +40,19 @@ func New(target string, delay time.Duration) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("delay proxy: %w", err)
 	}
-	p := &Proxy{Addr: l.Addr().String(), target: target, l: l, conns: map[net.Conn]struct{}{}}
+	return Serve(l, func() (net.Conn, error) { return net.Dial("tcp", target) }, delay), nil
+}
+
+// Serve proxies what l accepts to the connections dial makes, with delay
+// each way, until Close (which closes l): a proxy whose listener and dials
+// live in a network namespace of their own. A dial should be bounded in
+// time: connections wait for it in turn.
+func Serve(l net.Listener, dial func() (net.Conn, error), delay time.Duration) *Proxy {
+	p := &Proxy{Addr: l.Addr().String(), dial: dial, l: l, conns: map[net.Conn]struct{}{}}
 	p.delay.Store(int64(delay))
 	p.wg.Add(1)
 	go p.accept()
-	return p, nil
+	return p
 }
 
 // Set changes the delay and the share of chunks that stall, at once on
@@ -86,7 +94,7 @@ func (p *Proxy) accept() {
 			in.Close()
 			continue
 		}
-		out, err := net.Dial("tcp", p.target)
+		out, err := p.dial()
 		if err != nil {
 			in.Close()
 			continue
