@@ -78,7 +78,7 @@ func runControlPlane(ctx context.Context, args []string) error {
 	}
 	defer store.Close()
 	var srv *controlplane.Server
-	routes, stopDashboard, err := f.dashboard.controlPlaneRoutes(ctx, func() *controlplane.Server { return srv }, stats)
+	routes, stopDashboard, err := f.dashboard.controlPlaneRoutes(ctx, func() *controlplane.Server { return srv }, stats, f.global.redis != "")
 	if err != nil {
 		return err
 	}
