@@ -149,3 +149,19 @@ func waitUntil(t *testing.T, what string, ok func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// writeDatacenterReport writes e's report into the global tier at addr, as
+// its engine would.
+func writeDatacenterReport(t *testing.T, addr string, e globallink.Engine) {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	b, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := counter.NewRedis(c, "").MembersReporting(context.Background(), globallink.MembersSet, e.Datacenter, time.Now(), 10*time.Second,
+		counter.MemberReport{Field: e.Field(), Value: b, Keep: globallink.ReportKeep}); err != nil {
+		t.Fatal(err)
+	}
+}
