@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -164,4 +165,27 @@ func writeDatacenterReport(t *testing.T, addr string, e globallink.Engine) {
 		counter.MemberReport{Field: e.Field(), Value: b, Keep: globallink.ReportKeep}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// --global-redis on the control plane is checked at start, and leaves the
+// status without datacenters when absent.
+func TestControlPlaneGlobalFlagErrors(t *testing.T) {
+	for _, tc := range []struct {
+		f    controlPlaneGlobalFlags
+		want string
+	}{
+		{controlPlaneGlobalFlags{redis: "redis://127.0.0.1:1", staleAfter: 0}, "--global-stale-after"},
+		{controlPlaneGlobalFlags{redis: "http://127.0.0.1:1", staleAfter: time.Second}, "--global-redis"},
+	} {
+		var o controlplane.ServerOptions
+		if _, err := tc.f.apply(&o); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: err = %v, want it to name %s", tc.f, err, tc.want)
+		}
+	}
+	var o controlplane.ServerOptions
+	closeGlobal, err := (&controlPlaneGlobalFlags{staleAfter: time.Second}).apply(&o)
+	if err != nil || o.Datacenters != nil {
+		t.Errorf("without --global-redis: %v, datacenters source set: %v", err, o.Datacenters != nil)
+	}
+	closeGlobal()
 }
