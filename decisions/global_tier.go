@@ -14,6 +14,7 @@ import (
 
 	"github.com/floodgate/floodgate/decisions/enginepb"
 	"github.com/floodgate/floodgate/internal/counter"
+	"github.com/floodgate/floodgate/internal/globallink"
 	"github.com/floodgate/floodgate/policy"
 )
 
@@ -24,7 +25,7 @@ const holdingSuffix = "|dc"
 // datacentersKey is the global tier's sorted set of the datacenters that
 // talked to it lately; datacentersTTL is how lately.
 const (
-	datacentersKey = "floodgate:datacenters"
+	datacentersKey = globallink.MembersSet
 	datacentersTTL = 10 * time.Second
 )
 
@@ -588,8 +589,9 @@ func (t *globalTier) restore(ctx context.Context, keys []*globalKey, gs []counte
 	}
 }
 
-// countDatacenters marks this datacenter alive in the global tier and
-// counts those that are, once a second: grants are capped at
+// countDatacenters marks this datacenter alive in the global tier, with
+// this engine's report of its link (report), and counts those that are,
+// once a second: grants are capped at
 // remaining / (LeaseShare × datacenters), and a datacenter cut off falls
 // back to 1/datacenters of what remained.
 func (t *globalTier) countDatacenters(ctx context.Context, now time.Time) {
@@ -603,7 +605,7 @@ func (t *globalTier) countDatacenters(ctx context.Context, now time.Time) {
 		return
 	}
 	mctx, cancel := context.WithTimeout(ctx, t.o.Timeout)
-	n, err := t.o.Store.Members(mctx, datacentersKey, t.o.Datacenter, now, datacentersTTL)
+	n, err := t.o.Store.MembersReporting(mctx, datacentersKey, t.o.Datacenter, now, datacentersTTL, t.report(now))
 	cancel()
 	if err != nil {
 		return // the grants say whether the link is down

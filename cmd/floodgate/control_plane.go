@@ -27,6 +27,7 @@ type controlPlaneFlags struct {
 	status             controlPlaneStatusFlags
 	dashboard          dashboardFlags
 	datacenter         datacenterFlag
+	global             controlPlaneGlobalFlags
 }
 
 func (f *controlPlaneFlags) register(fs *flag.FlagSet) {
@@ -47,6 +48,7 @@ func (f *controlPlaneFlags) register(fs *flag.FlagSet) {
 	f.serving.register(fs, xdsMaxConnectionAge)
 	f.status.register(fs)
 	f.dashboard.register(fs)
+	f.global.register(fs)
 }
 
 // runControlPlane serves policies over xDS, with the admin API and status
@@ -76,7 +78,7 @@ func runControlPlane(ctx context.Context, args []string) error {
 	}
 	defer store.Close()
 	var srv *controlplane.Server
-	routes, stopDashboard, err := f.dashboard.controlPlaneRoutes(ctx, func() *controlplane.Server { return srv }, stats)
+	routes, stopDashboard, err := f.dashboard.controlPlaneRoutes(ctx, func() *controlplane.Server { return srv }, stats, f.global.redis != "")
 	if err != nil {
 		return err
 	}
@@ -99,6 +101,11 @@ func runControlPlane(ctx context.Context, args []string) error {
 	if err := f.status.apply(&opts, stats); err != nil {
 		return err
 	}
+	closeGlobal, err := f.global.apply(&opts)
+	if err != nil {
+		return err
+	}
+	defer closeGlobal()
 	srv, err = controlplane.NewServer(ctx, opts)
 	if err != nil {
 		return err

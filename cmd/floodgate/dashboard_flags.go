@@ -29,14 +29,18 @@ func (f *dashboardFlags) register(fs *flag.FlagSet) {
 // controlPlaneRoutes builds the control plane's /ui/ and, with
 // --decisions-redis, GET /v1/throttles. srv is read when a page asks,
 // after it is built. The board follows the brokers until ctx is done or
-// stop, which waits for it and closes them.
-func (f *dashboardFlags) controlPlaneRoutes(ctx context.Context, srv func() *controlplane.Server, stats gostats.Scope) (map[string]http.Handler, func(), error) {
+// stop, which waits for it and closes them. With datacenters (the control
+// plane reads the global tier) the page shows their links.
+func (f *dashboardFlags) controlPlaneRoutes(ctx context.Context, srv func() *controlplane.Server, stats gostats.Scope, datacenters bool) (map[string]http.Handler, func(), error) {
 	src := dashboard.Sources{
 		Version: func() string { return srv().Version() },
 		Domains: func() []dashboard.Domain { return statusDomains(srv().Status()) },
 		Nodes:   func() []dashboard.Node { return statusNodes(srv().Status()) },
 		Policy:  func(domain string) (string, string, bool, error) { return srv().PolicyYAML(domain) },
 		Audit:   func() []dashboard.AdminWrite { return adminWrites(ctx, srv()) },
+	}
+	if datacenters {
+		src.Datacenters = func() []dashboard.Datacenter { return dashboardDatacenters(srv().Status().Datacenters) }
 	}
 	routes := map[string]http.Handler{}
 	stop := func() {}

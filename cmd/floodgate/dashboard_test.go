@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -18,6 +19,7 @@ import (
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
 	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
 
+	"github.com/floodgate/floodgate/internal/globallink"
 	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/internal/testserver"
 	"github.com/floodgate/floodgate/xds"
@@ -178,9 +180,13 @@ func TestDashboardOnTheControlPlaneShowsTheFleet(t *testing.T) {
 	b := newBrowser(t)
 	rds := testserver.Redis(t)
 	redisURL := "redis://" + rds.Addr + "/0"
-	cpGRPC, cpHTTP := startDashboardControlPlane(t, "--decisions-redis", redisURL)
+	cpGRPC, cpHTTP := startDashboardControlPlane(t, "--decisions-redis", redisURL, "--global-redis", redisURL)
 	grpcAddr, _, _ := startServeHTTPUnhealthy(t, "--xds", cpGRPC, "--node-id", "rls-1", "--xds-wait", "100ms", "--redis", redisURL)
 	nackingNode(t, cpGRPC, "picky-rls")
+	// A datacenter whose engine last reported a minute ago: stale, however
+	// slowly the page loads.
+	writeDatacenterReport(t, rds.Addr, globallink.Engine{ID: "engine-1", Datacenter: "eu", Up: true, ReportedAt: time.Now().Add(-time.Minute),
+		Leases: []globallink.Lease{{Key: "shop_user_bob", Limit: 100, Held: 20, Used: 5}}})
 
 	b.run(t, "the page to load live", chromedp.Navigate("http://"+cpHTTP+"/ui/"), chromedp.WaitVisible(`#live.live`))
 	overLimit(t, grpcAddr, "bob")
@@ -191,6 +197,10 @@ func TestDashboardOnTheControlPlaneShowsTheFleet(t *testing.T) {
 		chromedp.Click(`#domains tr[data-domain="shop"] button.view`),
 		chromedp.WaitVisible(`#policy-edit`))
 	b.run(t, "the decision bus healthy", chromedp.WaitVisible(`#components tr[data-kind="bus"] td.good`))
+	b.run(t, "the datacenter's link", chromedp.WaitVisible(`#datacenters tr[data-datacenter="eu"][data-link="stale"]`))
+	if leases := b.text(t, `#datacenters tr[data-datacenter="eu"] td.key`); !strings.Contains(leases, "shop_user_bob: 5 / 20 of 100") {
+		t.Errorf("eu's leases on the page: %q", leases)
+	}
 	b.screenshot(t)
 	b.noErrors(t)
 }

@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"regexp"
 	"slices"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/floodgate/floodgate/internal/metrics"
+	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/xds/controlplane"
 )
 
 // seriesName finds the Floodgate and envoyproxy/ratelimit series an
@@ -18,7 +23,7 @@ var seriesName = regexp.MustCompile(`\b(?:floodgate|ratelimit)_[a-z0-9_]+\b`)
 // the roles export, so that a renamed series breaks this test, not a
 // dashboard.
 func TestDashboardAndAlertsQueryExportedSeries(t *testing.T) {
-	exported := metrics.FamilyNames()
+	exported := append(metrics.FamilyNames(), controlPlaneStatusSeries(t)...)
 	check := func(where, expr string) {
 		names := seriesName.FindAllString(expr, -1)
 		if len(names) == 0 {
@@ -65,4 +70,23 @@ func TestDashboardAndAlertsQueryExportedSeries(t *testing.T) {
 		check("alerts.yaml", e[1])
 	}
 	promtool(t, "deploy/prometheus/alerts.yaml", "", "check", "rules", "../../deploy/prometheus/alerts.yaml")
+}
+
+// controlPlaneStatusSeries are the series the control plane reads from
+// /v1/status at each scrape (floodgate_xds_version_info, ...).
+func controlPlaneStatusSeries(t *testing.T) []string {
+	srv, err := controlplane.NewServer(context.Background(), controlplane.ServerOptions{Logger: testkit.Quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan *prometheus.Desc, 100)
+	srv.StatusCollector().Describe(ch)
+	close(ch)
+	var names []string
+	for d := range ch {
+		if m := regexp.MustCompile(`fqName: "([^"]+)"`).FindStringSubmatch(d.String()); m != nil {
+			names = append(names, m[1])
+		}
+	}
+	return names
 }

@@ -31,6 +31,11 @@ func serveDashboard(ctx context.Context, srv *serving.Server, svc *ratelimit.Ser
 		},
 		Components: func() []dashboard.Component { return r.components() },
 	}
+	if r.engine != nil {
+		if _, ok := r.engine.Global(); ok {
+			src.Datacenters = func() []dashboard.Datacenter { return engineDatacenter(r.engine) }
+		}
+	}
 	if r.engine != nil || r.rlqs != nil {
 		src.Flows = func() []dashboard.Flow { return r.flows() }
 	}

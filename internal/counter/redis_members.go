@@ -17,14 +17,19 @@ func (r *Redis) Members(ctx context.Context, set, member string, now time.Time, 
 	key := r.prefix + set
 	var card *redis.IntCmd
 	_, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZAdd(ctx, key, redis.Z{Score: float64(now.UnixMilli()), Member: member})
-		p.ZRemRangeByScore(ctx, key, "-inf", "("+strconv.FormatInt(now.Add(-ttl).UnixMilli(), 10))
-		p.PExpire(ctx, key, 2*ttl)
-		card = p.ZCard(ctx, key)
+		card = queueMembers(ctx, p, key, member, now, ttl)
 		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("counter %q: redis members: %w", set, err)
 	}
 	return int(card.Val()), nil
+}
+
+// queueMembers queues Members' commands on p; the last one counts them.
+func queueMembers(ctx context.Context, p redis.Pipeliner, key, member string, now time.Time, ttl time.Duration) *redis.IntCmd {
+	p.ZAdd(ctx, key, redis.Z{Score: float64(now.UnixMilli()), Member: member})
+	p.ZRemRangeByScore(ctx, key, "-inf", "("+strconv.FormatInt(now.Add(-ttl).UnixMilli(), 10))
+	p.PExpire(ctx, key, 2*ttl)
+	return p.ZCard(ctx, key)
 }

@@ -1,6 +1,6 @@
 // Package dashboard serves Floodgate's live web page: the policies in
-// force, the xDS nodes, engines and replicas, the keys throttled now and
-// per-domain answer rates. It knows no role: each role hands it the
+// force, the xDS nodes, engines and replicas, the keys throttled now,
+// per-domain answer rates and the datacenters' links to the global tier. It knows no role: each role hands it the
 // sources it has (Sources) and mounts the Handler at /ui/.
 package dashboard
 
@@ -26,6 +26,8 @@ type Sources struct {
 	Counts     func() []DomainCount
 	Flows      func() []Flow
 	Audit      func() []AdminWrite
+	// Datacenters are the datacenters' links to the global tier.
+	Datacenters func() []Datacenter
 	// Policy returns one domain's policy as YAML and its version (the
 	// admin API's ETag, which a write sends back in If-Match); ok is false
 	// for a domain not in force.
@@ -113,6 +115,7 @@ func (h *Handler) State() State {
 	add("counts", s.Counts != nil, func() { st.Counts = s.Counts() })
 	add("flows", s.Flows != nil, func() { st.Flows = s.Flows() })
 	add("audit", s.Audit != nil, func() { st.Audit = s.Audit() })
+	add("datacenters", s.Datacenters != nil, func() { st.Datacenters = s.Datacenters() })
 	return st
 }
 

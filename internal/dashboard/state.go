@@ -14,14 +14,15 @@ type State struct {
 	// Editable: the page may write policies through the admin API.
 	Editable bool `json:"editable"`
 	// Sections lists the sections this process has a source for.
-	Sections   []string      `json:"sections"`
-	Domains    []Domain      `json:"domains"`
-	Nodes      []Node        `json:"nodes"`
-	Components []Component   `json:"components"`
-	Throttles  []Throttle    `json:"throttles"`
-	Counts     []DomainCount `json:"counts"`
-	Flows      []Flow        `json:"flows"`
-	Audit      []AdminWrite  `json:"audit"`
+	Sections    []string      `json:"sections"`
+	Domains     []Domain      `json:"domains"`
+	Nodes       []Node        `json:"nodes"`
+	Components  []Component   `json:"components"`
+	Throttles   []Throttle    `json:"throttles"`
+	Counts      []DomainCount `json:"counts"`
+	Flows       []Flow        `json:"flows"`
+	Audit       []AdminWrite  `json:"audit"`
+	Datacenters []Datacenter  `json:"datacenters"`
 }
 
 // AdminWrite is one policy write through the admin API.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/floodgate/floodgate/internal/globallink"
 	"github.com/floodgate/floodgate/policy"
 )
 
@@ -51,6 +52,11 @@ type Status struct {
 	NodesError string `json:"nodes_error,omitempty"`
 	// ControlPlane names the control plane that answered.
 	ControlPlane string `json:"control_plane,omitempty"`
+	// Datacenters are the datacenters' links to the global tier, as their
+	// engines last reported them (ServerOptions.Datacenters); absent
+	// without one. DatacentersError is why they could not be read.
+	Datacenters      []globallink.Datacenter `json:"datacenters,omitzero"`
+	DatacentersError string                  `json:"datacenters_error,omitempty"`
 }
 
 // DomainStatus is one served domain.
@@ -98,6 +104,7 @@ func (s *Server) status(ctx context.Context) Status {
 	if err != nil {
 		st.NodesError = err.Error()
 	}
+	s.readDatacenters(ctx, &st)
 	return st
 }
 

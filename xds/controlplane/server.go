@@ -20,6 +20,7 @@ import (
 	stats "github.com/lyft/gostats"
 	"google.golang.org/grpc"
 
+	"github.com/floodgate/floodgate/internal/globallink"
 	"github.com/floodgate/floodgate/internal/nullstats"
 	"github.com/floodgate/floodgate/internal/serving"
 	"github.com/floodgate/floodgate/internal/tlsfiles"
@@ -88,6 +89,10 @@ type ServerOptions struct {
 	NodeReportInterval time.Duration
 	// AuditEntries bounds the audit log. Default DefaultAuditEntries.
 	AuditEntries int
+	// Datacenters, if set, reads the datacenters' links to the global
+	// tier for each status (globallink.Read on the global Redis); its
+	// error is shown, never fails the status.
+	Datacenters func(ctx context.Context) ([]globallink.Datacenter, error)
 }
 
 func (o ServerOptions) withDefaults() ServerOptions {

@@ -38,7 +38,7 @@ function render(st) {
   const seconds = prev ? (now - Date.parse(prev.now)) / 1000 : 0;
   $("title").textContent = st.title;
   $("version").textContent = st.version ? `policy version ${st.version}` : "";
-  for (const s of ["domains", "nodes", "components", "throttles", "counts", "flows", "audit"]) {
+  for (const s of ["domains", "nodes", "components", "throttles", "counts", "flows", "audit", "datacenters"]) {
     $("sec-" + s).hidden = !st.sections.includes(s);
   }
 
@@ -86,6 +86,16 @@ function render(st) {
   fill("flows", (st.flows || []).map((f) =>
     el("tr", { "data-flow": f.name }, el("td", {}, f.name), el("td", { class: "num" }, f.value), el("td", { class: "num" }, rate(f.value, flowsBefore[f.name], seconds)))),
   3, "no lease or token flow");
+
+  fill("datacenters", (st.datacenters || []).map((d) =>
+    el("tr", { "data-datacenter": d.name, "data-link": d.link },
+      el("td", {}, d.name),
+      el("td", { class: d.link === "up" ? "good" : "bad" }, d.link + (d.error ? `: ${d.error}` : "")),
+      el("td", {}, ago(d.reported_at, now)),
+      el("td", {}, (d.engines || []).map((e) => e.id + (e.up ? "" : " (cut off)")).join(", ")),
+      el("td", { class: "key" }, (d.leases || []).map((l) =>
+        `${l.key}: ${l.used} / ${l.held + l.extra} of ${l.limit}${l.fallback ? " (fallback)" : ""}`).join("; ")))),
+  5, "no datacenter has reported");
 
   fill("audit", (st.audit || []).map((a) =>
     el("tr", { "data-domain": a.domain, "data-action": a.action }, el("td", {}, ago(a.time, now)), el("td", { class: "key" }, a.who),
