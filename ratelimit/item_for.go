@@ -6,31 +6,45 @@ import (
 	"github.com/floodgate/floodgate/policy"
 )
 
-// ItemFor resolves one descriptor against the policies in force exactly as
-// ShouldRateLimit does (same matcher, same window, same counter key), for
-// callers that count outside a request: the RLQS server's buckets. ok is
-// false when no counted rule applies (no match, unlimited, unknown unit).
-// The item's Key is its own, not a view of a reused buffer. A descriptor
-// with several limits (rate_limits) gives its first.
-func (s *Service) ItemFor(domain string, entries []*ratelimitEntry, now time.Time) (it Item, ok bool) {
+// ItemsFor resolves one descriptor against the policies in force exactly as
+// ShouldRateLimit does (same matcher, same windows, same counter keys), for
+// callers that count outside a request: the RLQS server's buckets. It gives
+// one item per limit of the rule (several with rate_limits); ok is false
+// when no counted rule applies (no match, unlimited, unknown unit). Each
+// item's Key is its own, not a view of a reused buffer.
+func (s *Service) ItemsFor(domain string, entries []*ratelimitEntry, now time.Time) (items []Item, ok bool) {
 	snap := s.served.Load().snap
 	res := policy.Resolve(snap, domain, entries, nil, now.Unix())
 	if !res.Counted() {
-		return Item{}, false
+		return nil, false
 	}
-	return Item{
-		Domain:          domain,
-		Entries:         entries,
-		Limit:           res.Limit,
-		RequestsPerUnit: res.RequestsPerUnit,
-		Unit:            res.Unit,
-		UnitMultiplier:  res.UnitMultiplier,
-		Algorithm:       res.Algorithm,
-		Burst:           res.Burst,
-		Now:             now,
-		WindowStart:     res.WindowStart,
-		Key:             string(policy.AppendKey(nil, s.keys, domain, entries, &res)),
-		Hits:            1,
-		Quota:           s.quota || res.Limit.QuotaMode,
-	}, true
+	n := max(len(res.Limits), 1)
+	items = make([]Item, n)
+	for i := range n {
+		ri := res
+		if i > 0 {
+			ri = res.Nth(i, now.Unix())
+		}
+		l := res.Limit
+		if ri.Limit != nil {
+			l = ri.Limit
+		}
+		items[i] = Item{
+			Domain:          domain,
+			Entries:         entries,
+			Limit:           l,
+			RequestsPerUnit: ri.RequestsPerUnit,
+			Unit:            ri.Unit,
+			UnitMultiplier:  ri.UnitMultiplier,
+			Algorithm:       ri.Algorithm,
+			Burst:           ri.Burst,
+			Now:             now,
+			WindowStart:     ri.WindowStart,
+			Key:             string(policy.AppendKey(nil, s.keys, domain, entries, &ri)),
+			Hits:            1,
+			Quota:           s.quota || l.QuotaMode,
+			Several:         n > 1,
+		}
+	}
+	return items, true
 }

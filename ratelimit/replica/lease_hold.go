@@ -20,15 +20,16 @@ type Hold struct {
 }
 
 // Hold returns it's lease, making it if needed; false when the limiter
-// grants no leases (report mode) or its table is full.
-func (l *Limiter) Hold(it *ratelimit.Item) (Hold, bool) {
+// grants no leases (report mode) or its table is full. index is which limit
+// of its descriptor's rate_limits it is (0 for rate_limit).
+func (l *Limiter) Hold(it *ratelimit.Item, index int) (Hold, bool) {
 	if l.lc == nil {
 		return Hold{}, false
 	}
 	// The lease keeps the replica's own overdraft credit for its requests;
 	// a holder never draws on it: it waits for granted tokens, so that what
 	// it hands out is always debited first.
-	ls := l.leases.get(it, 0, l.lc.overdraft(leaseLimit(it)))
+	ls := l.leases.get(it, index, l.lc.overdraft(leaseLimit(it)))
 	if ls == nil {
 		l.lc.st.full.Inc()
 		return Hold{}, false

@@ -39,6 +39,11 @@ descriptors:
   - key: tenant
     value: bronze
     rate_limit: {unit: second, requests_per_unit: 100}
+  - key: tenant
+    value: platinum
+    rate_limits:
+      - {unit: second, requests_per_unit: 1000, name: per_second}
+      - {unit: hour, requests_per_unit: 300, name: per_hour}
 `
 
 // reportEvery is the clients' reporting interval: Envoy's least is over 100ms.

@@ -168,18 +168,24 @@ func (s *Server) closeStream(st *stream) {
 	now := s.o.Now()
 	for _, b := range st.detach() {
 		s.st.buckets.Dec()
-		if stopping || !b.leased {
+		if stopping {
 			continue // a stopping replica's leases go back with it
 		}
-		give := b.ledger.vanished(b.unreported(now))
-		if give == 0 {
-			continue
+		unreported := b.unreported(now)
+		for _, a := range b.accts {
+			if !a.leased {
+				continue
+			}
+			give := a.ledger.vanished(unreported)
+			if give == 0 {
+				continue
+			}
+			h := a.hold
+			s.after(b.sent.Add(b.ttl).Sub(now), func() {
+				h.Give(give)
+				s.st.tokensReturned.Add(give)
+			})
 		}
-		h := b.hold
-		s.after(b.sent.Add(b.ttl).Sub(now), func() {
-			h.Give(give)
-			s.st.tokensReturned.Add(give)
-		})
 	}
 }
 

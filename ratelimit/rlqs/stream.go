@@ -13,7 +13,6 @@ import (
 
 	"github.com/floodgate/floodgate/policy"
 	"github.com/floodgate/floodgate/ratelimit"
-	"github.com/floodgate/floodgate/ratelimit/replica"
 )
 
 // stream is one Envoy's RLQS stream: its buckets and what it was assigned.
@@ -37,11 +36,8 @@ type bucket struct {
 	domain string
 	// ruled: it matched a counted rule, so that losing it abandons it.
 	ruled bool
-	// leased: hold is the lease of windowEnd's window.
-	leased    bool
-	hold      replica.Hold
-	windowEnd int64
-	ledger    ledger
+	// accts count the rule's limits, one each.
+	accts     []account
 	rate      float64 // requests a second, allowed and denied: up at once, down smoothed
 	admitRate float64 // requests allowed a second, smoothed
 	lastSeen  time.Time
@@ -50,7 +46,6 @@ type bucket struct {
 	sent   time.Time     // when it was last sent
 	ttl    time.Duration
 	odd    bool // the fill interval's nanos of the last token bucket
-	deny   bool // the action is DENY_ALL for an exhausted window
 }
 
 // send writes resp; Stop and the stream's loop both send.
@@ -89,12 +84,30 @@ func (st *stream) expireAll() {
 	}
 }
 
-// topUp is a bucket waiting for the engines' grants within a report.
+// topUp is a bucket waiting for the engines' grants within a report: want
+// tokens from each of its limits' leases.
 type topUp struct {
-	b         *bucket
-	want, got uint64
-	needed    uint64 // counted as waiting on the lease until the next Take
-	ch        <-chan struct{}
+	b     *bucket
+	want  uint64
+	parts []part // one per account
+}
+
+// part is what one limit's lease gave a topUp.
+type part struct {
+	got    uint64
+	needed uint64 // counted as waiting on the lease until the next Take
+	ch     <-chan struct{}
+}
+
+// got is what every limit gave: the tokens the bucket can be assigned.
+func (up *topUp) got() uint64 {
+	var got uint64
+	for i, p := range up.parts {
+		if i == 0 || p.got < got {
+			got = p.got
+		}
+	}
+	return got
 }
 
 // report takes one usage report and returns the assignments to send.
@@ -156,8 +169,9 @@ func (st *stream) usage(resp *rlqsv3.RateLimitQuotaResponse, domain string, u *r
 	s.st.allowed.Add(allowed)
 	s.st.denied.Add(denied)
 	b.observe(now, u, interval)
-	it, ok := s.item(domain, id, now)
-	st.settle(b, &it, ok, allowed)
+	items, ok := s.items(domain, id, now)
+	limits := enforced(items)
+	st.settle(b, limits, allowed)
 
 	switch {
 	case !ok && b.ruled:
@@ -174,22 +188,26 @@ func (st *stream) usage(resp *rlqsv3.RateLimitQuotaResponse, domain string, u *r
 		return topUp{}, false
 	}
 	b.ruled = true
-	if it.RequestsPerUnit == 0 {
+	if zero(items) {
 		st.blanket(resp, b, typev3.RateLimitStrategy_DENY_ALL, ttl, now)
 		return topUp{}, false
 	}
-	if it.Quota || (it.Limit != nil && it.Limit.ShadowMode) {
-		// Reported, never denied: as ShouldRateLimit answers them.
+	if len(limits) == 0 {
+		// Quota and shadow limits are reported, never denied: as
+		// ShouldRateLimit answers them.
 		st.blanket(resp, b, typev3.RateLimitStrategy_ALLOW_ALL, ttl, now)
 		return topUp{}, false
 	}
-	if b.deny && b.hold.Held() > 0 {
-		b.deny = false // tokens came back to the lease: the window goes on
+	for i := range b.accts {
+		a := &b.accts[i]
+		if a.deny && a.hold.Held() > 0 {
+			a.deny = false // tokens came back to the lease: the window goes on
+		}
+		if a.deny {
+			a.hold.Denied()
+		}
 	}
-	if b.deny {
-		b.hold.Denied()
-	}
-	if !b.leased || b.deny {
+	if !b.leased() || b.denied() {
 		st.extend(resp, b, now)
 		return topUp{}, false
 	}
@@ -198,7 +216,7 @@ func (st *stream) usage(resp *rlqsv3.RateLimitQuotaResponse, domain string, u *r
 	// replace Envoy's bucket and the tokens left in it, which come back
 	// only once reports prove them unspent.
 	if b.action.GetQuotaAssignmentAction().GetRateLimitStrategy().GetTokenBucket() != nil &&
-		float64(b.ledger.left()) >= b.rate*interval.Seconds() {
+		float64(b.left()) >= b.rate*interval.Seconds() {
 		st.extend(resp, b, now)
 		return topUp{}, false
 	}
@@ -209,32 +227,82 @@ func (st *stream) usage(resp *rlqsv3.RateLimitQuotaResponse, domain string, u *r
 // window has time left to spend: tokens still in Envoy's bucket when the
 // window ends are taken from it then (turnover).
 func (st *stream) topUp(b *bucket, now time.Time, interval time.Duration) topUp {
-	horizon := min(2*interval, time.Unix(b.windowEnd, 0).Sub(now))
+	horizon := min(2*interval, time.Unix(b.windowEnd(), 0).Sub(now))
 	want := uint64(max(1, math.Ceil(b.rate*horizon.Seconds())))
-	up := topUp{b: b, want: want}
-	if up.ch = b.hold.Need(want); up.ch != nil {
-		up.needed = want
+	up := topUp{b: b, want: want, parts: make([]part, len(b.accts))}
+	for i := range b.accts {
+		p := &up.parts[i]
+		if p.ch = b.accts[i].hold.Need(want); p.ch != nil {
+			p.needed = want
+		}
 	}
 	return up
 }
 
-// settle takes what Envoy reported admitted on b: tokens it can no longer
-// spend go back to the window they were debited from (none, once it is
-// over), what it admitted beyond them is counted in the window in force.
-// A counted item of a new window gets that window's lease.
-func (st *stream) settle(b *bucket, it *ratelimit.Item, ok bool, allowed uint64) {
+// waiting reports whether a limit's lease has yet to answer up.
+func (up *topUp) waiting() bool {
+	for _, p := range up.parts {
+		if p.ch != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// giveBack puts back in each limit's lease what it gave beyond keep.
+func (up *topUp) giveBack(keep uint64) {
+	for i, p := range up.parts {
+		up.b.accts[i].hold.Give(p.got - min(p.got, keep))
+	}
+}
+
+// take takes for each limit what its lease holds of up's want.
+func (up *topUp) take() {
+	for i := range up.parts {
+		p := &up.parts[i]
+		p.got += up.b.accts[i].hold.Take(up.want-min(up.want, p.got), p.needed)
+		p.ch, p.needed = nil, 0
+	}
+}
+
+// settle takes what Envoy reported admitted on b, for each of its limits:
+// tokens it can no longer spend go back to the window they were debited
+// from (none, once it is over), what it admitted beyond them is counted in
+// the window in force. A limit of a new window gets that window's lease;
+// a rule whose limits changed gets new accounts.
+func (st *stream) settle(b *bucket, limits []limit, allowed uint64) {
+	if len(limits) != len(b.accts) {
+		if len(b.accts) > 0 {
+			// The old limits' leases count what was admitted.
+			for i := range b.accts {
+				st.settleAccount(&b.accts[i], nil, allowed)
+			}
+			allowed = 0
+		}
+		b.accts = make([]account, len(limits))
+	}
+	for i := range b.accts {
+		st.settleAccount(&b.accts[i], &limits[i], allowed)
+	}
+}
+
+// settleAccount settles one limit's account; it is nil for a limit the
+// rule no longer has, whose lease takes only what comes back and what was
+// admitted beyond it.
+func (st *stream) settleAccount(a *account, l *limit, allowed uint64) {
 	s := st.s
-	back, charge := b.ledger.report(allowed)
-	was, wasLeased := b.hold, b.leased
-	leased := counted(it, ok)
-	st.startWindow(b, it, leased)
+	back, charge := a.ledger.report(allowed)
+	was, wasLeased := a.hold, a.leased
+	if l != nil {
+		st.startWindow(a, l)
+	}
 	if wasLeased {
 		was.Give(back)
 		s.st.tokensReturned.Add(back)
 	}
 	switch {
-	case leased && b.leased:
-		b.hold.Charge(charge)
+	case l != nil && a.leased:
+		a.hold.Charge(charge)
 		s.st.tokensCharged.Add(charge)
 	case wasLeased:
 		was.Charge(charge)
@@ -242,22 +310,18 @@ func (st *stream) settle(b *bucket, it *ratelimit.Item, ok bool, allowed uint64)
 	}
 }
 
-// counted reports whether a bucket resolved to it draws on a lease.
-func counted(it *ratelimit.Item, ok bool) bool {
-	return ok && it.RequestsPerUnit > 0 && !it.Quota && (it.Limit == nil || !it.Limit.ShadowMode)
-}
-
-// startWindow moves a leased bucket's account to it's window when that is
-// a new one: a new lease, and nothing of the last window's left to spend.
-func (st *stream) startWindow(b *bucket, it *ratelimit.Item, leased bool) {
-	end := accountEnd(it)
-	if !leased || (end == b.windowEnd && b.leased) {
+// startWindow moves an account to l's window when that is a new one (or
+// l's key another): a new lease, and nothing of the last window's left to
+// spend.
+func (st *stream) startWindow(a *account, l *limit) {
+	end := accountEnd(&l.Item)
+	if a.leased && end == a.windowEnd && a.hold.Key() == l.Key {
 		return
 	}
-	b.ledger.newWindow()
-	b.windowEnd, b.deny = end, false
-	b.hold, b.leased = st.s.o.Leases.Hold(it)
-	if !b.leased {
+	a.ledger.newWindow()
+	a.windowEnd, a.deny = end, false
+	a.hold, a.leased = st.s.o.Leases.Hold(&l.Item, l.index)
+	if !a.leased {
 		st.s.st.unavailable.Inc()
 	}
 }
@@ -276,27 +340,33 @@ func (st *stream) gather(ups []topUp) {
 	expired := false
 	for round := 1; ; round++ {
 		for _, up := range ups {
-			if up.ch == nil || expired {
-				continue
-			}
-			select {
-			case <-up.ch:
-			case <-deadline.C:
-				expired = true
-			case <-st.ss.Context().Done():
-				expired = true
+			for _, p := range up.parts {
+				if p.ch == nil || expired {
+					continue
+				}
+				select {
+				case <-p.ch:
+				case <-deadline.C:
+					expired = true
+				case <-st.ss.Context().Done():
+					expired = true
+				}
 			}
 		}
 		more := false
 		for i := range ups {
 			up := &ups[i]
-			up.got += up.b.hold.Take(up.want-up.got, up.needed)
-			up.ch, up.needed = nil, 0
-			if up.got >= up.want || expired || round == grantRounds || up.b.hold.Exhausted() {
+			up.take()
+			if up.got() >= up.want || expired || round == grantRounds || up.b.exhausted() {
 				continue
 			}
-			if up.ch = up.b.hold.Need(up.want - up.got); up.ch != nil {
-				up.needed = up.want - up.got
+			for j := range up.parts {
+				p := &up.parts[j]
+				if p.got < up.want {
+					if p.ch = up.b.accts[j].hold.Need(up.want - p.got); p.ch != nil {
+						p.needed = up.want - p.got
+					}
+				}
 			}
 			more = true
 		}
@@ -306,29 +376,42 @@ func (st *stream) gather(ups []topUp) {
 	}
 }
 
-// assign gives up's bucket what its lease has: a new token bucket, DENY_ALL
-// until the window ends when the key is used up, or else more time for the
+// assign gives up's bucket what every limit's lease gave (the rest goes
+// back to the leases that gave more): a new token bucket, DENY_ALL until
+// the window ends when a limit is used up, or else more time for the
 // assignment in force.
 func (st *stream) assign(resp *rlqsv3.RateLimitQuotaResponse, up topUp, ttl time.Duration, now time.Time) {
-	s, b, got := st.s, up.b, up.got
+	s, b, got := st.s, up.b, up.got()
+	up.giveBack(got)
 	switch {
 	case got > 0:
-		b.ledger.assign(got)
+		b.assigned(got)
 		b.odd = !b.odd
 		b.set(resp, tokenBucket(b.id, got, ttl, b.odd), ttl, now)
 		s.st.tokenBuckets.Inc()
 		s.st.tokensAssigned.Add(got)
-	case b.hold.Exhausted():
-		b.ledger.assign(0)
-		b.deny = true
-		until := time.Unix(b.windowEnd, 0).Sub(now)
-		b.set(resp, blanket(b.id, typev3.RateLimitStrategy_DENY_ALL, until), wholeSeconds(until), now)
+	case b.exhausted():
+		b.assigned(0)
+		var until int64
+		for i := range b.accts {
+			if a := &b.accts[i]; a.hold.Exhausted() {
+				a.deny = true
+				if until == 0 || a.windowEnd < until {
+					until = a.windowEnd
+				}
+			}
+		}
+		d := time.Unix(until, 0).Sub(now)
+		b.set(resp, blanket(b.id, typev3.RateLimitStrategy_DENY_ALL, d), wholeSeconds(d), now)
 		s.st.denyAll.Inc()
 	default:
 		// No grant in time (an engine slow or down): the client keeps what
 		// it has, and falls back at the TTL if none comes.
-		if b.hold.Unavailable() {
-			s.st.unavailable.Inc()
+		for i := range b.accts {
+			if b.accts[i].hold.Unavailable() {
+				s.st.unavailable.Inc()
+				break
+			}
 		}
 		st.extend(resp, b, now)
 	}
@@ -336,14 +419,14 @@ func (st *stream) assign(resp *rlqsv3.RateLimitQuotaResponse, up topUp, ttl time
 
 // blanket assigns rule, or extends it when it is in force.
 func (st *stream) blanket(resp *rlqsv3.RateLimitQuotaResponse, b *bucket, rule typev3.RateLimitStrategy_BlanketRule, ttl time.Duration, now time.Time) {
-	if cur := b.action.GetQuotaAssignmentAction().GetRateLimitStrategy(); cur != nil && cur.GetTokenBucket() == nil && cur.GetBlanketRule() == rule && !b.deny {
+	if cur := b.action.GetQuotaAssignmentAction().GetRateLimitStrategy(); cur != nil && cur.GetTokenBucket() == nil && cur.GetBlanketRule() == rule && !b.denied() {
 		st.extend(resp, b, now)
 		return
 	}
-	if b.leased {
-		b.ledger.assign(0)
+	b.assigned(0)
+	for i := range b.accts {
+		b.accts[i].deny = false
 	}
-	b.deny = false
 	b.set(resp, blanket(b.id, rule, ttl), ttl, now)
 	if rule == typev3.RateLimitStrategy_DENY_ALL {
 		st.s.st.denyAll.Inc()
@@ -355,7 +438,7 @@ func (st *stream) blanket(resp *rlqsv3.RateLimitQuotaResponse, b *bucket, rule t
 // extend sends the assignment in force again once half its TTL is gone:
 // Envoy restarts its TTL and keeps its token bucket as it is.
 func (st *stream) extend(resp *rlqsv3.RateLimitQuotaResponse, b *bucket, now time.Time) {
-	if b.action == nil || b.deny || now.Sub(b.sent) < b.ttl/2 {
+	if b.action == nil || b.denied() || now.Sub(b.sent) < b.ttl/2 {
 		return
 	}
 	b.sent = now
@@ -397,19 +480,19 @@ func (b *bucket) unreported(now time.Time) uint64 {
 	return uint64(math.Ceil(b.admitRate * now.Sub(b.lastSeen).Seconds()))
 }
 
-// item resolves a bucket to the rule and counter ShouldRateLimit would
+// items resolve a bucket to the rule and counters ShouldRateLimit would
 // give a descriptor of its entries, in the order the domain's tree names
-// them.
-func (s *Server) item(domain string, id *rlqsv3.BucketId, now time.Time) (ratelimit.Item, bool) {
+// them: one item per limit of the rule.
+func (s *Server) items(domain string, id *rlqsv3.BucketId, now time.Time) ([]ratelimit.Item, bool) {
 	keys := policy.BucketKeys(s.o.Service.Snapshot(), domain, id.GetBucket())
 	if len(keys) == 0 {
-		return ratelimit.Item{}, false
+		return nil, false
 	}
 	entries := make([]*ratelimitv3.RateLimitDescriptor_Entry, len(keys))
 	for i, k := range keys {
 		entries[i] = &ratelimitv3.RateLimitDescriptor_Entry{Key: k, Value: id.GetBucket()[k]}
 	}
-	return s.o.Service.ItemFor(domain, entries, now)
+	return s.o.Service.ItemsFor(domain, entries, now)
 }
 
 // bucketKey names a BucketId whatever its map's order.

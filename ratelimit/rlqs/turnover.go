@@ -24,9 +24,11 @@ func (st *stream) nextTurnover() time.Time {
 	defer st.mu.Unlock()
 	var next int64
 	for _, b := range st.buckets {
-		if b.leased && b.action.GetQuotaAssignmentAction().GetRateLimitStrategy().GetTokenBucket() != nil &&
-			(next == 0 || b.windowEnd < next) {
-			next = b.windowEnd
+		if !b.leased() || b.action.GetQuotaAssignmentAction().GetRateLimitStrategy().GetTokenBucket() == nil {
+			continue
+		}
+		if end := b.windowEnd(); next == 0 || end < next {
+			next = end
 		}
 	}
 	if next == 0 {
@@ -35,8 +37,9 @@ func (st *stream) nextTurnover() time.Time {
 	return time.Unix(next, 0)
 }
 
-// turnover replaces the token buckets whose window has ended: it sends what
-// can go at once, then the top-ups the engines grant within the Wait.
+// turnover replaces the token buckets one of whose windows has ended: it
+// sends what can go at once, then the top-ups the engines grant within the
+// Wait.
 func (st *stream) turnover() error {
 	s := st.s
 	now := s.o.Now()
@@ -52,23 +55,26 @@ func (st *stream) turnover() error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for _, b := range st.buckets {
-		if !b.leased || b.windowEnd > now.Unix() || b.action.GetQuotaAssignmentAction().GetRateLimitStrategy().GetTokenBucket() == nil {
+		if !b.leased() || b.windowEnd() > now.Unix() || b.action.GetQuotaAssignmentAction().GetRateLimitStrategy().GetTokenBucket() == nil {
 			continue
 		}
-		it, ok := s.item(b.domain, b.id, now)
-		if !counted(&it, ok) {
+		items, ok := s.items(b.domain, b.id, now)
+		limits := enforced(items)
+		if !ok || zero(items) || len(limits) != len(b.accts) {
 			continue // its rule changed: the next report settles it
 		}
-		st.startWindow(b, &it, true)
-		if !b.leased {
+		for i := range b.accts {
+			st.startWindow(&b.accts[i], &limits[i])
+		}
+		if !b.leased() {
 			st.blanket(first, b, typev3.RateLimitStrategy_DENY_ALL, ttl, now)
 			continue
 		}
 		s.st.turnovers.Inc()
 		up := st.topUp(b, now, interval)
-		if up.ch == nil {
-			// At hand (tokens given back to the lease): one message.
-			up.got = b.hold.Take(up.want, 0)
+		if !up.waiting() {
+			// At hand (tokens given back to the leases): one message.
+			up.take()
 			st.assign(first, up, ttl, now)
 			continue
 		}
@@ -86,8 +92,10 @@ func (st *stream) turnover() error {
 	st.gather(ups)
 	then := &rlqsv3.RateLimitQuotaResponse{}
 	for _, up := range ups {
-		if up.got > 0 || up.b.hold.Exhausted() {
+		if up.got() > 0 || up.b.exhausted() {
 			st.assign(then, up, ttl, s.o.Now())
+		} else {
+			up.giveBack(0)
 		}
 	}
 	if len(then.GetBucketAction()) > 0 {
