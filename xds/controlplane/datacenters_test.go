@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -21,6 +22,7 @@ import (
 // page, not a failed status.
 func TestStatusShowsDatacenters(t *testing.T) {
 	var down atomic.Bool
+	var reads atomic.Int32
 	dcs := []globallink.Datacenter{
 		{Datacenter: "eu", Link: globallink.LinkUp, ReportAge: 0.5, Engines: []globallink.Engine{{ID: "e1", Datacenter: "eu", Up: true}},
 			Leases: []globallink.Lease{{Key: "k", Limit: 100, Held: 10}}},
@@ -30,6 +32,7 @@ func TestStatusShowsDatacenters(t *testing.T) {
 		if _, ok := ctx.Deadline(); !ok {
 			t.Error("the global tier is read without a deadline")
 		}
+		reads.Add(1)
 		if down.Load() {
 			return nil, errors.New("global tier reports: connection refused")
 		}
@@ -70,11 +73,32 @@ floodgate_global_datacenter_up{datacenter="us"} 0
 		t.Error(err)
 	}
 
+	// Statuses close together share one read: the dashboard asks several
+	// times a refresh.
+	before, at := reads.Load(), time.Now()
+	do(t, nil, http.MethodGet, cp.httpURL+"/v1/status", "", "")
+	do(t, nil, http.MethodGet, cp.httpURL+"/v1/status", "", "")
+	if n := reads.Load() - before; time.Since(at) < datacentersFresh && n > 1 {
+		t.Errorf("two statuses within %s read the global tier %d times", datacentersFresh, n)
+	}
+
 	down.Store(true)
-	code, body, _ = do(t, nil, http.MethodGet, cp.httpURL+"/v1/status", "", "")
-	st = Status{}
-	if err := json.Unmarshal([]byte(body), &st); err != nil || code != http.StatusOK || !strings.Contains(st.DatacentersError, "connection refused") ||
-		st.Datacenters == nil || len(st.Datacenters) != 0 {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, body, _ = do(t, nil, http.MethodGet, cp.httpURL+"/v1/status", "", "")
+		st = Status{}
+		if err := json.Unmarshal([]byte(body), &st); err != nil || code != http.StatusOK {
+			t.Fatalf("status with the global tier down: %d %s", code, body)
+		}
+		if st.DatacentersError != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the global tier's failure never showed: %s", body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(st.DatacentersError, "connection refused") || st.Datacenters == nil || len(st.Datacenters) != 0 {
 		t.Errorf("status with the global tier down: %d %s", code, body)
 	}
 }

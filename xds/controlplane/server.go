@@ -141,6 +141,8 @@ type Server struct {
 
 	mu    sync.Mutex // guards state
 	state state
+
+	datacenters datacentersRead
 }
 
 // state is what the control plane currently serves and why.
