@@ -6,6 +6,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/floodgate/floodgate/internal/globallink"
+
 	"github.com/floodgate/floodgate/internal/counter"
 )
 
@@ -49,20 +51,11 @@ type GlobalStatus struct {
 }
 
 // GlobalLease is the datacenter's holding of one global key's window at
-// this engine's last round.
-type GlobalLease struct {
-	Key   string `json:"key"`
-	Limit uint64 `json:"limit"`
-	// Held is what the global tier granted the datacenter; Extra its
-	// fallback share while cut off; Used what it granted its replicas;
-	// Others what the other datacenters had taken at the last contact.
-	Held     uint64  `json:"held"`
-	Extra    uint64  `json:"extra"`
-	Used     uint64  `json:"used"`
-	Others   uint64  `json:"others"`
-	Fallback bool    `json:"fallback"`
-	Rate     float64 `json:"rate"`
-}
+// this engine's last round: what the global tier granted it (Held), its
+// fallback share while cut off (Extra), what it granted its replicas
+// (Used), and what the other datacenters had taken at the last contact
+// (Others). The fleet's view reports it as it is.
+type GlobalLease = globallink.Lease
 
 // maxStatusLeases bounds the leases GlobalStatus lists: the busiest first.
 const maxStatusLeases = 100

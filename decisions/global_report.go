@@ -16,10 +16,7 @@ func (t *globalTier) report(now time.Time) counter.MemberReport {
 	s, _ := t.e.Global()
 	r := globallink.Engine{ID: t.e.ID(), Datacenter: s.Datacenter, Up: s.Up, Since: s.Since, LastContact: s.LastContact,
 		Error: s.Error, Datacenters: s.Datacenters, Keys: s.Keys, ReportedAt: now,
-		Leases: make([]globallink.Lease, 0, min(len(s.Leases), globallink.MaxReportLeases))}
-	for _, l := range s.Leases[:min(len(s.Leases), globallink.MaxReportLeases)] {
-		r.Leases = append(r.Leases, globallink.Lease(l))
-	}
+		Leases: s.Leases[:min(len(s.Leases), globallink.MaxReportLeases)]}
 	b, _ := json.Marshal(r) // plain fields: it cannot fail
 	return counter.MemberReport{Field: r.Field(), Value: b, Keep: globallink.ReportKeep}
 }

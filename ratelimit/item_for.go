@@ -25,26 +25,34 @@ func (s *Service) ItemsFor(domain string, entries []*ratelimitEntry, now time.Ti
 		if i > 0 {
 			ri = res.Nth(i, now.Unix())
 		}
-		l := res.Limit
-		if ri.Limit != nil {
-			l = ri.Limit
-		}
-		items[i] = Item{
-			Domain:          domain,
-			Entries:         entries,
-			Limit:           l,
-			RequestsPerUnit: ri.RequestsPerUnit,
-			Unit:            ri.Unit,
-			UnitMultiplier:  ri.UnitMultiplier,
-			Algorithm:       ri.Algorithm,
-			Burst:           ri.Burst,
-			Now:             now,
-			WindowStart:     ri.WindowStart,
-			Key:             string(policy.AppendKey(nil, s.keys, domain, entries, &ri)),
-			Hits:            1,
-			Quota:           s.quota || l.QuotaMode,
-			Several:         n > 1,
-		}
+		items[i] = s.itemOf(domain, entries, res.Limit, &ri, 1, now)
+		items[i].Key = string(policy.AppendKey(nil, s.keys, domain, entries, &ri))
+		items[i].Several = n > 1
 	}
 	return items, true
+}
+
+// itemOf is the item that counts limit ri of a descriptor (fallback is its
+// limit when ri names none), without its key: what ShouldRateLimit counts
+// and ItemsFor hands out alike.
+func (s *Service) itemOf(domain string, entries []*ratelimitEntry, fallback *policy.Limit, ri *policy.Resolved, hits uint64, now time.Time) Item {
+	l := fallback
+	if ri.Limit != nil {
+		l = ri.Limit
+	}
+	return Item{
+		Domain:          domain,
+		Entries:         entries,
+		Limit:           l,
+		RequestsPerUnit: ri.RequestsPerUnit,
+		Unit:            ri.Unit,
+		UnitMultiplier:  ri.UnitMultiplier,
+		Algorithm:       ri.Algorithm,
+		Burst:           ri.Burst,
+		Override:        ri.Override,
+		WindowStart:     ri.WindowStart,
+		Hits:            hits,
+		Quota:           s.quota || l.QuotaMode,
+		Now:             now,
+	}
 }

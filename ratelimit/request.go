@@ -114,28 +114,10 @@ func (r *request) match(s *Service, req *rlsv3.RateLimitRequest, now time.Time) 
 				r.keyBuf = policy.AppendKey(r.keyBuf, s.keys, domain, d.GetEntries(), &prev)
 			}
 			r.keyEnds = append(r.keyEnds, len(r.keyBuf))
-			l := c.limit
-			if ri.Limit != nil {
-				l = ri.Limit
-			}
-			r.storage = append(r.storage, Item{
-				Domain:          domain,
-				Entries:         d.GetEntries(),
-				Limit:           l,
-				RequestsPerUnit: ri.RequestsPerUnit,
-				Unit:            ri.Unit,
-				UnitMultiplier:  ri.UnitMultiplier,
-				Algorithm:       ri.Algorithm,
-				Burst:           ri.Burst,
-				Override:        ri.Override,
-				WindowStart:     ri.WindowStart,
-				Hits:            hits,
-				Quota:           s.quota || l.QuotaMode,
-				Now:             now,
-				Group:           i,
-				Several:         c.nItems > 1,
-			})
-			r.stats = append(r.stats, s.statsFor(r.served, domain, d.GetEntries(), l))
+			it := s.itemOf(domain, d.GetEntries(), c.limit, &ri, hits, now)
+			it.Group, it.Several = i, c.nItems > 1
+			r.storage = append(r.storage, it)
+			r.stats = append(r.stats, s.statsFor(r.served, domain, d.GetEntries(), it.Limit))
 		}
 	}
 	// Keys are views of keyBuf, taken once it has stopped growing; they are

@@ -11,13 +11,10 @@ func dashboardDatacenters(dcs []globallink.Datacenter) []dashboard.Datacenter {
 	out := make([]dashboard.Datacenter, len(dcs))
 	for i, d := range dcs {
 		out[i] = dashboard.Datacenter{Name: d.Datacenter, Link: d.Link, Error: d.Error, ReportedAt: d.ReportedAt,
-			Engines: make([]dashboard.DatacenterEngine, len(d.Engines)), Leases: make([]dashboard.GlobalLease, len(d.Leases))}
+			Engines: make([]dashboard.DatacenterEngine, len(d.Engines)), Leases: d.Leases}
 		for j, e := range d.Engines {
 			out[i].Engines[j] = dashboard.DatacenterEngine{ID: e.ID, Up: e.Up, Since: e.Since, LastContact: e.LastContact,
 				Error: e.Error, ReportedAt: e.ReportedAt}
-		}
-		for j, l := range d.Leases {
-			out[i].Leases[j] = dashboard.GlobalLease(l)
 		}
 	}
 	return out
@@ -36,9 +33,6 @@ func engineDatacenter(e *decisions.Engine) []dashboard.Datacenter {
 	}
 	d := dashboard.Datacenter{Name: s.Datacenter, Link: link, Error: s.Error, ReportedAt: s.LastContact,
 		Engines: []dashboard.DatacenterEngine{{ID: e.ID(), Up: s.Up, Since: s.Since, LastContact: s.LastContact, Error: s.Error}},
-		Leases:  make([]dashboard.GlobalLease, 0, min(len(s.Leases), globallink.MaxReportLeases))}
-	for _, l := range s.Leases[:min(len(s.Leases), globallink.MaxReportLeases)] {
-		d.Leases = append(d.Leases, dashboard.GlobalLease(l))
-	}
+		Leases:  s.Leases[:min(len(s.Leases), globallink.MaxReportLeases)]}
 	return []dashboard.Datacenter{d}
 }

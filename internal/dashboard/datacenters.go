@@ -1,6 +1,10 @@
 package dashboard
 
-import "time"
+import (
+	"time"
+
+	"github.com/floodgate/floodgate/internal/globallink"
+)
 
 // Datacenter is one datacenter's link to the global tier, as its engines
 // last reported it.
@@ -29,13 +33,4 @@ type DatacenterEngine struct {
 // GlobalLease is a datacenter's holding of one global key's window: held
 // from the global tier, its fallback extra while cut off, used by its
 // replicas, and what the others had at the last contact.
-type GlobalLease struct {
-	Key      string  `json:"key"`
-	Limit    uint64  `json:"limit"`
-	Held     uint64  `json:"held"`
-	Extra    uint64  `json:"extra"`
-	Used     uint64  `json:"used"`
-	Others   uint64  `json:"others"`
-	Fallback bool    `json:"fallback"`
-	Rate     float64 `json:"rate"`
-}
+type GlobalLease = globallink.Lease

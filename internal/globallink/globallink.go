@@ -51,8 +51,8 @@ type Engine struct {
 	ReportedAt  time.Time `json:"reported_at"`
 }
 
-// Lease is a datacenter's holding of one global key's window, as
-// decisions.GlobalLease (the same fields, so one converts to the other).
+// Lease is a datacenter's holding of one global key's window (the
+// engine's decisions.GlobalLease).
 type Lease struct {
 	Key      string  `json:"key"`
 	Limit    uint64  `json:"limit"`
