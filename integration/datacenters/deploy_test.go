@@ -21,33 +21,9 @@ import (
 	"github.com/floodgate/floodgate/decisions"
 	"github.com/floodgate/floodgate/internal/childproc"
 	"github.com/floodgate/floodgate/internal/delayproxy"
+	"github.com/floodgate/floodgate/internal/multidctest"
 	"github.com/floodgate/floodgate/internal/netlab"
 )
-
-// A global limit of 3000 an hour, a datacenter limit of 600 an hour, and
-// a global limit of 3000 per 10-second window for the partition.
-const policy = `
-domain: test
-descriptors:
-  - key: g
-    rate_limit: {unit: hour, requests_per_unit: 3000, scope: global}
-  - key: d
-    rate_limit: {unit: hour, requests_per_unit: 600}
-  - key: p
-    rate_limit: {unit: second, unit_multiplier: 10, requests_per_unit: 3000, scope: global}
-`
-
-const (
-	datacenters = 3
-	dcReplicas  = 2
-	// fleetReplicas is every datacenter's replicas: --max-replicas sizes
-	// the overdraft over all of them, so that the bound holds globally.
-	fleetReplicas = datacenters * dcReplicas
-)
-
-// wanDelays are each datacenter's one-way delay to the global tier: round
-// trips of 40, 60 and 80 ms.
-var wanDelays = [datacenters]time.Duration{20 * time.Millisecond, 30 * time.Millisecond, 40 * time.Millisecond}
 
 // Inside every namespace the same ports: each has a loopback of its own.
 const (
@@ -77,14 +53,14 @@ type datacenter struct {
 // is linked to the global tier and counts all three datacenters.
 func startDeployment(t *testing.T) *deployment {
 	t.Helper()
-	lab := netlab.New(t, datacenters)
+	lab := netlab.New(t, multidctest.Datacenters)
 	bin := floodgateBin(t)
 	dir := t.TempDir()
 	policies := filepath.Join(dir, "policies")
 	if err := os.MkdirAll(policies, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(policies, "test.yaml"), []byte(policy), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(policies, "test.yaml"), []byte(multidctest.Policy), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	startRedis(t, lab.Hub, "0.0.0.0", dir)
@@ -110,12 +86,12 @@ func startDeployment(t *testing.T) *deployment {
 				"--redis", local, "--global-redis", global, "--config", policies, "--log-level", "warn")
 			dc.engineHTTPs = append(dc.engineHTTPs, httpAddr)
 		}
-		for r := range dcReplicas {
+		for r := range multidctest.Replicas {
 			addr := fmt.Sprintf("127.0.0.1:%d", 8081+2*r)
 			dc.start(t, fmt.Sprintf("replica %d", r), nextPort(addr), bin, "rls", "--datacenter", dc.name,
 				"--grpc-addr", addr, "--http-addr", nextPort(addr),
 				"--engine", engineOne+","+engineTwo, "--engine-policy", "loadbalance",
-				"--max-replicas", fmt.Sprint(fleetReplicas), "--redis", local, "--config", policies, "--log-level", "warn")
+				"--max-replicas", fmt.Sprint(multidctest.FleetReplicas), "--redis", local, "--config", policies, "--log-level", "warn")
 			conn, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
 				grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
 					return ns.DialContext(ctx, "tcp", addr)
@@ -128,7 +104,7 @@ func startDeployment(t *testing.T) *deployment {
 		}
 		d.dcs = append(d.dcs, dc)
 	}
-	d.awaitLinked(t)
+	multidctest.AwaitLinked(t, d)
 	return d
 }
 
@@ -148,7 +124,7 @@ func wan(t *testing.T, lab *netlab.Lab) []string {
 	for i, ns := range lab.Sites {
 		global := net.JoinHostPort(ns.HubIP, redisPort)
 		if ok {
-			lab.Delay(t, i, wanDelays[i])
+			lab.Delay(t, i, multidctest.WANDelays[i])
 			addrs = append(addrs, global)
 			continue
 		}
@@ -162,7 +138,7 @@ func wan(t *testing.T, lab *netlab.Lab) []string {
 			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 			defer cancel()
 			return ns.DialContext(ctx, "tcp", global)
-		}, wanDelays[i])
+		}, multidctest.WANDelays[i])
 		t.Cleanup(p.Close)
 		addrs = append(addrs, p.Addr)
 	}
@@ -212,35 +188,13 @@ func (dc *datacenter) get(url string, v any) int {
 }
 
 // global is engine e's view of the global tier (GET /v1/global).
-func (dc *datacenter) global(t *testing.T, e int) decisions.GlobalStatus {
+func (dc *datacenter) global(t testing.TB, e int) decisions.GlobalStatus {
 	t.Helper()
 	var s decisions.GlobalStatus
 	if code := dc.get("http://"+dc.engineHTTPs[e]+"/v1/global", &s); code != http.StatusOK {
 		t.Fatalf("%s engine %d: GET /v1/global answered %d", dc.name, e, code)
 	}
 	return s
-}
-
-// awaitLinked waits, within a guard, until every engine has reached the
-// global tier and counts every datacenter: each counts itself in at start
-// and every second, and until then the others size their credits for fewer.
-func (d *deployment) awaitLinked(t *testing.T) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for _, dc := range d.dcs {
-		for e := range dc.engineHTTPs {
-			for {
-				s := dc.global(t, e)
-				if s.Up && s.Datacenters == datacenters {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("%s engine %d not linked to the global tier with every datacenter counted: %+v", dc.name, e, s)
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
-		}
-	}
 }
 
 // startRedis runs a Redis without persistence inside ns on bind:6379 and

@@ -1,4 +1,4 @@
-package datacenters
+package multidctest
 
 import (
 	"context"
@@ -15,54 +15,81 @@ import (
 // maxCalls bounds a caller's calls in one drive, whatever its speed.
 const maxCalls = 200_000
 
+// all is every datacenter, for a drive through all of them.
+var all = []int{0, 1, 2}
+
+// AwaitLinked waits, within a guard, until every engine has reached the
+// global tier and counts every datacenter: each counts itself in at start
+// and every second, and until then the others size their credits for
+// fewer.
+func AwaitLinked(t testing.TB, h Deployment) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for dc := range Datacenters {
+		for e := range Engines {
+			for {
+				s := h.Global(t, dc, e)
+				if s.Up && s.Datacenters == Datacenters {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("dc%d engine %d not linked to the global tier with every datacenter counted: %+v", dc, e, s)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}
+}
+
 // drive sends requests for key=value at full speed through every replica
 // of the datacenters in dcs (3 callers a replica) until until, and returns
 // what each datacenter admitted. Every call must be answered.
-func (d *deployment) drive(t *testing.T, dcs []int, key, value string, until time.Time) []int {
+func drive(t testing.TB, h Deployment, dcs []int, key, value string, until time.Time) []int {
 	t.Helper()
-	admitted := make([]atomic.Int64, datacenters)
+	admitted := make([]atomic.Int64, Datacenters)
 	var wg sync.WaitGroup
-	for _, i := range dcs {
-		dc := d.dcs[i]
-		for w := range 3 * len(dc.clients) {
+	for _, dc := range dcs {
+		for w := range 3 * Replicas {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r := w % len(dc.clients)
+				r := w % Replicas
+				c := h.Client(dc, r)
 				for range maxCalls {
 					if !time.Now().Before(until) {
 						return
 					}
-					ok, err := ask(dc.clients[r], key, value)
+					ok, err := ask(c, key, value)
 					if err != nil {
-						t.Errorf("%s replica %d: ShouldRateLimit: %v", dc.name, r, err)
+						t.Errorf("dc%d replica %d: ShouldRateLimit: %v", dc, r, err)
 						return
 					}
 					if ok {
-						admitted[i].Add(1)
+						admitted[dc].Add(1)
 					}
 				}
 			}()
 		}
 	}
 	wg.Wait()
-	out := make([]int, datacenters)
+	out := make([]int, Datacenters)
 	for i := range out {
 		out[i] = int(admitted[i].Load())
 	}
 	return out
 }
 
-// slow sends n requests, one every 10 ms, through datacenter i's first
+// slow sends n requests, one every 10 ms, through datacenter dc's first
 // replica and returns how many were admitted.
-func (d *deployment) slow(t *testing.T, i int, key, value string, n int) int {
+func slow(t testing.TB, h Deployment, dc int, key, value string, n int) int {
 	t.Helper()
 	admitted := 0
+	c := h.Client(dc, 0)
 	for range n {
 		time.Sleep(10 * time.Millisecond)
-		ok, err := ask(d.dcs[i].clients[0], key, value)
+		ok, err := ask(c, key, value)
 		if err != nil {
-			t.Errorf("%s: ShouldRateLimit: %v", d.dcs[i].name, err)
+			t.Errorf("dc%d: ShouldRateLimit: %v", dc, err)
 			return admitted
 		}
 		if ok {
@@ -73,7 +100,8 @@ func (d *deployment) slow(t *testing.T, i int, key, value string, n int) int {
 }
 
 // ask sends one request for key=value, as Envoy would but with a generous
-// deadline: these tests count admissions, the fault suite times answers.
+// deadline: these scenarios count admissions, the fault suite times
+// answers.
 func ask(c rlsv3.RateLimitServiceClient, key, value string) (bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -93,6 +121,7 @@ func sum(xs []int) int {
 	return n
 }
 
-func uniqueValue(t *testing.T) string {
+// uniqueValue is a descriptor value no other test or run has counted.
+func uniqueValue(t testing.TB) string {
 	return fmt.Sprintf("%s-%d", t.Name(), time.Now().UnixNano())
 }

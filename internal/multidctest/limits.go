@@ -1,0 +1,54 @@
+package multidctest
+
+import (
+	"testing"
+	"time"
+)
+
+// Limits drives each key at full speed through every replica of every
+// datacenter: a global key (fixed and sliding window) admits its limit once
+// across all of them, a datacenter key its limit in each.
+func Limits(t *testing.T, h Deployment) {
+	t.Run("global-key", func(t *testing.T) {
+		globalKeyAdmitsOnce(t, h, "g", "global key")
+		linked(t, h)
+	})
+	t.Run("sliding-key", func(t *testing.T) { globalKeyAdmitsOnce(t, h, "s", "global sliding window") })
+	t.Run("datacenter-key", func(t *testing.T) { datacenterKey(t, h) })
+}
+
+// globalKeyAdmitsOnce drives key, of scope global, at full speed through
+// every datacenter and wants its limit admitted once across them; what
+// names the key in logs and errors.
+func globalKeyAdmitsOnce(t *testing.T, h Deployment, key, what string) {
+	const limit = globalLimit
+	got := drive(t, h, all, key, uniqueValue(t), time.Now().Add(3*time.Second))
+	t.Logf("%s: admitted %v = %d of %d (%.3f)", what, got, sum(got), limit, float64(sum(got))/limit)
+	if n := sum(got); n < limit*97/100 || n > limit*101/100 {
+		t.Errorf("%s admitted %d across datacenters, want within [0.97, 1.01] × %d", what, n, limit)
+	}
+}
+
+// linked wants dc0's first engine, after a drive, still linked to the
+// global tier and counting every datacenter.
+func linked(t *testing.T, h Deployment) {
+	s := h.Global(t, 0, 0)
+	t.Logf("dc0 engine 0: %+v", s)
+	if !s.Up || s.Datacenters != Datacenters {
+		t.Errorf("dc0's link to the global tier: %+v", s)
+	}
+}
+
+// datacenterKey wants a datacenter key's limit admitted in each
+// datacenter.
+func datacenterKey(t *testing.T, h Deployment) {
+	const limit = datacenterLimit
+	got := drive(t, h, all, "d", uniqueValue(t), time.Now().Add(3*time.Second))
+	t.Logf("datacenter key: admitted %v of %d each (%.3f, %.3f, %.3f)", got, limit,
+		float64(got[0])/limit, float64(got[1])/limit, float64(got[2])/limit)
+	for dc, n := range got {
+		if n < limit*97/100 || n > limit*101/100 {
+			t.Errorf("dc%d admitted %d of a datacenter key, want within [0.97, 1.01] × %d", dc, n, limit)
+		}
+	}
+}
