@@ -67,7 +67,7 @@ end
 `, demandTTL.Milliseconds(), demandGapCap.Milliseconds(), int64(maxGrantCount))
 
 // fairArgs are a grant's fairness arguments to the grant scripts: its
-// datacenter ('' when the grant is not shared by demand, or its records
+// datacenter (empty when the grant is not shared by demand, or its records
 // would lie on another node than its count), its demand field, demand,
 // freshness (ms) and now (Unix ms).
 func fairArgs(g Grant, on bool, nowMs int64) []any {
