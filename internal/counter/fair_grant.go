@@ -16,27 +16,36 @@ import (
 // admitted or not) into a record of the key's recent demand, one entry per
 // asking engine, and the store keeps, per window, what it granted each
 // datacenter (got: tokens and charges, less returns). While another
-// datacenter has fresh demand, a grant is capped by what the datacenter is
-// owed of the window by demand:
+// datacenter has fresh demand, a grant is also capped by what the
+// datacenter is owed of the window by demand:
 //
-//	pie   = total + remaining                (the window's tokens, granted or not)
-//	share = ceil(pie × mine / all)           (mine, all: fresh demand)
-//	owed  = share − got
-//	tokens = min(want, remaining, owed, max(ceil(remaining / Divisor), ceil(owed / 2)))
+//	pie    = total + remaining               (the window's tokens, granted or not)
+//	share  = ceil(pie × mine / all)          (mine, all: fresh demand, doubles)
+//	owed   = share − got
+//	tokens = min(want, ceil(remaining / Divisor), owed)
 //
-// So a datacenter never takes more than its demand's share of the window,
-// and one that asks less often takes half of what it is owed per ask
-// rather than a Divisor's part of the remaining, so that it catches up in
-// a few rounds. A datacenter that wants less than its share asks for less
-// (want), and its demand, hence its share, is smaller: the rest goes to
-// the others. Alone (no other datacenter's demand is fresh), a grant is
-// today's: min(want, ceil(remaining / Divisor)). No grant passes
-// remaining: the limit holds as it does without fairness.
+// So a datacenter never takes more than its demand's share of the window:
+// the one that asks more often stops at its share, and what it leaves
+// waits for the others, however slowly they ask. Fairness only ever
+// lowers a grant (to 0 at most, until the others caught up): the limit
+// holds as it does without it. A datacenter that wants less than its
+// share asks for less (want), its demand, hence its share, is smaller,
+// and the rest goes to the others. Alone (no other datacenter's demand is
+// fresh), or with no demand of its own to report yet (0: unknown), a
+// grant is as without fairness: min(want, ceil(remaining / Divisor)).
+//
+// While the record is new (younger than 2 × DemandFresh, counted from its
+// first report, or its first after as long without any), the demands
+// are the first few asks' and say little: a grant is capped at an
+// equal share of the window, ceil(pie / Datacenters), whatever they say.
+// The first grants of a key go out by equal shares, not to the datacenter
+// that asked first.
 //
 // A report is fresh for max(DemandFresh, 2 × the longest gap between two
-// reports of one engine in the record): about two rounds of the slowest
-// datacenter. Entries older than demandTTL are dropped, and the record
-// expires demandTTL after its last write.
+// reports of one engine in the record, a maximum that fades by a quarter
+// a report): about two rounds of the slowest datacenter. Entries older
+// than demandTTL are dropped, and the record expires demandTTL after its
+// last write.
 
 const (
 	// demandGapCap bounds the gap between two reports kept in an entry, so
@@ -69,35 +78,42 @@ func demandField(g Grant) string { return g.Datacenter + "\n" + g.Asker }
 func gotKey(key string) string { return key + "|got" }
 
 // fairTokens is the grant's tokens under the rule above, at nowMs, with
-// the record's entries (g's own report updated in it), g's datacenter's
-// got (its charge and return applied), and the window's total (likewise)
-// and remaining.
-func fairTokens(g Grant, entries map[string]demandEntry, got, total, remaining uint64, nowMs int64) uint64 {
+// the record's entries (g's own report updated in it) and birth (Unix ms),
+// g's datacenter's got (its charge and return applied), and the window's
+// total (likewise) and remaining. Demands are doubles, as in the script.
+func fairTokens(g Grant, entries map[string]demandEntry, born int64, got, total, remaining uint64, nowMs int64) uint64 {
 	var maxGap int64
 	for _, e := range entries {
 		maxGap = max(maxGap, e.gap)
 	}
 	fresh := max(grantMillis(g.DemandFresh), 2*maxGap)
-	var all, mine uint64
+	var all, mine float64
+	known := make(map[string]bool)
 	prefix := g.Datacenter + "\n"
 	for f, e := range entries {
 		if e.rate == 0 || nowMs-e.at > fresh {
 			continue
 		}
-		all += e.rate
+		all += float64(e.rate)
+		known[f[:strings.IndexByte(f, '\n')]] = true
 		if strings.HasPrefix(f, prefix) {
-			mine += e.rate
+			mine += float64(e.rate)
 		}
+	}
+	if dcs := float64(min(g.Datacenters, maxDemand)); nowMs-born < 2*grantMillis(g.DemandFresh) && dcs > 1 {
+		// A new record: the first readings of demand are of the first
+		// few asks; equal shares until they settle.
+		mine, all = 1, max(dcs, float64(len(known)))
 	}
 	div := max(clampGrant(g.Divisor), 1)
 	capped := remaining/div + min(remaining%div, 1)
 	want := clampGrant(g.Want)
-	if all <= mine {
+	if mine == 0 || all <= mine {
 		return min(want, capped)
 	}
-	share := uint64(math.Ceil(float64(total+remaining) * float64(mine) / float64(all)))
+	share := uint64(math.Ceil(float64(total+remaining) * mine / all))
 	owed := share - min(share, got)
-	return min(want, remaining, owed, max(capped, owed/2+owed%2))
+	return min(want, capped, owed)
 }
 
 // nextDemand is the entry of g's engine after its report at nowMs, given
@@ -105,9 +121,12 @@ func fairTokens(g Grant, entries map[string]demandEntry, got, total, remaining u
 func nextDemand(g Grant, before demandEntry, ok bool, nowMs int64) demandEntry {
 	e := demandEntry{rate: min(g.Demand, maxDemand), at: nowMs}
 	if ok {
-		e.gap = before.gap
+		// A slowly fading maximum: an engine that reports several windows
+		// of a key each round keeps its round's length, not the moment
+		// between two reports of one round.
+		e.gap = before.gap - before.gap/4
 		if nowMs >= before.at {
-			e.gap = min(nowMs-before.at, demandGapCap.Milliseconds())
+			e.gap = min(max(nowMs-before.at, e.gap), demandGapCap.Milliseconds())
 		}
 	}
 	return e
@@ -122,6 +141,7 @@ type memoryFair struct {
 
 type demandRecord struct {
 	entries map[string]demandEntry
+	born    int64         // Unix ms of its first report after 2 × DemandFresh without one
 	expires time.Duration // on the store's monotonic clock
 }
 
@@ -144,11 +164,18 @@ func (m *Memory) fairGrant(g Grant, total, remaining uint64, nowMs int64, mono, 
 	}
 	rec := f.demand[g.DemandKey]
 	if rec == nil || rec.expires <= mono {
-		rec = &demandRecord{entries: make(map[string]demandEntry)}
+		rec = &demandRecord{entries: make(map[string]demandEntry), born: nowMs}
 		f.demand[g.DemandKey] = rec
 	}
 	field := demandField(g)
 	before, ok := rec.entries[field]
+	var latest int64
+	for _, e := range rec.entries {
+		latest = max(latest, e.at)
+	}
+	if len(rec.entries) == 0 || nowMs-latest > 2*grantMillis(g.DemandFresh) {
+		rec.born = nowMs
+	}
 	for k, e := range rec.entries {
 		if k != field && nowMs-e.at > demandTTL.Milliseconds() {
 			delete(rec.entries, k)
@@ -166,7 +193,7 @@ func (m *Memory) fairGrant(g Grant, total, remaining uint64, nowMs int64, mono, 
 	was := gr.byDC[g.Datacenter]
 	got := min(was+clampGrant(g.Charge), maxGrantCount)
 	got -= min(clampGrant(g.Return), got)
-	tokens := fairTokens(g, rec.entries, got, total, remaining, nowMs)
+	tokens := fairTokens(g, rec.entries, rec.born, got, total, remaining, nowMs)
 	if got+tokens != was {
 		gr.byDC[g.Datacenter] = got + tokens
 		gr.expires = gotExpires

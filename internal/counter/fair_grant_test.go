@@ -26,12 +26,13 @@ type fairAsker struct {
 	length   time.Duration
 	sliding  bool
 	slidingT time.Time
+	dcs      uint64
 }
 
 func (a fairAsker) grant(t *testing.T, want, charge, ret uint64) Granted {
 	t.Helper()
 	g := Grant{Key: a.key, Limit: 1000, WindowStart: a.start, Window: a.length, Want: want, Charge: charge, Return: ret,
-		Divisor: 6, Datacenter: a.dc, Asker: "engine-1", Demand: a.demand, DemandKey: "fam|demand", DemandFresh: a.fresh}
+		Divisor: 6, Datacenter: a.dc, Asker: "engine-1", Demand: a.demand, DemandKey: "fam|demand", DemandFresh: a.fresh, Datacenters: a.dcs}
 	if !a.sliding {
 		return grant(t, a.s, g)
 	}
@@ -73,11 +74,11 @@ func testFairGrants(t *testing.T, be grantBackend) {
 		if g := b.grant(t, 1, 0, 0); g.Tokens != 1 {
 			t.Fatalf("b's first grant %+v, want 1", g)
 		}
-		// a asks again and again: half of what it is owed each time
-		// (or the Divisor's part when larger), up to 500.
+		// a asks again and again: ceil(remaining / 6) each time, as
+		// without fairness, until it holds its half.
 		steps, gotA := a.drain(t, 1000)
-		if fmt.Sprint(steps) != "[250 125 104 21]" || gotA != 500 {
-			t.Fatalf("a's grants %v = %d, want [250 125 104 21] = 500", steps, gotA)
+		if fmt.Sprint(steps) != "[167 139 116 78]" || gotA != 500 {
+			t.Fatalf("a's grants %v = %d, want [167 139 116 78] = 500", steps, gotA)
 		}
 		steps, gotB := b.drain(t, 1000)
 		if gotB != 499 || be.get(t, "eq") != 1000 {
@@ -125,6 +126,41 @@ func testFairGrants(t *testing.T, be grantBackend) {
 		}
 		if g := a.grant(t, 1000, 0, 200); g.Tokens != 100 || g.Total != 501 {
 			t.Fatalf("a returned 200: %+v, want the 100 it is owed, total 501", g)
+		}
+	})
+
+	t.Run("a new record shares by equal parts, whatever the demand", func(t *testing.T) {
+		s, s2 := be.open(t)
+		a, b := asker(s, "new", "a", 900), asker(s2, "new", "b", 100)
+		a.dcs, b.dcs = 3, 3
+		b.grant(t, 1, 0, 0)
+		if _, gotA := a.drain(t, 1000); gotA != 334 {
+			t.Fatalf("a took %d of a new record's window, want ceil(1000/3) = 334", gotA)
+		}
+		// b keeps reporting while the record ages past 2 × its freshness.
+		a.fresh, b.fresh = 20*time.Millisecond, 20*time.Millisecond
+		for until := time.Now().Add(60 * time.Millisecond); time.Now().Before(until); {
+			b.grant(t, 0, 0, 0)
+			time.Sleep(2 * time.Millisecond)
+		}
+		if g := a.grant(t, 1000, 0, 0); g.Tokens != 111 {
+			t.Fatalf("once the record settled: %+v, want ceil(664 / 6) = 111: a is owed 900 − 334 by its 9/10 of the demand", g)
+		}
+	})
+
+	t.Run("a record quiet for 2 × its freshness starts anew", func(t *testing.T) {
+		s, s2 := be.open(t)
+		a, b := asker(s, "quiet", "a", 900), asker(s2, "quiet", "b", 100)
+		a.dcs, b.dcs, a.fresh, b.fresh = 2, 2, 20*time.Millisecond, 20*time.Millisecond
+		for until := time.Now().Add(20 * time.Millisecond); time.Now().Before(until); {
+			a.grant(t, 0, 0, 0)
+			b.grant(t, 0, 0, 0)
+			time.Sleep(2 * time.Millisecond)
+		}
+		time.Sleep(60 * time.Millisecond) // nobody reports
+		b.grant(t, 0, 0, 0)
+		if _, gotA := a.drain(t, 1000); gotA != 500 {
+			t.Fatalf("a took %d after the quiet, want an equal share, 500", gotA)
 		}
 	})
 

@@ -49,12 +49,14 @@ type Grant struct {
 	// is the engine asking on its behalf, Demand the tokens a second its
 	// replicas wanted of the key lately (admitted or not), DemandKey the
 	// record of every datacenter's demand for the key (one for all its
-	// windows), and DemandFresh how long a report counts at least.
+	// windows), DemandFresh how long a report counts at least, and
+	// Datacenters how many datacenters share the key, this one included.
 	Datacenter  string
 	Asker       string
 	Demand      uint64
 	DemandKey   string
 	DemandFresh time.Duration
+	Datacenters uint64
 }
 
 // GrantStatus says why a grant holds the tokens it does.

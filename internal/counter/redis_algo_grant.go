@@ -53,7 +53,7 @@ if cap >= 0 then remaining = math.min(remaining, math.max(0, cap - total)) end
 local tokens
 if fair then
 	local expire = function(k) redis.call('PEXPIRE', k, ARGV[8]) end
-	tokens = fairtake(KEYS[#KEYS - 1], KEYS[#KEYS], ARGV[13], ARGV[14], tonumber(ARGV[15]), tonumber(ARGV[16]),
+	tokens = fairtake(KEYS[#KEYS - 1], KEYS[#KEYS], ARGV[13], ARGV[14], tonumber(ARGV[15]), tonumber(ARGV[16]), tonumber(ARGV[18]),
 		tonumber(ARGV[17]), tonumber(ARGV[3]), remaining, total, tonumber(ARGV[6]), tonumber(ARGV[4]), tonumber(ARGV[5]), expire)
 else
 	tokens = math.min(tonumber(ARGV[3]), math.ceil(remaining / math.max(tonumber(ARGV[6]), 1)))

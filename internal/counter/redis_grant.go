@@ -69,7 +69,7 @@ local remaining = math.max(0, limit - total)
 local tokens
 if ARGV[13] ~= '' then
 	local expire = function(k) redis.call('PEXPIREAT', k, ends + tonumber(ARGV[9])) end
-	tokens = fairtake(KEYS[#KEYS - 1], KEYS[#KEYS], ARGV[13], ARGV[14], tonumber(ARGV[15]), tonumber(ARGV[16]),
+	tokens = fairtake(KEYS[#KEYS - 1], KEYS[#KEYS], ARGV[13], ARGV[14], tonumber(ARGV[15]), tonumber(ARGV[16]), tonumber(ARGV[18]),
 		math.floor(now / 1000), tonumber(ARGV[4]), remaining, total, tonumber(ARGV[7]), tonumber(ARGV[5]), tonumber(ARGV[6]), expire)
 else
 	tokens = math.min(tonumber(ARGV[4]), math.ceil(remaining / math.max(tonumber(ARGV[7]), 1)))
