@@ -67,7 +67,7 @@ func (t *globalTier) shareByDemand(k *globalKey, g *counter.Grant, now time.Time
 	// One reading a round, shared by the key's windows.
 	if dt := now.Sub(d.at); dt >= t.o.Interval/2 {
 		// A moving average started from 0 and divided by the weight it
-		// has gathered: over its first second, the mean since the first
+		// has gathered: over its first half second, the mean since the first
 		// ask, not a first reading's burst.
 		a := 1 - math.Exp(-dt.Seconds()/demandSmoothing.Seconds())
 		d.avg += a * (float64(d.offered)/dt.Seconds() - d.avg)
