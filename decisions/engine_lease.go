@@ -96,7 +96,9 @@ func (e *Engine) Grant(ctx context.Context, req *enginepb.LeaseRequest) *enginep
 		}
 		la := leaseAsk{i: i, domain: a.GetDomain(), key: key, algo: res.Algorithm}
 		if e.global != nil && res.Global() && res.Algorithm != policy.TokenBucket {
-			g.CapKey = e.global.note(g.Key, &res, window, now)
+			// What the replica spent and denied since its last ask is the
+			// datacenter's demand the global tier shares the key by.
+			g.CapKey = e.global.note(g.Key, &res, window, now, policy.AddHits(a.GetUsed(), a.GetDenied()))
 			g.CapCredit = e.global.coldCredit(g.Limit)
 			la.global, la.want = true, want
 			// A replica's seen counts every datacenter: only what this

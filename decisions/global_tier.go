@@ -46,8 +46,11 @@ type globalTier struct {
 
 	mu   sync.Mutex
 	keys map[string]*globalKey // by counter key, counter prefix included
-	link globalLink
-	dcs  int // datacenters in the global tier, this one included
+	// demand is each key's demand through this engine, by the key without
+	// its window (global_demand.go).
+	demand map[string]*keyDemand
+	link   globalLink
+	dcs    int // datacenters in the global tier, this one included
 	// lastMembers is when the datacenters were last counted.
 	lastMembers time.Time
 }
@@ -94,12 +97,13 @@ func newGlobalTier(e *Engine, o GlobalOptions, holdings counter.Holdings, sc sta
 	sc = sc.Scope("global")
 	return &globalTier{
 		o: o, e: e, holdings: holdings,
-		log:  e.log.With("datacenter", o.Datacenter),
-		kick: make(chan struct{}, 1),
-		done: make(chan struct{}),
-		keys: make(map[string]*globalKey),
-		link: globalLink{up: true, since: e.now()},
-		dcs:  1,
+		log:    e.log.With("datacenter", o.Datacenter),
+		kick:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
+		keys:   make(map[string]*globalKey),
+		demand: make(map[string]*keyDemand),
+		link:   globalLink{up: true, since: e.now()},
+		dcs:    1,
 		st: globalStats{
 			rounds:      sc.NewCounter("rounds"),
 			grants:      sc.NewCounter("grants"),
@@ -117,9 +121,10 @@ func newGlobalTier(e *Engine, o GlobalOptions, holdings counter.Holdings, sc sta
 	}
 }
 
-// note records an ask for a global key's window; it returns the holding
+// note records an ask for a global key's window, with offered the hits
+// its replica spent and denied since its last ask; it returns the holding
 // that caps the key's grants.
-func (t *globalTier) note(key string, res *policy.Resolved, window time.Duration, now time.Time) string {
+func (t *globalTier) note(key string, res *policy.Resolved, window time.Duration, now time.Time, offered uint64) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	k := t.keys[key]
@@ -133,6 +138,7 @@ func (t *globalTier) note(key string, res *policy.Resolved, window time.Duration
 		t.keys[key] = k
 	}
 	k.lastAsk, k.returned = now, false
+	t.offer(k, offered, now)
 	return key + holdingSuffix
 }
 
@@ -247,6 +253,7 @@ func (t *globalTier) followed(now time.Time) (active, idle []*globalKey) {
 			idle = append(idle, k)
 		}
 	}
+	t.forgetDemand(now)
 	t.st.keys.Set(uint64(len(t.keys)))
 	return active, idle
 }
@@ -488,6 +495,7 @@ func (t *globalTier) ask(k *globalKey, s counter.HoldingState, charge uint64, no
 	if idle {
 		k.returned = true
 		g.Return = s.Returned
+		t.shareByDemand(k, &g, now, dcs)
 		return g, g.Return > 0 || g.Charge > 0
 	}
 	cap := s.Held + s.Extra
@@ -499,6 +507,7 @@ func (t *globalTier) ask(k *globalKey, s counter.HoldingState, charge uint64, no
 	if 2*available < target {
 		g.Want = target - available
 	}
+	t.shareByDemand(k, &g, now, dcs)
 	// A datacenter back in contact settles its fallback even when it
 	// needs nothing more.
 	return g, g.Want > 0 || g.Charge > 0 || s.Fallback

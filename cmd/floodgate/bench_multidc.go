@@ -17,17 +17,19 @@ import (
 type multiDCFlags struct {
 	datacenters int
 	wanDelays   string
+	perDC       bool
 }
 
 func (f *multiDCFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.datacenters, "datacenters", 0, "accuracy: run the multi-datacenter case instead: this many datacenters (each a redis-server of its own, --engines engines and --replicas replicas) under one scope: global limit of --limit an hour, in a global redis-server behind a WAN proxy")
 	fs.StringVar(&f.wanDelays, "wan-delay", "0s,20ms,40ms", "accuracy with --datacenters: one-way delays between each datacenter and the global tier, one run each")
+	fs.BoolVar(&f.perDC, "wan-per-datacenter", false, "accuracy with --datacenters: one run in which datacenter i is --wan-delay's i-th delay from the global tier (one delay per datacenter), to see how the datacenters share the limit")
 }
 
 // runMultiDC measures the multi-datacenter case.
 func runMultiDC(ctx context.Context, w io.Writer, f *benchFlags) error {
 	o := load.MultiDCOptions{Datacenters: f.multiDC.datacenters, Engines: f.engines, Replicas: f.replicas, Limit: f.limit,
-		Duration: 3 * time.Second}
+		Duration: 3 * time.Second, PerDatacenter: f.multiDC.perDC}
 	if f.set["duration"] {
 		o.Duration = f.duration
 	}

@@ -227,7 +227,11 @@ type LeaseAsk struct {
 	Seen uint64 `protobuf:"varint,9,opt,name=seen" json:"seen,omitempty"`
 	// limit_index is which limit of the descriptor's rate_limits the tokens
 	// are for (0: the first, and the only one of rate_limit).
-	LimitIndex    uint32 `protobuf:"varint,10,opt,name=limit_index,json=limitIndex" json:"limit_index,omitempty"`
+	LimitIndex uint32 `protobuf:"varint,10,opt,name=limit_index,json=limitIndex" json:"limit_index,omitempty"`
+	// denied is the hits the replica denied on this key since its last ask
+	// for want of tokens: with used, the key's demand on the replica, which
+	// a starved replica's used alone does not show.
+	Denied        uint64 `protobuf:"varint,11,opt,name=denied" json:"denied,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -328,6 +332,13 @@ func (x *LeaseAsk) GetSeen() uint64 {
 func (x *LeaseAsk) GetLimitIndex() uint32 {
 	if x != nil {
 		return x.LimitIndex
+	}
+	return 0
+}
+
+func (x *LeaseAsk) GetDenied() uint64 {
+	if x != nil {
+		return x.Denied
 	}
 	return 0
 }
@@ -911,7 +922,7 @@ const file_engine_proto_rawDesc = "" +
 	"\vincarnation\x18\x02 \x01(\x04R\vincarnation\x12\x10\n" +
 	"\x03seq\x18\x03 \x01(\x04R\x03seq\x121\n" +
 	"\x04asks\x18\x04 \x03(\v2\x1d.floodgate.engine.v1.LeaseAskR\x04asks\x12\x1a\n" +
-	"\breplicas\x18\x05 \x01(\rR\breplicas\"\xcc\x02\n" +
+	"\breplicas\x18\x05 \x01(\rR\breplicas\"\xe4\x02\n" +
 	"\bLeaseAsk\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x124\n" +
 	"\aentries\x18\x02 \x03(\v2\x1a.floodgate.engine.v1.EntryR\aentries\x128\n" +
@@ -924,7 +935,8 @@ const file_engine_proto_rawDesc = "" +
 	"\x04seen\x18\t \x01(\x04R\x04seen\x12\x1f\n" +
 	"\vlimit_index\x18\n" +
 	" \x01(\rR\n" +
-	"limitIndex\"n\n" +
+	"limitIndex\x12\x16\n" +
+	"\x06denied\x18\v \x01(\x04R\x06denied\"n\n" +
 	"\n" +
 	"LeaseReply\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x122\n" +

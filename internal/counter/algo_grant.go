@@ -87,8 +87,8 @@ func slidingGrantTTL(g Grant, now time.Time) time.Duration {
 
 // applySlidingGrant is applyGrant with the limit lowered by the previous
 // window's part of the estimate.
-func applySlidingGrant(total uint64, lost bool, g Grant, prev, w uint64) (after, tokens uint64) {
+func applySlidingGrant(total uint64, lost bool, g Grant, prev, w uint64, take func(total, remaining uint64) uint64) (after, tokens uint64) {
 	part := slidingEstimate(prev, 0, w)
 	g.Limit -= min(g.Limit, part)
-	return applyGrant(total, lost, g)
+	return applyGrant(total, lost, g, take)
 }

@@ -44,6 +44,19 @@ type Grant struct {
 	// first grants, before the global tier answered) lets the datacenter
 	// grant: charged to the global tier with its next round.
 	CapCredit uint64
+	// Datacenter, when set, shares the window's tokens between the
+	// datacenters that ask for them by their demand (fair_grant.go): Asker
+	// is the engine asking on its behalf, Demand the tokens a second its
+	// replicas wanted of the key lately (admitted or not), DemandKey the
+	// record of every datacenter's demand for the key (one for all its
+	// windows), DemandFresh how long a report counts at least, and
+	// Datacenters how many datacenters share the key, this one included.
+	Datacenter  string
+	Asker       string
+	Demand      uint64
+	DemandKey   string
+	DemandFresh time.Duration
+	Datacenters uint64
 }
 
 // GrantStatus says why a grant holds the tokens it does.

@@ -28,6 +28,7 @@ type Memory struct {
 	start         time.Time // expiries count from here on the monotonic clock
 	bytesPerShard int
 	evictions     stats.Counter
+	fair          memoryFair // demand and got records of grants shared by demand
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -156,6 +157,7 @@ func (m *Memory) janitor(every time.Duration) {
 			return
 		case <-tick.C:
 			m.sweep()
+			m.fair.sweep(time.Since(m.start))
 		}
 	}
 }

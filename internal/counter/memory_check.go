@@ -182,7 +182,13 @@ func (m *Memory) GrantSliding(_ context.Context, now time.Time, gs []SlidingGran
 		w := slidingGrantWeight(g.Grant, now)
 		out[i] = Granted{Status: grantWindow(g.Grant, now), Total: total, Used: slidingEstimate(prev, total, w)}
 		if out[i].Status == GrantOK {
-			after, tokens := applySlidingGrant(total, lost, g.Grant, prev, w)
+			var take func(total, remaining uint64) uint64
+			if fairOn(g.Grant) {
+				take = func(total, remaining uint64) uint64 {
+					return m.fairGrant(g.Grant, total, remaining, now.UnixMilli(), mono, mono+slidingGrantTTL(g.Grant, now))
+				}
+			}
+			after, tokens := applySlidingGrant(total, lost, g.Grant, prev, w, take)
 			out[i] = Granted{Tokens: tokens, Total: after, Used: slidingEstimate(prev, after, w)}
 			if after != total {
 				m.put(g.Key, memoryCounter{count: after, expires: mono + slidingGrantTTL(g.Grant, now)}, mono)

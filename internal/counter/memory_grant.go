@@ -49,16 +49,22 @@ func grantWindow(g Grant, now time.Time) GrantStatus {
 
 // applyGrant is a grant on the granted count total, as the Redis script
 // computes it: the charge first, whatever the limit; then the return; then
-// tokens up to ceil(remaining / Divisor) and Want.
-func applyGrant(total uint64, lost bool, g Grant) (after, tokens uint64) {
+// tokens up to ceil(remaining / Divisor) and Want, or, when take is set,
+// what take gives of the window's total and remaining (a grant shared by
+// demand, fair_grant.go).
+func applyGrant(total uint64, lost bool, g Grant, take func(total, remaining uint64) uint64) (after, tokens uint64) {
 	if lost {
 		total = clampGrant(g.Floor)
 	}
 	total = min(total+clampGrant(g.Charge), maxGrantCount)
 	total -= min(clampGrant(g.Return), total)
 	remaining := clampGrant(g.Limit) - min(clampGrant(g.Limit), total)
-	div := max(clampGrant(g.Divisor), 1)
-	tokens = min(clampGrant(g.Want), remaining/div+min(remaining%div, 1))
+	if take != nil {
+		tokens = take(total, remaining)
+	} else {
+		div := max(clampGrant(g.Divisor), 1)
+		tokens = min(clampGrant(g.Want), remaining/div+min(remaining%div, 1))
+	}
 	return total + tokens, tokens
 }
 
@@ -88,12 +94,18 @@ func (m *Memory) Grant(_ context.Context, gs []Grant, out []Granted) error {
 			sh.mu.Unlock()
 			continue
 		}
-		after, tokens := applyGrant(total, lost, g)
+		// Wall time to the window's end, counted on the monotonic clock.
+		expires := now + time.Unix(g.WindowStart, 0).Add(g.Window+grantGrace).Sub(wall)
+		var take func(total, remaining uint64) uint64
+		if fairOn(g) {
+			take = func(total, remaining uint64) uint64 {
+				return m.fairGrant(g, total, remaining, wall.UnixMilli(), now, expires)
+			}
+		}
+		after, tokens := applyGrant(total, lost, g, take)
 		out[i] = Granted{Tokens: tokens, Total: after}
 		// A grant that changes nothing does not create or touch the counter.
 		if after != total {
-			// Wall time to the window's end, counted on the monotonic clock.
-			expires := now + time.Unix(g.WindowStart, 0).Add(g.Window+grantGrace).Sub(wall)
 			m.putGranted(sh, g.Key, after, expires, now)
 		}
 		sh.mu.Unlock()

@@ -13,10 +13,13 @@ import (
 // granted count, KEYS[2] the previous window's when ARGV[9] is -1; ARGV:
 // limit, weight, want, charge, return, divisor, floor, ttl (ms), previous
 // count or -1, status (GrantStatus by the caller's clock: other than 0
-// changes nothing), cold credit, '1' when the last key is a datacenter's
-// holding capping the window's count (Grant.CapKey). It returns {status,
-// tokens, total, previous count[, cap]}, cap -1 without a holding.
-var slidingGrantScript = redis.NewScript(`
+// changes nothing), cold credit, '1' when a datacenter's holding caps the
+// window's count (Grant.CapKey), then fairArgs. A datacenter in ARGV[13]
+// shares the window by demand (fair_grant.go), its demand and got records
+// the last two keys; the holding is the key before them, or the last. It
+// returns {status, tokens, total, previous count[, cap]}, cap -1 without a
+// holding.
+var slidingGrantScript = redis.NewScript(fairLua + `
 local function count(v)
 	if not v then return 0 end
 	if not string.match(v, '^%d+$') then error('value is not a granted count') end
@@ -28,9 +31,12 @@ local prev = tonumber(ARGV[9])
 if prev < 0 then prev = count(redis.call('GET', KEYS[2])) end
 local status = tonumber(ARGV[10])
 if status ~= 0 then return {status, 0, total, prev} end
+local fair = ARGV[13] ~= ''
+local nk = #KEYS
+if fair then nk = nk - 2 end
 local cap = -1
 if ARGV[12] == '1' then
-	local h = redis.call('HMGET', KEYS[#KEYS], 'held', 'extra')
+	local h = redis.call('HMGET', KEYS[nk], 'held', 'extra')
 	if h[1] or h[2] then
 		cap = (tonumber(h[1]) or 0) + (tonumber(h[2]) or 0)
 	else
@@ -44,7 +50,14 @@ total = total - math.min(tonumber(ARGV[5]), total)
 local part = math.ceil(math.min(prev, 68719476736) * tonumber(ARGV[2]) / 65536)
 local remaining = math.max(0, tonumber(ARGV[1]) - part - total)
 if cap >= 0 then remaining = math.min(remaining, math.max(0, cap - total)) end
-local tokens = math.min(tonumber(ARGV[3]), math.ceil(remaining / math.max(tonumber(ARGV[6]), 1)))
+local tokens
+if fair then
+	local expire = function(k) redis.call('PEXPIRE', k, ARGV[8]) end
+	tokens = fairtake(KEYS[#KEYS - 1], KEYS[#KEYS], ARGV[13], ARGV[14], tonumber(ARGV[15]), tonumber(ARGV[16]), tonumber(ARGV[18]),
+		tonumber(ARGV[17]), tonumber(ARGV[3]), remaining, total, tonumber(ARGV[6]), tonumber(ARGV[4]), tonumber(ARGV[5]), expire)
+else
+	tokens = math.min(tonumber(ARGV[3]), math.ceil(remaining / math.max(tonumber(ARGV[6]), 1)))
+end
 total = total + tokens
 if total ~= before then
 	redis.call('SET', KEYS[1], string.format('%d', total), 'PX', ARGV[8])
@@ -235,6 +248,11 @@ func (r *Redis) GrantSliding(ctx context.Context, now time.Time, gs []SlidingGra
 		if g.CapKey != "" {
 			keys[i] = append(keys[i], r.prefix+g.CapKey)
 		}
+		fair := fairOn(g.Grant) && r.oneSlot(append([]string{keys[i][0]}, r.fairKeys(g.Grant)...))
+		if fair {
+			keys[i] = append(keys[i], r.fairKeys(g.Grant)...)
+		}
+		args[i] = append(args[i], fairArgs(g.Grant, fair, now.UnixMilli())...)
 	}
 	cmds, err := r.runEach(ctx, slidingGrantScript, keys, args)
 	return keyResults("sliding grant", len(gs), err, cmds, func(i int) string { return gs[i].Key }, func(i int, cmd *redis.Cmd) error {

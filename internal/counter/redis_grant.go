@@ -15,15 +15,18 @@ var _ Granter = (*Redis)(nil)
 // clock (TIME, to the microsecond), so engines whose clocks disagree still
 // agree on which window is in force. KEYS[1] is the granted count; ARGV:
 // limit, window start (Unix seconds), window (ms), want, charge, return,
-// divisor, ahead (ms), grace (ms), floor. A second key, KEYS[2], is a
-// datacenter's holding of a global key (redis_holdings.go): the limit is then
-// at most what it holds, held + extra, or ARGV[11] (its cold credit) while
-// it holds nothing of the window yet. It returns {status, tokens, total,
+// divisor, ahead (ms), grace (ms), floor, cold credit, '1' when KEYS[2] is a
+// datacenter's holding of a global key (redis_holdings.go), then fairArgs.
+// With a holding the limit is at most what it holds, held + extra, or the
+// cold credit while it holds nothing of the window yet. A datacenter in
+// ARGV[13] shares the window by demand (fair_grant.go) with the last two
+// keys its demand and got records. It returns {status, tokens, total,
 // others, cap}, status as GrantStatus, others the holding's (0 without one)
-// and cap held + extra (-1 without one). A window not in force changes nothing; nor does a
-// grant that leaves the count as it was, so it creates no key. Amounts are
-// doubles here: the caller keeps them within maxGrantCount.
-var grantScript = redis.NewScript(`
+// and cap held + extra (-1 without one). A window not in force changes
+// nothing; nor does a grant that leaves the count as it was, so it creates
+// no key. Amounts are doubles here: the caller keeps them within
+// maxGrantCount.
+var grantScript = redis.NewScript(fairLua + `
 local max = 9007199254740992
 local v = redis.call('GET', KEYS[1])
 local total = 0
@@ -52,7 +55,7 @@ total = total - math.min(tonumber(ARGV[6]), total)
 local limit = tonumber(ARGV[1])
 local others = 0
 local cap = -1
-if #KEYS > 1 then
+if ARGV[12] == '1' then
 	local h = redis.call('HMGET', KEYS[2], 'held', 'extra', 'others')
 	if h[1] or h[2] then
 		cap = (tonumber(h[1]) or 0) + (tonumber(h[2]) or 0)
@@ -63,7 +66,14 @@ if #KEYS > 1 then
 	others = tonumber(h[3]) or 0
 end
 local remaining = math.max(0, limit - total)
-local tokens = math.min(tonumber(ARGV[4]), math.ceil(remaining / math.max(tonumber(ARGV[7]), 1)))
+local tokens
+if ARGV[13] ~= '' then
+	local expire = function(k) redis.call('PEXPIREAT', k, ends + tonumber(ARGV[9])) end
+	tokens = fairtake(KEYS[#KEYS - 1], KEYS[#KEYS], ARGV[13], ARGV[14], tonumber(ARGV[15]), tonumber(ARGV[16]), tonumber(ARGV[18]),
+		math.floor(now / 1000), tonumber(ARGV[4]), remaining, total, tonumber(ARGV[7]), tonumber(ARGV[5]), tonumber(ARGV[6]), expire)
+else
+	tokens = math.min(tonumber(ARGV[4]), math.ceil(remaining / math.max(tonumber(ARGV[7]), 1)))
+end
 total = total + tokens
 if total ~= before then
 	redis.call('SET', KEYS[1], total)
@@ -94,6 +104,11 @@ func (r *Redis) Grant(ctx context.Context, gs []Grant, out []Granted) error {
 			keys[i] = append(keys[i], r.prefix+g.CapKey)
 		}
 		args[i] = grantArgs(g)
+		fair := fairOn(g) && r.oneSlot(append([]string{keys[i][0]}, r.fairKeys(g)...))
+		if fair {
+			keys[i] = append(keys[i], r.fairKeys(g)...)
+		}
+		args[i] = append(args[i], fairArgs(g, fair, 0)...)
 		cmds[i] = grantScript.EvalSha(ctx, pipe, keys[i], args[i]...)
 	}
 	_, err := pipe.Exec(ctx)
@@ -163,9 +178,13 @@ func (r *Redis) evalUnloadedKeys(ctx context.Context, script *redis.Script, keys
 }
 
 func grantArgs(g Grant) []any {
+	capped := "0"
+	if g.CapKey != "" {
+		capped = "1"
+	}
 	return []any{clampGrant(g.Limit), g.WindowStart, grantMillis(g.Window),
 		clampGrant(g.Want), clampGrant(g.Charge), clampGrant(g.Return), clampGrant(g.Divisor),
-		grantMillis(g.Ahead), grantMillis(grantGrace), clampGrant(g.Floor), clampGrant(g.CapCredit)}
+		grantMillis(g.Ahead), grantMillis(grantGrace), clampGrant(g.Floor), clampGrant(g.CapCredit), capped}
 }
 
 // grantMillis is d in whole milliseconds, rounded up; 0 when negative, and

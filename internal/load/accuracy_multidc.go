@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -26,7 +28,8 @@ import (
 // MultiDCOptions describe a multi-datacenter accuracy run: Datacenters
 // deployments in this process, each over a redis-server of its own, under
 // one global limit in a further redis-server reached through a WAN proxy
-// of WANDelay each way; one run per delay.
+// of WANDelay each way; one run per delay, or, PerDatacenter, one run
+// with datacenter i WANDelays[i] away.
 type MultiDCOptions struct {
 	Datacenters       int // 3 when zero
 	Engines, Replicas int // per datacenter; 2 each when zero
@@ -34,20 +37,43 @@ type MultiDCOptions struct {
 	Workers           int // callers per datacenter; 16 when zero
 	Duration          time.Duration
 	WANDelays         []time.Duration // one way; 20ms when empty
+	PerDatacenter     bool
 	Logger            *slog.Logger
 }
 
 // MultiDCRow is one run: what a global key admitted across every
 // datacenter, the global tier's traffic, and the requests' latency.
 type MultiDCRow struct {
-	WANDelay time.Duration
-	Limit    uint64
-	Admitted []uint64 // per datacenter
-	Requests uint64
+	WANDelays []time.Duration // one way, per datacenter
+	Limit     uint64
+	Admitted  []uint64 // per datacenter
+	Requests  uint64
 	// WANPerDC is the batches a datacenter's engines sent the global tier
 	// a second, averaged over the datacenters.
 	WANPerDC      float64
 	P50, P99, Max time.Duration
+}
+
+// Shares are what each datacenter admitted over an equal share of the
+// limit, Limit / datacenters.
+func (r MultiDCRow) Shares() string {
+	parts := make([]string, len(r.Admitted))
+	for i, a := range r.Admitted {
+		parts[i] = strconv.FormatFloat(float64(a)*float64(len(r.Admitted))/float64(r.Limit), 'f', 2, 64)
+	}
+	return strings.Join(parts, "/")
+}
+
+// delays is the row's WAN delays, one, or one per datacenter.
+func (r MultiDCRow) delays() string {
+	parts := make([]string, len(r.WANDelays))
+	for i, d := range r.WANDelays {
+		parts[i] = d.String()
+	}
+	if len(parts) > 1 && !slices.ContainsFunc(r.WANDelays, func(d time.Duration) bool { return d != r.WANDelays[0] }) {
+		return parts[0]
+	}
+	return strings.Join(parts, "/")
 }
 
 // Total is what every datacenter admitted.
@@ -91,30 +117,41 @@ func MultiDCAccuracy(ctx context.Context, w io.Writer, o MultiDCOptions) ([]Mult
 	if o.Limit == 0 || o.Limit > 1<<31 {
 		return nil, fmt.Errorf("multi-datacenter accuracy: limit %d, want 1 to 2^31", o.Limit)
 	}
+	var runs [][]time.Duration
+	if o.PerDatacenter {
+		if len(o.WANDelays) != o.Datacenters {
+			return nil, fmt.Errorf("multi-datacenter accuracy: %d WAN delays for %d datacenters, want one each", len(o.WANDelays), o.Datacenters)
+		}
+		runs = append(runs, o.WANDelays)
+	} else {
+		for _, d := range o.WANDelays {
+			runs = append(runs, slices.Repeat([]time.Duration{d}, o.Datacenters))
+		}
+	}
 	var rows []MultiDCRow
-	for _, d := range o.WANDelays {
-		r, err := multiDCRun(ctx, o, d)
+	for _, delays := range runs {
+		r, err := multiDCRun(ctx, o, delays)
 		if err != nil {
 			return rows, err
 		}
-		fmt.Fprintf(w, "wan %v: admitted %d of %d (%.3f) %v; %.1f WAN batches/s per datacenter; p50 %v p99 %v\n",
-			d, r.Total(), r.Limit, float64(r.Total())/float64(r.Limit), r.Admitted, r.WANPerDC, r.P50, r.P99)
+		fmt.Fprintf(w, "wan %v: admitted %d of %d (%.3f) %v, shares of L/%d %s; %.1f WAN batches/s per datacenter; p50 %v p99 %v\n",
+			r.delays(), r.Total(), r.Limit, float64(r.Total())/float64(r.Limit), r.Admitted, len(r.Admitted), r.Shares(), r.WANPerDC, r.P50, r.P99)
 		rows = append(rows, r)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "WAN one way\tdatacenters\tlimit\tadmitted\tadmitted/limit\tWAN batches/s per DC\trequests\tp50\tp99\tmax")
+	fmt.Fprintln(tw, "WAN one way\tdatacenters\tlimit\tadmitted\tadmitted/limit\tshares of L/DCs\tWAN batches/s per DC\trequests\tp50\tp99\tmax")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%v\t%d\t%d\t%d\t%.3f\t%.1f\t%d\t%v\t%v\t%v\n", r.WANDelay, len(r.Admitted), r.Limit, r.Total(),
-			float64(r.Total())/float64(r.Limit), r.WANPerDC, r.Requests, r.P50, r.P99, r.Max)
+		fmt.Fprintf(tw, "%v\t%d\t%d\t%d\t%.3f\t%s\t%.1f\t%d\t%v\t%v\t%v\n", r.delays(), len(r.Admitted), r.Limit, r.Total(),
+			float64(r.Total())/float64(r.Limit), r.Shares(), r.WANPerDC, r.Requests, r.P50, r.P99, r.Max)
 	}
 	return rows, tw.Flush()
 }
 
-// multiDCRun starts the datacenters and the global tier, drives a fresh
-// global key at full speed through every replica for o.Duration, and stops
-// them all.
-func multiDCRun(ctx context.Context, o MultiDCOptions, delay time.Duration) (MultiDCRow, error) {
-	row := MultiDCRow{WANDelay: delay, Limit: o.Limit, Admitted: make([]uint64, o.Datacenters)}
+// multiDCRun starts the datacenters, datacenter i delays[i] from the
+// global tier, drives a fresh global key at full speed through every
+// replica for o.Duration, and stops them all.
+func multiDCRun(ctx context.Context, o MultiDCOptions, delays []time.Duration) (MultiDCRow, error) {
+	row := MultiDCRow{WANDelays: delays, Limit: o.Limit, Admitted: make([]uint64, o.Datacenters)}
 	snap, err := policy.Compile([]*policy.Config{{Domain: "bench", Descriptors: []policy.Descriptor{{Key: "global",
 		RateLimit: &policy.RateLimit{Unit: "hour", RequestsPerUnit: uint32(o.Limit), Scope: "global"}}}}})
 	if err != nil {
@@ -139,7 +176,7 @@ func multiDCRun(ctx context.Context, o MultiDCOptions, delay time.Duration) (Mul
 			return row, err
 		}
 		stops = append(stops, local.Stop)
-		wan, err := delayproxy.New(global.Addr, delay)
+		wan, err := delayproxy.New(global.Addr, delays[i])
 		if err != nil {
 			return row, err
 		}

@@ -61,7 +61,10 @@ type lease struct {
 	epoch     atomic.Int64 // the sweep epoch of its last spend
 	low       atomic.Int64 // ask again when fewer tokens are held
 	denied    atomic.Uint64
-	waiting   atomic.Int64 // hits of the requests waiting for a grant
+	// refused is the hits denied for want of tokens since the last ask:
+	// reported with it, as the key's demand the engines did not meet.
+	refused atomic.Uint64
+	waiting atomic.Int64 // hits of the requests waiting for a grant
 
 	mu      sync.Mutex
 	replied chan struct{} // closed when the queued ask is answered

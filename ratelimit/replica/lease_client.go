@@ -212,7 +212,7 @@ func (c *leaseClient) send() {
 func (c *leaseClient) ask(l *lease, now time.Time) *enginepb.LeaseAsk {
 	used := l.used.Swap(0)
 	a := &enginepb.LeaseAsk{Domain: l.ask.Domain, Entries: l.ask.Entries, Limit: l.ask.Limit,
-		WindowStart: l.ask.WindowStart, LimitIndex: l.ask.LimitIndex, Used: used,
+		WindowStart: l.ask.WindowStart, LimitIndex: l.ask.LimitIndex, Used: used, Denied: l.refused.Swap(0),
 		Overdraft: l.charge.Swap(0), Returned: l.returning.Swap(0)}
 	if l.has(leaseContacted) {
 		a.Seen = l.limit - min(l.limit, l.remaining.Load())

@@ -104,7 +104,7 @@ func (h Hold) Held() uint64 { return h.ls.held() }
 // Denied notes demand the holder denied on a used-up key, so that the
 // replica asks the engines again (tokens may have come back) at its next
 // sweep, as for its own denied requests.
-func (h Hold) Denied() { h.ls.denied.Add(1) }
+func (h Hold) Denied() { h.ls.denied.Add(1); h.ls.refused.Add(1) }
 
 // Unavailable reports that no engine answered the key's last ask.
 func (h Hold) Unavailable() bool { return h.ls.has(leaseUnavailable) || !h.l.lc.connected() }

@@ -84,11 +84,11 @@ func (l *Limiter) spend(ctx context.Context, ls *lease, n int64) bool {
 		return true
 	}
 	if ls.usedUp(l.now()) {
-		return l.deniedExhausted(ls)
+		return l.deniedExhausted(ls, n)
 	}
 	if !ls.has(leaseContacted) {
 		if d, ok := l.cache.Lookup(ls.key, l.now().Unix()); ok && d.State == decisions.Throttled {
-			return l.deniedExhausted(ls) // used up elsewhere: no need to ask
+			return l.deniedExhausted(ls, n) // used up elsewhere: no need to ask
 		}
 	}
 	if !l.lc.connected() {
@@ -115,6 +115,7 @@ func (l *Limiter) spend(ctx context.Context, ls *lease, n int64) bool {
 			// An engine that answers this slowly is still counting: deny
 			// rather than guess, so the limit holds.
 			l.lc.st.waitTimeouts.Inc()
+			ls.refused.Add(uint64(max(n, 0)))
 			return false
 		case <-ctx.Done():
 			return false
@@ -124,7 +125,7 @@ func (l *Limiter) spend(ctx context.Context, ls *lease, n int64) bool {
 			return true
 		}
 		if ls.usedUp(l.now()) {
-			return l.deniedExhausted(ls)
+			return l.deniedExhausted(ls, n)
 		}
 		if ls.has(leaseUnavailable) {
 			return l.fallback(ls, n)
@@ -206,8 +207,9 @@ func (l *Limiter) spent(ls *lease, n int64) {
 	}
 }
 
-func (l *Limiter) deniedExhausted(ls *lease) bool {
+func (l *Limiter) deniedExhausted(ls *lease, n int64) bool {
 	ls.denied.Add(1)
+	ls.refused.Add(uint64(max(n, 0)))
 	l.lc.st.exhausted.Inc()
 	return false
 }
