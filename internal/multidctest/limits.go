@@ -27,6 +27,20 @@ func globalKeyAdmitsOnce(t *testing.T, h Deployment, key, what string) {
 	if n := sum(got); n < limit*97/100 || n > limit*101/100 {
 		t.Errorf("%s admitted %d across datacenters, want within [0.97, 1.01] × %d", what, n, limit)
 	}
+	fairShares(t, got, limit, what)
+}
+
+// fairShares wants each datacenter's part of a global key driven equally
+// everywhere near an equal share, whatever its distance from the global
+// tier: shares follow demand (seen 0.84–1.13 of L/D), not who asks first
+// (the farthest once got 0.03).
+func fairShares(t *testing.T, got []int, limit int, what string) {
+	t.Helper()
+	for dc, n := range got {
+		if s := float64(n) * float64(len(got)) / float64(limit); s < 0.5 || s > 1.5 {
+			t.Errorf("dc%d admitted %d of the %s: %.2f of an equal share, want within [0.5, 1.5]", dc, n, what, s)
+		}
+	}
 }
 
 // linked wants dc0's first engine, after a drive, still linked to the

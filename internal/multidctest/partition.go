@@ -105,6 +105,7 @@ func Partition(t *testing.T, h Deployment) {
 	if n := sum(got); n < limit*97/100 || n > limit*101/100 {
 		t.Errorf("the window after the heal admitted %d, want within [0.97, 1.01] × %d", n, limit)
 	}
+	fairShares(t, got, limit, "window after the heal")
 	if s := h.Global(t, cut, 0); !s.Up {
 		t.Errorf("dc2's engine reports its link down after the heal: %+v", s)
 	}
