@@ -32,6 +32,11 @@ func (e *Engine) startGlobal(ctx context.Context) error {
 	// credits by the datacenters they count (a global tier that does not
 	// answer yet only leaves the count for the first round).
 	e.global.countDatacenters(ctx, e.now())
+	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	if err := o.Store.WarmGrants(wctx); err != nil {
+		e.warn("global tier", "datacenter", o.Datacenter, "err", err) // the first rounds pay for it
+	}
+	cancel()
 	go e.global.run(ctx)
 	return nil
 }

@@ -273,7 +273,10 @@ func (t *globalTier) holding(k *globalKey, op counter.HoldingOp) counter.Holding
 func (t *globalTier) round(ctx context.Context) {
 	now := t.e.now()
 	// Every datacenter counts itself in, busy or not: a share is of all.
-	t.countDatacenters(ctx, now)
+	// Beside the round's grants, not before them: each is a WAN round trip.
+	counted := make(chan struct{})
+	go func() { defer close(counted); t.countDatacenters(ctx, now) }()
+	defer func() { <-counted }()
 	active, idle := t.followed(now)
 	if len(active)+len(idle) == 0 {
 		return
@@ -498,6 +501,7 @@ func (t *globalTier) ask(k *globalKey, s counter.HoldingState, charge uint64, no
 		t.shareByDemand(k, &g, now, dcs)
 		return g, g.Return > 0 || g.Charge > 0
 	}
+	t.shareByDemand(k, &g, now, dcs)
 	cap := s.Held + s.Extra
 	available := cap - min(cap, s.Used)
 	target := uint64(math.Ceil(k.rate*t.o.Horizon.Seconds())) + k.short
@@ -507,7 +511,6 @@ func (t *globalTier) ask(k *globalKey, s counter.HoldingState, charge uint64, no
 	if 2*available < target {
 		g.Want = target - available
 	}
-	t.shareByDemand(k, &g, now, dcs)
 	// A datacenter back in contact settles its fallback even when it
 	// needs nothing more.
 	return g, g.Want > 0 || g.Charge > 0 || s.Fallback

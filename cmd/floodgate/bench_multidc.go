@@ -33,6 +33,7 @@ func runMultiDC(ctx context.Context, w io.Writer, f *benchFlags) error {
 	if f.set["duration"] {
 		o.Duration = f.duration
 	}
+	o.Rate = f.rate
 	if f.set["replicas"] {
 		o.Replicas = f.replicas
 	} else {

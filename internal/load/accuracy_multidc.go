@@ -38,6 +38,11 @@ type MultiDCOptions struct {
 	Duration          time.Duration
 	WANDelays         []time.Duration // one way; 20ms when empty
 	PerDatacenter     bool
+	// Rate, when set, is requests a second across every datacenter, split
+	// evenly over their callers (open loop): a gentle rate shows what the
+	// datacenters admit when they want less than the limit. Zero: each
+	// caller sends its next request when the last is answered.
+	Rate float64
 	Logger            *slog.Logger
 }
 
@@ -211,7 +216,11 @@ func multiDCRun(ctx context.Context, o MultiDCOptions, delays []time.Duration) (
 				cl := c.Client(wi % c.Replicas())
 				req := &rlsv3.RateLimitRequest{Domain: "bench", Descriptors: []*commonrl.RateLimitDescriptor{
 					{Entries: []*commonrl.RateLimitDescriptor_Entry{{Key: "global", Value: value}}}}}
+				pace := pacer(o.Rate, o.Datacenters*o.Workers, start)
 				for time.Now().Before(until) && ctx.Err() == nil {
+					if !pace(until) {
+						break
+					}
 					t0 := time.Now()
 					rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 					resp, err := cl.ShouldRateLimit(rctx, req)
@@ -239,4 +248,23 @@ func multiDCRun(ctx context.Context, o MultiDCOptions, delays []time.Duration) (
 	row.WANPerDC = float64(batches) / elapsed / float64(o.Datacenters)
 	row.P50, row.P99, row.Max = hist.Quantile(0.5), hist.Quantile(0.99), hist.Max()
 	return row, nil
+}
+
+// pacer returns what a caller waits on before each request: nothing in a
+// closed loop (rate 0), else the next of its evenly spaced times for its
+// part of rate; false once that time is past until.
+func pacer(rate float64, callers int, start time.Time) func(until time.Time) bool {
+	if rate <= 0 {
+		return func(time.Time) bool { return true }
+	}
+	every := time.Duration(float64(time.Second) * float64(callers) / rate)
+	next := start
+	return func(until time.Time) bool {
+		if !next.Before(until) {
+			return false
+		}
+		time.Sleep(time.Until(next))
+		next = next.Add(every)
+		return true
+	}
 }
