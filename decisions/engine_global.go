@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sort"
-	"time"
 
 	"github.com/floodgate/floodgate/internal/globallink"
 
@@ -44,15 +43,9 @@ func (e *Engine) startGlobal(ctx context.Context) error {
 // GlobalStatus is a datacenter's link to the global tier as one engine
 // sees it, and the global leases it follows.
 type GlobalStatus struct {
-	Datacenter  string        `json:"datacenter"`
-	Global      string        `json:"global"`
-	Up          bool          `json:"up"`
-	Since       time.Time     `json:"since"`
-	LastContact time.Time     `json:"last_contact,omitzero"`
-	Error       string        `json:"error,omitempty"`
-	Datacenters int           `json:"datacenters"`
-	Keys        int           `json:"keys"`
-	Leases      []GlobalLease `json:"leases"`
+	// Global names the global tier.
+	Global string `json:"global"`
+	globallink.Link
 }
 
 // GlobalLease is the datacenter's holding of one global key's window at
@@ -74,8 +67,8 @@ func (e *Engine) Global() (s GlobalStatus, ok bool) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s = GlobalStatus{Datacenter: t.o.Datacenter, Global: t.o.Name, Up: t.link.up, Since: t.link.since,
-		LastContact: t.link.lastContact, Datacenters: max(1, t.dcs), Keys: len(t.keys), Leases: []GlobalLease{}}
+	s = GlobalStatus{Global: t.o.Name, Link: globallink.Link{Datacenter: t.o.Datacenter, Up: t.link.up, Since: t.link.since,
+		LastContact: t.link.lastContact, Datacenters: max(1, t.dcs), Keys: len(t.keys), Leases: []GlobalLease{}}}
 	if t.link.err != nil {
 		s.Error = t.link.err.Error()
 	}

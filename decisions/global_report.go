@@ -14,9 +14,8 @@ import (
 // age. The busiest leases only, so a report stays small.
 func (t *globalTier) report(now time.Time) counter.MemberReport {
 	s, _ := t.e.Global()
-	r := globallink.Engine{ID: t.e.ID(), Datacenter: s.Datacenter, Up: s.Up, Since: s.Since, LastContact: s.LastContact,
-		Error: s.Error, Datacenters: s.Datacenters, Keys: s.Keys, ReportedAt: now,
-		Leases: s.Leases[:min(len(s.Leases), globallink.MaxReportLeases)]}
+	r := globallink.Engine{ID: t.e.ID(), Link: s.Link, ReportedAt: now}
+	r.Leases = s.Leases[:min(len(s.Leases), globallink.MaxReportLeases)]
 	b, _ := json.Marshal(r) // plain fields: it cannot fail
 	return counter.MemberReport{Field: r.Field(), Value: b, Keep: globallink.ReportKeep}
 }

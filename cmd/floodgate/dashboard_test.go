@@ -185,8 +185,8 @@ func TestDashboardOnTheControlPlaneShowsTheFleet(t *testing.T) {
 	nackingNode(t, cpGRPC, "picky-rls")
 	// A datacenter whose engine last reported a minute ago: stale, however
 	// slowly the page loads.
-	writeDatacenterReport(t, rds.Addr, globallink.Engine{ID: "engine-1", Datacenter: "eu", Up: true, ReportedAt: time.Now().Add(-time.Minute),
-		Leases: []globallink.Lease{{Key: "shop_user_bob", Limit: 100, Held: 20, Used: 5}}})
+	writeDatacenterReport(t, rds.Addr, globallink.Engine{ID: "engine-1", ReportedAt: time.Now().Add(-time.Minute),
+		Link: globallink.Link{Datacenter: "eu", Up: true, Leases: []globallink.Lease{{Key: "shop_user_bob", Limit: 100, Held: 20, Used: 5}}}})
 
 	b.run(t, "the page to load live", chromedp.Navigate("http://"+cpHTTP+"/ui/"), chromedp.WaitVisible(`#live.live`))
 	overLimit(t, grpcAddr, "bob")

@@ -35,20 +35,26 @@ const (
 	LinkStale  = "stale"
 )
 
-// Engine is one engine's report of its datacenter's link to the global
-// tier.
-type Engine struct {
-	ID          string    `json:"id"`
+// Link is a datacenter's link to the global tier as one engine sees it,
+// and the global leases it follows (the busiest first).
+type Link struct {
 	Datacenter  string    `json:"datacenter"`
 	Up          bool      `json:"up"`
 	Since       time.Time `json:"since"`
 	LastContact time.Time `json:"last_contact,omitzero"`
 	Error       string    `json:"error,omitempty"`
 	// Datacenters is how many the engine counted in the global tier.
-	Datacenters int       `json:"datacenters"`
-	Keys        int       `json:"keys"`
-	Leases      []Lease   `json:"leases"`
-	ReportedAt  time.Time `json:"reported_at"`
+	Datacenters int     `json:"datacenters"`
+	Keys        int     `json:"keys"`
+	Leases      []Lease `json:"leases"`
+}
+
+// Engine is one engine's report of its datacenter's link to the global
+// tier.
+type Engine struct {
+	ID string `json:"id"`
+	Link
+	ReportedAt time.Time `json:"reported_at"`
 }
 
 // Lease is a datacenter's holding of one global key's window (the

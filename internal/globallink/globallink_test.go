@@ -34,12 +34,12 @@ func TestReadJudgesEachDatacenter(t *testing.T) {
 	fresh, old := now.Add(-500*time.Millisecond), now.Add(-10*time.Second)
 	lease := func(key string, rate float64) Lease { return Lease{Key: key, Limit: 100, Held: 10, Rate: rate} }
 	engines := []Engine{
-		{ID: "e1", Datacenter: "eu", Up: true, ReportedAt: fresh, Leases: []Lease{lease("k1", 5), lease("k2", 9)}},
-		{ID: "e2", Datacenter: "eu", Up: true, ReportedAt: fresh.Add(time.Millisecond), Leases: []Lease{lease("k1", 7)}},
-		{ID: "e1", Datacenter: "us", Up: false, Error: "i/o timeout", ReportedAt: fresh},
-		{ID: "e1", Datacenter: "ap", Up: true, ReportedAt: old},
+		{ID: "e1", ReportedAt: fresh, Link: Link{Datacenter: "eu", Up: true, Leases: []Lease{lease("k1", 5), lease("k2", 9)}}},
+		{ID: "e2", ReportedAt: fresh.Add(time.Millisecond), Link: Link{Datacenter: "eu", Up: true, Leases: []Lease{lease("k1", 7)}}},
+		{ID: "e1", ReportedAt: fresh, Link: Link{Datacenter: "us", Up: false, Error: "i/o timeout"}},
+		{ID: "e1", ReportedAt: old, Link: Link{Datacenter: "ap", Up: true}},
 		// An engine that left long ago does not make its datacenter's link.
-		{ID: "gone", Datacenter: "eu", Up: false, Error: "old", ReportedAt: old},
+		{ID: "gone", ReportedAt: old, Link: Link{Datacenter: "eu", Up: false, Error: "old"}},
 	}
 	r := reports{"junk": "{"}
 	for _, e := range engines {

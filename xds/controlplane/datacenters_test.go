@@ -24,7 +24,7 @@ func TestStatusShowsDatacenters(t *testing.T) {
 	var down atomic.Bool
 	var reads atomic.Int32
 	dcs := []globallink.Datacenter{
-		{Datacenter: "eu", Link: globallink.LinkUp, ReportAge: 0.5, Engines: []globallink.Engine{{ID: "e1", Datacenter: "eu", Up: true}},
+		{Datacenter: "eu", Link: globallink.LinkUp, ReportAge: 0.5, Engines: []globallink.Engine{{ID: "e1", Link: globallink.Link{Datacenter: "eu", Up: true}}},
 			Leases: []globallink.Lease{{Key: "k", Limit: 100, Held: 10}}},
 		{Datacenter: "us", Link: globallink.LinkStale, ReportAge: 12, Error: "no report for 12s"},
 	}
