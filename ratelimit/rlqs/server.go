@@ -121,8 +121,16 @@ func (s *Server) StreamRateLimitQuotas(ss rlqsv3.RateLimitQuotaService_StreamRat
 			turn.Reset(max(at.Sub(s.o.Now()), 0))
 		}
 	}
+	policies := time.NewTicker(policyPoll)
+	defer policies.Stop()
 	for {
 		select {
+		case <-policies.C:
+			if resp := st.abandonDeleted(s.o.Service.Snapshot()); len(resp.GetBucketAction()) > 0 {
+				if err := st.send(resp); err != nil {
+					return err
+				}
+			}
 		case r := <-reports:
 			if resp := st.report(r); len(resp.GetBucketAction()) > 0 {
 				if err := st.send(resp); err != nil {
@@ -151,7 +159,7 @@ func (s *Server) open(ss rlqsv3.RateLimitQuotaService_StreamRateLimitQuotasServe
 	if s.stopping {
 		return nil
 	}
-	st := &stream{s: s, ss: ss, buckets: make(map[string]*bucket)}
+	st := &stream{s: s, ss: ss, buckets: make(map[string]*bucket), snap: s.o.Service.Snapshot()}
 	s.streams[st] = struct{}{}
 	s.st.streams.Inc()
 	return st

@@ -28,6 +28,7 @@ type stream struct {
 	interval   time.Duration
 	ttl        time.Duration // of the assignments the last report made
 	lastReport time.Time
+	snap       *policy.Snapshot // the policies its buckets were last checked against
 }
 
 // bucket is one BucketId of a stream.
