@@ -18,10 +18,6 @@ import (
 	"github.com/floodgate/floodgate/policy"
 )
 
-// holdingSuffix names a global key's holding in the datacenter's store:
-// the window's granted count with this after it.
-const holdingSuffix = "|dc"
-
 // datacentersKey is the global tier's sorted set of the datacenters that
 // talked to it lately; datacentersTTL is how lately.
 const (
@@ -131,7 +127,7 @@ func (t *globalTier) note(key string, res *policy.Resolved, window time.Duration
 	if k == nil {
 		if len(t.keys) >= t.o.MaxKeys {
 			t.st.keysDropped.Inc()
-			return key + holdingSuffix
+			return counter.HoldingKey(key)
 		}
 		// Its first grant comes up short and asks at once (shortOf).
 		k = &globalKey{key: key, algo: res.Algorithm, limit: uint64(res.RequestsPerUnit), windowStart: res.WindowStart, window: window}
@@ -139,7 +135,7 @@ func (t *globalTier) note(key string, res *policy.Resolved, window time.Duration
 	}
 	k.lastAsk, k.returned = now, false
 	t.offer(k, offered, now)
-	return key + holdingSuffix
+	return counter.HoldingKey(key)
 }
 
 // shortOf records that a grant of key gave want − got less than asked
@@ -263,7 +259,7 @@ func (t *globalTier) followed(now time.Time) (active, idle []*globalKey) {
 const grantGraceSeconds = 2
 
 func (t *globalTier) holding(k *globalKey, op counter.HoldingOp) counter.Holding {
-	return counter.Holding{Key: k.key + holdingSuffix, CountKey: k.key, WindowEnd: k.windowEnd(), Op: op}
+	return counter.Holding{Key: counter.HoldingKey(k.key), CountKey: k.key, WindowEnd: k.windowEnd(), Op: op}
 }
 
 // round is one exchange with the global tier: read the holdings, ask for

@@ -246,7 +246,7 @@ func (r *Redis) GrantSliding(ctx context.Context, now time.Time, gs []SlidingGra
 	}
 	for i, g := range gs {
 		if g.CapKey != "" {
-			keys[i] = append(keys[i], r.prefix+g.CapKey)
+			keys[i] = append(keys[i], r.holdingKey(g.CapKey, g.Key))
 		}
 		fair := fairOn(g.Grant) && r.oneSlot(append([]string{keys[i][0]}, r.fairKeys(g.Grant)...))
 		if fair {

@@ -101,7 +101,7 @@ func (r *Redis) Grant(ctx context.Context, gs []Grant, out []Granted) error {
 	for i, g := range gs {
 		keys[i] = []string{r.prefix + g.Key}
 		if g.CapKey != "" {
-			keys[i] = append(keys[i], r.prefix+g.CapKey)
+			keys[i] = append(keys[i], r.holdingKey(g.CapKey, g.Key))
 		}
 		args[i] = grantArgs(g)
 		fair := fairOn(g) && r.oneSlot(append([]string{keys[i][0]}, r.fairKeys(g)...))

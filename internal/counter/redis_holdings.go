@@ -90,7 +90,7 @@ func (r *Redis) Hold(ctx context.Context, hs []Holding, out []HoldingState) erro
 		if int(h.Op) >= len(holdOpNames) {
 			return fmt.Errorf("counter %q: unknown holding op %d", h.Key, h.Op)
 		}
-		keys[i] = []string{r.prefix + h.Key, r.prefix + h.CountKey}
+		keys[i] = []string{r.holdingKey(h.Key, h.CountKey), r.prefix + h.CountKey}
 		total := int64(-1)
 		if h.Op == HoldSettle && h.GlobalTotal > 0 {
 			total = int64(clampGrant(h.GlobalTotal))
@@ -142,4 +142,14 @@ func parseHolding(v any) (HoldingState, error) {
 		n[i] = uint64(k)
 	}
 	return HoldingState{Held: n[0], Extra: n[1], Others: n[2], Used: n[3], Fallback: n[4] == 1, Returned: n[5], FromExtra: n[6]}, nil
+}
+
+// holdingKey is where the holding named name, of the count count, lives: a
+// holding named for its count (HoldingKey) is tagged with the count as
+// prefixed here, so that the two keep one Cluster slot whatever the prefix.
+func (r *Redis) holdingKey(name, count string) string {
+	if r.prefix != "" && name == HoldingKey(count) {
+		return HoldingKey(r.prefix + count)
+	}
+	return r.prefix + name
 }

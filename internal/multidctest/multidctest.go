@@ -61,7 +61,7 @@ type Deployment interface {
 	// Global is engine e of datacenter dc's view of the global tier.
 	Global(t testing.TB, dc, e int) decisions.GlobalStatus
 	// Holding is the hash at key in datacenter dc's Redis: a global
-	// lease's holding is its key + "|dc".
+	// lease's holding is at counter.HoldingKey(its key).
 	Holding(t testing.TB, dc int, key string) (map[string]string, error)
 	// Cut takes datacenter dc's link to the global tier down; Heal
 	// brings it back.

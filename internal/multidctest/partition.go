@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/floodgate/floodgate/decisions"
+	"github.com/floodgate/floodgate/internal/counter"
 )
 
 // Partition cuts dc2 off from the global tier mid-window: it keeps
@@ -57,7 +58,7 @@ func Partition(t *testing.T, h Deployment) {
 	if s.Up || !ok {
 		t.Fatalf("dc2's engine while cut off: %+v", s)
 	}
-	holding := lease.Key + "|dc"
+	holding := counter.HoldingKey(lease.Key)
 	hash, err := h.Holding(t, cut, holding)
 	if err != nil {
 		t.Fatalf("dc2's holding %s: %v", holding, err)
