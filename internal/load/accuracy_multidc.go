@@ -42,8 +42,8 @@ type MultiDCOptions struct {
 	// evenly over their callers (open loop): a gentle rate shows what the
 	// datacenters admit when they want less than the limit. Zero: each
 	// caller sends its next request when the last is answered.
-	Rate float64
-	Logger            *slog.Logger
+	Rate   float64
+	Logger *slog.Logger
 }
 
 // MultiDCRow is one run: what a global key admitted across every
