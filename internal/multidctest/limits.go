@@ -22,7 +22,22 @@ func Limits(t *testing.T, h Deployment) {
 // names the key in logs and errors.
 func globalKeyAdmitsOnce(t *testing.T, h Deployment, key, what string) {
 	const limit = globalLimit
-	got := drive(t, h, all, key, uniqueValue(t), time.Now().Add(3*time.Second))
+	clearOfHourEnd(10 * time.Second)
+	value := uniqueValue(t)
+	got := drive(t, h, all, key, value, time.Now().Add(3*time.Second))
+	// A loaded machine (the race detector, other packages) may not reach
+	// the limit in 3s: the key gets up to two more drives, and must still
+	// admit no more than its limit across them.
+	for range 2 {
+		if sum(got) >= limit*97/100 {
+			break
+		}
+		t.Logf("%s: admitted %v in 3s; driving on", what, got)
+		more := drive(t, h, all, key, value, time.Now().Add(3*time.Second))
+		for i := range got {
+			got[i] += more[i]
+		}
+	}
 	t.Logf("%s: admitted %v = %d of %d (%.3f)", what, got, sum(got), limit, float64(sum(got))/limit)
 	if n := sum(got); n < limit*97/100 || n > limit*101/100 {
 		t.Errorf("%s admitted %d across datacenters, want within [0.97, 1.01] × %d", what, n, limit)
@@ -57,6 +72,7 @@ func linked(t *testing.T, h Deployment) {
 // datacenter.
 func datacenterKey(t *testing.T, h Deployment) {
 	const limit = datacenterLimit
+	clearOfHourEnd(4 * time.Second)
 	got := drive(t, h, all, "d", uniqueValue(t), time.Now().Add(3*time.Second))
 	t.Logf("datacenter key: admitted %v of %d each (%.3f, %.3f, %.3f)", got, limit,
 		float64(got[0])/limit, float64(got[1])/limit, float64(got[2])/limit)
@@ -64,5 +80,13 @@ func datacenterKey(t *testing.T, h Deployment) {
 		if n < limit*97/100 || n > limit*101/100 {
 			t.Errorf("dc%d admitted %d of a datacenter key, want within [0.97, 1.01] × %d", dc, n, limit)
 		}
+	}
+}
+
+// clearOfHourEnd waits for the next hour when it starts within d: the
+// limits are an hour's, and a drive must not cross into the next window.
+func clearOfHourEnd(d time.Duration) {
+	if end := time.Now().Truncate(time.Hour).Add(time.Hour); time.Until(end) < d {
+		time.Sleep(time.Until(end))
 	}
 }
