@@ -1,7 +1,6 @@
 package counter
 
 import (
-	"strings"
 	"testing"
 )
 
@@ -10,7 +9,7 @@ import (
 func TestHoldingKeySharesItsCountsSlot(t *testing.T) {
 	for _, k := range []string{"api_user_bob_1795957200", "api_user_{bob}_1", "api_user_a{b_1", "{a}{b}", "a{b}c}d"} {
 		h := HoldingKey(k)
-		if got, want := clusterSlot(h), clusterSlot(k); got != want {
+		if got, want := hashSlot(h), hashSlot(k); got != want {
 			t.Errorf("HoldingKey(%q) = %q: slot %d, its count's %d", k, h, got, want)
 		}
 	}
@@ -21,26 +20,4 @@ func TestHoldingKeySharesItsCountsSlot(t *testing.T) {
 			t.Errorf("HoldingKey(%q) = %q", k, h)
 		}
 	}
-}
-
-// slot is a key's Redis Cluster slot as the cluster specification defines
-// it: CRC16 (XMODEM) of its hash tag, or of the key, modulo 16384.
-func clusterSlot(key string) int {
-	if i := strings.IndexByte(key, '{'); i >= 0 {
-		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
-			key = key[i+1 : i+1+j]
-		}
-	}
-	var crc uint16
-	for i := 0; i < len(key); i++ {
-		crc ^= uint16(key[i]) << 8
-		for range 8 {
-			if crc&0x8000 != 0 {
-				crc = crc<<1 ^ 0x1021
-			} else {
-				crc <<= 1
-			}
-		}
-	}
-	return int(crc) % 16384
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -145,13 +144,9 @@ func (r *Redis) refund(ctx context.Context, now time.Time, limits []Limit, cmds 
 }
 
 // hashSlot is a key's Redis Cluster slot: CRC16 (XMODEM) of the key, or of
-// its hash tag, the part between the first { and the next } when not empty.
+// its hash tag (clusterHashTag).
 func hashSlot(key string) uint16 {
-	if s := strings.IndexByte(key, '{'); s >= 0 {
-		if e := strings.IndexByte(key[s+1:], '}'); e > 0 {
-			key = key[s+1 : s+1+e]
-		}
-	}
+	key = clusterHashTag(key)
 	var crc uint16
 	for i := 0; i < len(key); i++ {
 		crc ^= uint16(key[i]) << 8

@@ -3,8 +3,6 @@ package rlqs_test
 import (
 	"testing"
 	"time"
-
-	"github.com/floodgate/floodgate/internal/testkit"
 )
 
 // A deleted rule's buckets are abandoned when the policies change, not at
@@ -18,18 +16,6 @@ func TestDeletedRuleAbandonsWithoutAReport(t *testing.T) {
 	cl.request(silver)
 	waitFor(t, "a token bucket", func() bool { b := cl.bucket(silver); return b != nil && b.tb != nil })
 
-	c.SetSnapshot(testkit.Compile(t, `
-domain: edge
-descriptors:
-  - key: tenant
-    value: gold
-    rate_limit: {unit: second, requests_per_unit: 2000}
-`))
-	waitFor(t, "the bucket abandoned", func() bool { return cl.bucket(silver) == nil })
-	cl.mu.Lock()
-	abandoned := cl.abandoned
-	cl.mu.Unlock()
-	if abandoned != 1 {
-		t.Fatalf("abandoned %d buckets, want 1", abandoned)
-	}
+	deleteAllButGold(t, c)
+	waitAbandoned(t, cl, silver)
 }

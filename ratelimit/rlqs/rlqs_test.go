@@ -219,20 +219,8 @@ func TestDeletedPolicyAbandonsItsBuckets(t *testing.T) {
 	cl.request(silver)
 	waitFor(t, "a token bucket", func() bool { b := cl.bucket(silver); return b != nil && b.tb != nil })
 
-	c.SetSnapshot(testkit.Compile(t, `
-domain: edge
-descriptors:
-  - key: tenant
-    value: gold
-    rate_limit: {unit: second, requests_per_unit: 2000}
-`))
-	waitFor(t, "the bucket abandoned", func() bool { return cl.bucket(silver) == nil })
-	cl.mu.Lock()
-	abandoned := cl.abandoned
-	cl.mu.Unlock()
-	if abandoned != 1 {
-		t.Fatalf("abandoned %d buckets, want 1", abandoned)
-	}
+	deleteAllButGold(t, c)
+	waitAbandoned(t, cl, silver)
 	// Made again at its next request, it matches nothing now: ALLOW_ALL.
 	cl.request(silver)
 	waitFor(t, "the new bucket's assignment", func() bool { b := cl.bucket(silver); return b != nil && b.action != nil })
@@ -305,5 +293,30 @@ func TestVanishedStreamReturnsItsTokensAfterItsTTL(t *testing.T) {
 		Descriptors: []*commonrl.RateLimitDescriptor{{Entries: []*commonrl.RateLimitDescriptor_Entry{{Key: "tenant", Value: "silver"}}}}})
 	if err != nil || resp.GetOverallCode() != rlsv3.RateLimitResponse_OK {
 		t.Fatalf("ShouldRateLimit after the return: %v %v", resp, err)
+	}
+}
+
+// deleteAllButGold leaves c's replicas the gold rule alone.
+func deleteAllButGold(t testing.TB, c *clustertest.Cluster) {
+	t.Helper()
+	c.SetSnapshot(testkit.Compile(t, `
+domain: edge
+descriptors:
+  - key: tenant
+    value: gold
+    rate_limit: {unit: second, requests_per_unit: 2000}
+`))
+}
+
+// waitAbandoned waits until cl's bucket id is abandoned, and wants it the
+// only one.
+func waitAbandoned(t testing.TB, cl *envoyClient, id map[string]string) {
+	t.Helper()
+	waitFor(t, "the bucket abandoned", func() bool { return cl.bucket(id) == nil })
+	cl.mu.Lock()
+	abandoned := cl.abandoned
+	cl.mu.Unlock()
+	if abandoned != 1 {
+		t.Fatalf("abandoned %d buckets, want 1", abandoned)
 	}
 }
