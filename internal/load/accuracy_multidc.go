@@ -39,7 +39,7 @@ type MultiDCOptions struct {
 	WANDelays         []time.Duration // one way; 20ms when empty
 	PerDatacenter     bool
 	// Rate, when set, is requests a second across every datacenter, split
-	// evenly over their callers (open loop): a gentle rate shows what the
+	// evenly between them (open loop): a gentle rate shows what the
 	// datacenters admit when they want less than the limit. Zero: each
 	// caller sends its next request when the last is answered.
 	Rate   float64
@@ -53,6 +53,9 @@ type MultiDCRow struct {
 	Limit     uint64
 	Admitted  []uint64 // per datacenter
 	Requests  uint64
+	// Missed are the open loop's starts that found every caller of their
+	// datacenter busy.
+	Missed uint64
 	// WANPerDC is the batches a datacenter's engines sent the global tier
 	// a second, averaged over the datacenters.
 	WANPerDC      float64
@@ -141,6 +144,9 @@ func MultiDCAccuracy(ctx context.Context, w io.Writer, o MultiDCOptions) ([]Mult
 		}
 		fmt.Fprintf(w, "wan %v: admitted %d of %d (%.3f) %v, shares of L/%d %s; %.1f WAN batches/s per datacenter; p50 %v p99 %v\n",
 			r.delays(), r.Total(), r.Limit, float64(r.Total())/float64(r.Limit), r.Admitted, len(r.Admitted), r.Shares(), r.WANPerDC, r.P50, r.P99)
+		if r.Missed > 0 {
+			fmt.Fprintf(w, "wan %v: %d starts missed, every caller of their datacenter busy: raise --workers\n", r.delays(), r.Missed)
+		}
 		rows = append(rows, r)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -206,8 +212,26 @@ func multiDCRun(ctx context.Context, o MultiDCOptions, delays []time.Duration) (
 	admitted := make([]atomic.Uint64, o.Datacenters)
 	start := time.Now()
 	until := start.Add(o.Duration)
+	run, stop := context.WithDeadline(ctx, until)
+	defer stop()
+	var missed atomic.Uint64
 	var wg sync.WaitGroup
 	for d, c := range dcs {
+		// next is when a caller's next request starts; false once the run
+		// is over.
+		next := func() bool { return run.Err() == nil }
+		if o.Rate > 0 {
+			starts := make(chan time.Time, o.Workers)
+			go pace(run, o.Rate/float64(o.Datacenters), starts, &missed)
+			next = func() bool {
+				select {
+				case <-starts:
+					return true
+				case <-run.Done():
+					return false
+				}
+			}
+		}
 		for wi := range o.Workers {
 			wg.Add(1)
 			go func() {
@@ -216,11 +240,7 @@ func multiDCRun(ctx context.Context, o MultiDCOptions, delays []time.Duration) (
 				cl := c.Client(wi % c.Replicas())
 				req := &rlsv3.RateLimitRequest{Domain: "bench", Descriptors: []*commonrl.RateLimitDescriptor{
 					{Entries: []*commonrl.RateLimitDescriptor_Entry{{Key: "global", Value: value}}}}}
-				pace := pacer(o.Rate, o.Datacenters*o.Workers, start)
-				for time.Now().Before(until) && ctx.Err() == nil {
-					if !pace(until) {
-						break
-					}
+				for next() {
 					t0 := time.Now()
 					rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 					resp, err := cl.ShouldRateLimit(rctx, req)
@@ -244,27 +264,8 @@ func multiDCRun(ctx context.Context, o MultiDCOptions, delays []time.Duration) (
 		row.Admitted[i] = admitted[i].Load()
 		batches += s.NewCounter("global.grants").Value()
 	}
-	row.Requests = requests.Load()
+	row.Requests, row.Missed = requests.Load(), missed.Load()
 	row.WANPerDC = float64(batches) / elapsed / float64(o.Datacenters)
 	row.P50, row.P99, row.Max = hist.Quantile(0.5), hist.Quantile(0.99), hist.Max()
 	return row, nil
-}
-
-// pacer returns what a caller waits on before each request: nothing in a
-// closed loop (rate 0), else the next of its evenly spaced times for its
-// part of rate; false once that time is past until.
-func pacer(rate float64, callers int, start time.Time) func(until time.Time) bool {
-	if rate <= 0 {
-		return func(time.Time) bool { return true }
-	}
-	every := time.Duration(float64(time.Second) * float64(callers) / rate)
-	next := start
-	return func(until time.Time) bool {
-		if !next.Before(until) {
-			return false
-		}
-		time.Sleep(time.Until(next))
-		next = next.Add(every)
-		return true
-	}
 }
