@@ -36,15 +36,19 @@ func enforced(items []ratelimit.Item) []limit {
 	return out
 }
 
-// counted reports whether it draws on a lease.
-func counted(it *ratelimit.Item) bool {
-	return it.RequestsPerUnit > 0 && !it.Quota && (it.Limit == nil || !it.Limit.ShadowMode)
+// denies reports whether it can deny: neither a quota nor a shadow limit,
+// which ShouldRateLimit only reports.
+func denies(it *ratelimit.Item) bool {
+	return !it.Quota && (it.Limit == nil || !it.Limit.ShadowMode)
 }
+
+// counted reports whether it draws on a lease.
+func counted(it *ratelimit.Item) bool { return it.RequestsPerUnit > 0 && denies(it) }
 
 // zero reports whether a limit of items admits nothing.
 func zero(items []ratelimit.Item) bool {
 	for _, it := range items {
-		if it.RequestsPerUnit == 0 && !it.Quota && (it.Limit == nil || !it.Limit.ShadowMode) {
+		if it.RequestsPerUnit == 0 && denies(&it) {
 			return true
 		}
 	}
@@ -112,4 +116,10 @@ func (b *bucket) assigned(n uint64) {
 			b.accts[i].ledger.assign(n)
 		}
 	}
+}
+
+// spending reports whether the assignment in force is a token bucket of
+// leased tokens, which Envoy spends as requests come.
+func (b *bucket) spending() bool {
+	return b.action.GetQuotaAssignmentAction().GetRateLimitStrategy().GetTokenBucket() != nil
 }

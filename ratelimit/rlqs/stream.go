@@ -26,7 +26,6 @@ type stream struct {
 	buckets map[string]*bucket
 	// interval is the client's reporting interval as the server sees it.
 	interval   time.Duration
-	ttl        time.Duration // of the assignments the last report made
 	lastReport time.Time
 	snap       *policy.Snapshot // the policies its buckets were last checked against
 }
@@ -111,6 +110,17 @@ func (up *topUp) got() uint64 {
 	return got
 }
 
+// timing is the stream's reporting interval, the server's default until
+// its reports show it, and the TTL of the assignments made for it: two
+// intervals and a second, so that one late report does not expire them.
+func (st *stream) timing() (interval, ttl time.Duration) {
+	interval = st.interval
+	if interval <= 0 {
+		interval = st.s.o.Interval
+	}
+	return interval, wholeSeconds(2*interval + time.Second)
+}
+
 // report takes one usage report and returns the assignments to send.
 func (st *stream) report(r *rlqsv3.RateLimitQuotaUsageReports) *rlqsv3.RateLimitQuotaResponse {
 	s := st.s
@@ -125,12 +135,7 @@ func (st *stream) report(r *rlqsv3.RateLimitQuotaUsageReports) *rlqsv3.RateLimit
 		}
 	}
 	st.lastReport = now
-	interval := st.interval
-	if interval <= 0 {
-		interval = s.o.Interval
-	}
-	ttl := wholeSeconds(2*interval + time.Second)
-	st.ttl = ttl
+	interval, ttl := st.timing()
 	s.st.reports.Inc()
 
 	resp := &rlqsv3.RateLimitQuotaResponse{}
@@ -216,7 +221,7 @@ func (st *stream) usage(resp *rlqsv3.RateLimitQuotaResponse, domain string, u *r
 	// assignment in force only needs its TTL extended. A new one would
 	// replace Envoy's bucket and the tokens left in it, which come back
 	// only once reports prove them unspent.
-	if b.action.GetQuotaAssignmentAction().GetRateLimitStrategy().GetTokenBucket() != nil &&
+	if b.spending() &&
 		float64(b.left()) >= b.rate*interval.Seconds() {
 		st.extend(resp, b, now)
 		return topUp{}, false

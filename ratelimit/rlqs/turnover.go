@@ -24,7 +24,7 @@ func (st *stream) nextTurnover() time.Time {
 	defer st.mu.Unlock()
 	var next int64
 	for _, b := range st.buckets {
-		if !b.leased() || b.action.GetQuotaAssignmentAction().GetRateLimitStrategy().GetTokenBucket() == nil {
+		if !b.leased() || !b.spending() {
 			continue
 		}
 		if end := b.windowEnd(); next == 0 || end < next {
@@ -43,19 +43,13 @@ func (st *stream) nextTurnover() time.Time {
 func (st *stream) turnover() error {
 	s := st.s
 	now := s.o.Now()
-	interval, ttl := st.interval, st.ttl
-	if interval <= 0 {
-		interval = s.o.Interval
-	}
-	if ttl <= 0 {
-		ttl = wholeSeconds(2*interval + time.Second)
-	}
 	first := &rlqsv3.RateLimitQuotaResponse{}
 	var ups []topUp
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	interval, ttl := st.timing()
 	for _, b := range st.buckets {
-		if !b.leased() || b.windowEnd() > now.Unix() || b.action.GetQuotaAssignmentAction().GetRateLimitStrategy().GetTokenBucket() == nil {
+		if !b.leased() || b.windowEnd() > now.Unix() || !b.spending() {
 			continue
 		}
 		items, ok := s.items(b.domain, b.id, now)
