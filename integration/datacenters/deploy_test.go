@@ -1,7 +1,6 @@
 package datacenters
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -205,27 +203,7 @@ func startRedis(t *testing.T, ns *netlab.NS, bind, dir string) {
 	// protected mode is off; it listens only inside the namespace.
 	b, a := ns.Command("redis-server", "--port", redisPort, "--bind", bind, "--protected-mode", "no",
 		"--save", "", "--appendonly", "no", "--dir", dir, "--dbfilename", ns.Name+".rdb")
-	p := &childproc.Process{Addr: "127.0.0.1:" + redisPort, Bin: b, Args: a, Ready: func(addr string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		defer cancel()
-		c, err := ns.DialContext(ctx, "tcp", addr)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(500 * time.Millisecond))
-		if _, err := c.Write([]byte("PING\r\n")); err != nil {
-			return err
-		}
-		line, err := bufio.NewReader(c).ReadString('\n')
-		if err != nil {
-			return err
-		}
-		if strings.TrimSpace(line) != "+PONG" {
-			return fmt.Errorf("PING answered %q", line)
-		}
-		return nil
-	}}
+	p := &childproc.Process{Addr: "127.0.0.1:" + redisPort, Bin: b, Args: a, Ready: childproc.RedisReady(ns.DialContext)}
 	t.Cleanup(p.Stop)
 	if err := p.Start(t.Context()); err != nil {
 		t.Fatalf("redis-server in %s: %v", ns.Name, err)

@@ -1,14 +1,11 @@
 package load
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os/exec"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/floodgate/floodgate/internal/childproc"
@@ -33,7 +30,7 @@ func StartRedisServer(ctx context.Context) (*RedisServer, error) {
 		return nil, fmt.Errorf("redis-server: %w", err)
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	s := &RedisServer{Addr: addr, p: &childproc.Process{Addr: addr, Bin: bin, Ready: pingRedis,
+	s := &RedisServer{Addr: addr, p: &childproc.Process{Addr: addr, Bin: bin, Ready: childproc.RedisReady(nil),
 		Args: []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}}}
 	if err := s.p.Start(ctx); err != nil {
 		return nil, err
@@ -63,24 +60,3 @@ func (s *RedisServer) Restart(ctx context.Context, down time.Duration) (time.Dur
 
 // Stop kills the server; stopping a stopped server does nothing.
 func (s *RedisServer) Stop() { s.p.Stop() }
-
-// pingRedis checks that addr answers PING.
-func pingRedis(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(500 * time.Millisecond))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if !strings.HasPrefix(line, "+PONG") {
-		return fmt.Errorf("PING answered %q", strings.TrimSpace(line))
-	}
-	return nil
-}
