@@ -30,7 +30,9 @@ func (e *Engine) startGlobal(ctx context.Context) error {
 	// Counted in before the first grant: the others size their shares and
 	// credits by the datacenters they count (a global tier that does not
 	// answer yet only leaves the count for the first round).
-	e.global.countDatacenters(ctx, e.now())
+	if now := e.now(); e.global.countDue(now) {
+		e.global.countDatacenters(ctx, now)
+	}
 	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	if err := o.Store.WarmGrants(wctx); err != nil {
 		e.warn("global tier", "datacenter", o.Datacenter, "err", err) // the first rounds pay for it

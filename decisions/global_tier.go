@@ -270,9 +270,11 @@ func (t *globalTier) round(ctx context.Context) {
 	now := t.e.now()
 	// Every datacenter counts itself in, busy or not: a share is of all.
 	// Beside the round's grants, not before them: each is a WAN round trip.
-	counted := make(chan struct{})
-	go func() { defer close(counted); t.countDatacenters(ctx, now) }()
-	defer func() { <-counted }()
+	if t.countDue(now) {
+		counted := make(chan struct{})
+		go func() { defer close(counted); t.countDatacenters(ctx, now) }()
+		defer func() { <-counted }()
+	}
 	active, idle := t.followed(now)
 	if len(active)+len(idle) == 0 {
 		return
@@ -597,21 +599,24 @@ func (t *globalTier) restore(ctx context.Context, keys []*globalKey, gs []counte
 	}
 }
 
+// countDue reports whether the datacenters are to be counted at now, once
+// a second, and if so takes the count's turn.
+func (t *globalTier) countDue(now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if now.Sub(t.lastMembers) < time.Second {
+		return false
+	}
+	t.lastMembers = now
+	return true
+}
+
 // countDatacenters marks this datacenter alive in the global tier, with
 // this engine's report of its link (report), and counts those that are,
 // once a second: grants are capped at
 // remaining / (LeaseShare × datacenters), and a datacenter cut off falls
 // back to 1/datacenters of what remained.
 func (t *globalTier) countDatacenters(ctx context.Context, now time.Time) {
-	t.mu.Lock()
-	due := now.Sub(t.lastMembers) >= time.Second
-	if due {
-		t.lastMembers = now
-	}
-	t.mu.Unlock()
-	if !due {
-		return
-	}
 	mctx, cancel := context.WithTimeout(ctx, t.o.Timeout)
 	n, err := t.o.Store.MembersReporting(mctx, datacentersKey, t.o.Datacenter, now, datacentersTTL, t.report(now))
 	cancel()
